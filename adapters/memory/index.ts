@@ -1,0 +1,6 @@
+/**
+ * In-process adapters: the zero-setup default, with the same semantics as the durable backends.
+ *
+ * @module botwire/memory
+ */
+export { memorySessionStore, type MemorySessionStoreOptions } from './session-backend.js';

@@ -1,0 +1,151 @@
+/**
+ * One error hierarchy for every botwire module. Each error carries a stable `code` (safe to switch on
+ * across versions and to send over HTTP), the key/job/topic it concerns, and a message that says what
+ * to do about it.
+ *
+ * @module
+ */
+
+/** Options every {@link BotwireError} accepts. */
+export interface BotwireErrorOptions {
+  /** The underlying error, kept for logs and debuggers. */
+  cause?: unknown;
+  /** The session key, job id or topic the error concerns. */
+  subject?: string;
+}
+
+/**
+ * Base class of every error botwire throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await store.set(key, data, { ifVersion: 3 }); }
+ * catch (e) { if (e instanceof BotwireError && e.code === 'SESSION_CONFLICT') retry(); else throw e; }
+ * ```
+ */
+export class BotwireError extends Error {
+  /** Stable machine-readable code, e.g. `SESSION_CONFLICT`. */
+  readonly code: string;
+  /** The session key, job id or topic the error concerns, if any. */
+  readonly subject: string | undefined;
+
+  constructor(code: string, message: string, options: BotwireErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.subject = options.subject;
+  }
+}
+
+/** A compare-and-set write found another version than the one it expected. Reload and retry. */
+export class SessionConflictError extends BotwireError {
+  /** The version the caller expected (`0` = expected no record). */
+  readonly expectedVersion: number;
+  /** The version actually stored (`0` = no record), when the backend reports it. */
+  readonly actualVersion: number | undefined;
+
+  constructor(key: string, expectedVersion: number, actualVersion?: number) {
+    super(
+      'SESSION_CONFLICT',
+      `Session "${key}" was changed by someone else: expected version ${expectedVersion}` +
+        (actualVersion === undefined ? '' : `, found ${actualVersion}`) +
+        '. Reload the session and apply your change again, or use leases (acquire/commit) to serialize writers.',
+      { subject: key },
+    );
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+/** Waiting for a session lease took longer than allowed. */
+export class SessionLockTimeoutError extends BotwireError {
+  constructor(key: string, waitedMs: number) {
+    super(
+      'SESSION_LOCK_TIMEOUT',
+      `Timed out after ${waitedMs} ms waiting for the lease on session "${key}". Another update for this key ` +
+        'is still running; raise `waitMs`, or shorten the handlers that hold the lease.',
+      { subject: key },
+    );
+  }
+}
+
+/** A lease was used after it expired and (possibly) someone else took it: nothing was written. */
+export class SessionLeaseLostError extends BotwireError {
+  constructor(key: string) {
+    super(
+      'SESSION_LEASE_LOST',
+      `The lease on session "${key}" expired before commit and nothing was written. ` +
+        'Raise `leaseMs` or call `lease.extend()` while a long handler runs.',
+      { subject: key },
+    );
+  }
+}
+
+/** Stored bytes for a key could not be decoded. The data is left untouched for inspection. */
+export class SessionCorruptError extends BotwireError {
+  constructor(key: string, cause?: unknown) {
+    super(
+      'SESSION_CORRUPT',
+      `Stored session "${key}" is not valid JSON and was left untouched. Inspect or delete it ` +
+        '(store.delete(key)) — botwire never replaces it with an empty session on its own.',
+      { subject: key, cause },
+    );
+  }
+}
+
+/** A value could not be turned into JSON (BigInt, cycle, function …). Nothing was written. */
+export class SessionSerializationError extends BotwireError {
+  constructor(key: string, cause?: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'SESSION_SERIALIZATION',
+      `Session "${key}" cannot be stored as JSON (${reason}). Keep sessions to plain objects, arrays, ` +
+        'strings, finite numbers, booleans and null; convert BigInt/Date/Map yourself.',
+      { subject: key, cause },
+    );
+  }
+}
+
+/** The backend could not be reached, or did not answer within the configured time. */
+export class BackendUnavailableError extends BotwireError {
+  constructor(backend: string, operation: string, cause?: unknown, subject?: string) {
+    const reason = cause instanceof Error ? cause.message : cause === undefined ? 'no answer' : String(cause);
+    super(
+      'BACKEND_UNAVAILABLE',
+      `${backend} is unavailable during ${operation} (${reason}). Nothing was assumed: check the connection ` +
+        'settings and that the server is up; the operation may be retried.',
+      { subject, cause },
+    );
+  }
+}
+
+/** The backend refused the operation for lack of rights (e.g. Postgres RLS, Supabase anon key). */
+export class BackendForbiddenError extends BotwireError {
+  constructor(backend: string, operation: string, cause?: unknown) {
+    super(
+      'BACKEND_FORBIDDEN',
+      `${backend} refused ${operation}: permission denied. Use a role that owns the botwire schema ` +
+        '(on Supabase: the service-role key, never the anon key).',
+      { cause },
+    );
+  }
+}
+
+/** Configuration passed to a botwire factory is invalid. */
+export class BotwireConfigError extends BotwireError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+/** The stored schema is missing or older than this version of botwire expects. */
+export class BackendSchemaError extends BotwireError {
+  constructor(backend: string, cause?: unknown) {
+    super(
+      'BACKEND_SCHEMA',
+      `${backend}: botwire's tables or functions are missing or out of date. Run \`npx botwire migrate ` +
+        '--database-url <url>` (or `migrate(client)` from botwire/postgres) once per deploy, not per request.',
+      { cause },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The few atomic primitives a session adapter makes durable. Everything else — key rules, JSON,
+ * timeouts, waiting for leases, typed errors — lives once in {@link SessionStore}.
+ *
+ * Each method is one round trip to the backend (one Lua script, one SQL function call, one RPC).
+ * Adapters never parse session data: `data` is the JSON text exactly as the core produced it.
+ *
+ * @module
+ */
+
+/** A stored record as the backend returns it; `data` is undecoded JSON text. */
+export interface RawSessionRecord {
+  /** JSON text exactly as stored. */
+  data: string;
+  /** Monotonic per key while the record lives; 1 for a new record. */
+  version: number;
+  /** Epoch milliseconds when the record expires, if it has a TTL. */
+  expiresAt?: number | undefined;
+}
+
+/** Outcome of a compare-and-set style write. */
+export type CasResult =
+  | { ok: true; version: number }
+  | { ok: false; /** Version found (0 = no record). */ actual: number };
+
+/** Outcome of one attempt to take a lease. */
+export type AcquireAttempt =
+  | { ok: true; record: RawSessionRecord | undefined }
+  | { ok: false; /** Milliseconds until the current holder's lease lapses on its own. */ retryInMs: number };
+
+/** What a commit does to the record besides releasing (or keeping) the lease. */
+export type CommitWrite =
+  | { kind: 'none'; /** Refresh the record's expiry without rewriting it (sliding TTL). */ ttlMs?: number | undefined }
+  | { kind: 'set'; data: string; ttlMs?: number | undefined }
+  | { kind: 'delete' };
+
+/** Arguments of {@link SessionBackend.commit}. */
+export interface CommitArgs {
+  key: string;
+  /** The lease token returned at acquire. */
+  token: string;
+  /** The version read at acquire (0 = none): the fence when the lease itself has lapsed. */
+  version: number;
+  write: CommitWrite;
+  /** Keep holding the lease for this long after the write instead of releasing it (hand-over). */
+  keepLeaseMs?: number | undefined;
+}
+
+/**
+ * Outcome of a commit. `ok: false` means the lease was lost *and* the record moved on (or someone
+ * else holds the lease now): nothing was written.
+ */
+export type CommitResult = { ok: true; version: number } | { ok: false };
+
+/**
+ * The primitive operations a session adapter implements. Implement this to add a backend, then run
+ * `sessionStoreContract` from `botwire/testing` against `new SessionStore(yourBackend)`.
+ */
+export interface SessionBackend {
+  /** Human-readable backend name used in error messages, e.g. `"Redis"`. */
+  readonly name: string;
+  /** True when the backend drops expired records on its own; false when `cleanup` must run. */
+  readonly nativeExpiry: boolean;
+  /** Read several records in one round trip, in the order of `keys`. */
+  get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>>;
+  /** Write `data`; with `ifVersion`, only when the stored version equals it (0 = must not exist). */
+  set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult>;
+  /** Delete; with `ifVersion`, only when the stored version equals it. `ok: true, version: 0` when nothing was there. */
+  delete(key: string, ifVersion: number | undefined): Promise<CasResult>;
+  /** Set a record's expiry to now + ttlMs without rewriting it. False when there is no record. */
+  touch(key: string, ttlMs: number): Promise<boolean>;
+  /** Take the lease on `key` if free (or already ours) and read the record, in one round trip. */
+  acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt>;
+  /** Apply `write` if the lease is still ours (or lapsed with the record unchanged), then release or keep it. */
+  commit(args: CommitArgs): Promise<CommitResult>;
+  /** Push the lease's expiry to now + leaseMs. False when it is no longer ours. */
+  extend(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Drop the lease if it is ours. False when it had already lapsed or changed hands. */
+  release(key: string, token: string): Promise<boolean>;
+  /** Delete up to `limit` expired records; returns how many. Backends with native expiry return 0. */
+  cleanup(limit: number): Promise<number>;
+  /**
+   * Resolve when a lease on `key` is released somewhere in the fleet, or after `timeoutMs`,
+   * whichever comes first. Optional: without it the store backs off and retries.
+   */
+  waitForRelease?(key: string, timeoutMs: number): Promise<void>;
+  /** Release connections the adapter opened itself (never a client the user passed in). */
+  close(): Promise<void>;
+}

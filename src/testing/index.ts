@@ -1,0 +1,7 @@
+/**
+ * Contract suites: the behaviour every adapter must show, runnable unchanged against your own
+ * adapter with vitest.
+ *
+ * @module botwire/testing
+ */
+export { sessionStoreContract, type SessionStoreHarness, type SessionStoreContractOptions } from './session-store-contract.js';

@@ -1,0 +1,24 @@
+import { defineConfig } from 'tsup';
+
+/** One entry per public subpath; keep in step with package.json `exports` and `typesVersions`. */
+export const entries = {
+  index: 'src/index.ts',
+  memory: 'adapters/memory/index.ts',
+  redis: 'adapters/redis/index.ts',
+  postgres: 'adapters/postgres/index.ts',
+  testing: 'src/testing/index.ts',
+  cli: 'adapters/postgres/cli.ts',
+} as const;
+
+export default defineConfig({
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'es2022',
+  splitting: true,
+  treeshake: true,
+  // Peers are never bundled: users install the ones they use.
+  external: ['ioredis', 'pg', '@electric-sql/pglite', '@supabase/supabase-js', 'grammy', 'telegraf', 'ws', 'react', 'vitest'],
+});
