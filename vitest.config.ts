@@ -1,6 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import tsconfig from './tsconfig.json' with { type: 'json' };
+
+// Tests and examples import `botwire/<subpath>` exactly as users do; resolve those to the sources.
+const paths = tsconfig.compilerOptions.paths as Record<string, string[]>;
+const alias = Object.entries(paths)
+  .sort(([a], [b]) => b.length - a.length)
+  .map(([name, [target]]) => ({ find: new RegExp(`^${name}$`), replacement: fileURLToPath(new URL(target!, import.meta.url)) }));
 
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx', 'integrations/**/*.test.ts', 'src/**/*.test.ts', 'adapters/**/*.test.ts'],
     testTimeout: 30_000,
