@@ -149,3 +149,48 @@ export class BackendSchemaError extends BotwireError {
     );
   }
 }
+
+/** A sync event payload is larger than the bus or its transport allows. Nothing was delivered or sent. */
+export class SyncPayloadTooLargeError extends BotwireError {
+  /** Size of the encoded envelope in UTF-8 bytes. */
+  readonly bytes: number;
+  /** The limit that was exceeded, in bytes. */
+  readonly limitBytes: number;
+
+  constructor(topic: string, bytes: number, limitBytes: number, backend?: string) {
+    super(
+      'SYNC_PAYLOAD_TOO_LARGE',
+      `Event "${topic}" is ${bytes} bytes encoded, over the ${limitBytes}-byte limit` +
+        (backend ? ` of the ${backend} sync bus` : '') +
+        '. Publish an id and let receivers load the record, or raise `maxPayloadBytes` where the backend allows it.',
+      { subject: topic },
+    );
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** A sync topic or pattern is malformed. */
+export class SyncTopicError extends BotwireError {
+  constructor(topic: string, reason: string) {
+    super(
+      'SYNC_TOPIC',
+      `Invalid sync topic or pattern "${topic}": ${reason}. Use dot-separated segments of letters, digits, ` +
+        "`_`, `-`, `:` (e.g. `buttons.updated`); in patterns `*` = one segment, a trailing `**` or `#` = the rest.",
+      { subject: topic },
+    );
+  }
+}
+
+/** A sync event payload cannot be turned into JSON (BigInt, cycle, function …). Nothing was delivered. */
+export class SyncSerializationError extends BotwireError {
+  constructor(topic: string, cause?: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'SYNC_SERIALIZATION',
+      `Event "${topic}" cannot be sent as JSON (${reason}). Publish plain objects, arrays, strings, finite ` +
+        'numbers, booleans and null.',
+      { subject: topic, cause },
+    );
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Public types of the cross-instance event bus: {@link SyncBus}, its wire {@link SyncEnvelope}, the
+ * `$resync` system event, typed topics ({@link TopicMap}) and the {@link SyncTransport} primitive an
+ * adapter implements. Semantics (topic matching, seq/gap detection, echo suppression, limits) live
+ * once in the core (`createSyncBus`); a transport only moves envelope text to and from a broker.
+ *
+ * Topic rules (enforced by the core):
+ * - a topic is dot-separated segments of `[A-Za-z0-9_:-]`, at most 256 characters: `buttons.updated`;
+ * - a pattern may use `*` for exactly one segment, and a trailing `**` or `#` for "one or more
+ *   remaining segments"; `'*'` alone and `'**'` alone match every (non-system) topic;
+ * - topics starting with `$` are system topics: wildcards never match them, only an exact
+ *   subscription does (`subscribe('$resync', …)`). `$resync` itself is local-only and cannot be published.
+ *
+ * @module
+ */
+
+/** Name of the local-only system event telling subscribers that events may have been missed. */
+export const RESYNC_TOPIC = '$resync';
+
+/**
+ * Maps topic names to their payload types, for type-checked `publish` / `subscribe`.
+ *
+ * @example
+ * ```ts
+ * interface Topics {
+ *   'buttons.updated': { id: number };
+ *   'users.balance_updated': { userId: number; balance: number };
+ *   'settings.updated': void;
+ * }
+ * const bus: SyncBus<Topics> = redisSyncBus({ url });
+ * await bus.publish('users.balance_updated', { userId: 1, balance: 10 }); // checked
+ * ```
+ */
+export type TopicMap = Record<string, unknown>;
+
+/**
+ * One event as it travels between instances and as handlers receive it.
+ * Treat it (and `data`) as read-only: local subscribers get the very object that was published.
+ */
+export interface SyncEnvelope<T = unknown, K extends string = string> {
+  /** Unique per event: `${origin}:${seq}`. */
+  readonly id: string;
+  /** The concrete topic, never a pattern. */
+  readonly topic: K;
+  /** The payload (JSON-compatible). `undefined` when published without data. */
+  readonly data: T;
+  /** Epoch milliseconds at the publisher. */
+  readonly at: number;
+  /** `instanceId` of the publishing bus. */
+  readonly origin: string;
+  /** Per-origin counter starting at 1, +1 per published event (also for events the broker never got). */
+  readonly seq: number;
+}
+
+/** Why a `$resync` was emitted. */
+export type ResyncReason =
+  /** The broker connection came back after a drop: anything published meanwhile was missed. */
+  | 'reconnect'
+  /** An origin's `seq` skipped numbers: the broker lost events (or the publisher could not send them). */
+  | 'gap';
+
+/** Payload of the `$resync` event. */
+export interface ResyncInfo {
+  /** What happened. */
+  reason: ResyncReason;
+  /** For `gap`: the origin whose events are missing. */
+  origin?: string;
+  /** For `gap`: how many events of that origin were skipped. */
+  missed?: number;
+}
+
+/** The `$resync` event as handlers receive it (`origin` = this bus, `seq` = 0). */
+export type ResyncEnvelope = SyncEnvelope<ResyncInfo, typeof RESYNC_TOPIC>;
+
+/** Removes a subscription. Calling it twice is harmless. */
+export type Unsubscribe = () => void;
+
+/**
+ * An event handler. Runs synchronously for local publishes; a thrown error or rejected promise is
+ * reported to the bus's `onError` and never reaches the publisher or other handlers.
+ */
+export type SyncHandler<E = SyncEnvelope> = (event: E) => void | Promise<void>;
+
+type Segments<P extends string> = P extends `${infer H}.${infer R}`
+  ? `${H extends '*' ? string : H}.${Segments<R>}`
+  : P extends '*' | '**' | '#' ? string : P;
+
+/** Topics of `TM` a pattern may match (a slight over-approximation: `*` is treated as any text). */
+export type MatchingTopics<TM extends TopicMap, P extends string> = P extends keyof TM
+  ? P
+  : P extends '*' | '**' ? keyof TM & string : Extract<keyof TM & string, Segments<P>>;
+
+/** The envelope type a handler of pattern `P` receives. */
+export type SyncEventFor<TM extends TopicMap, P extends string> = P extends typeof RESYNC_TOPIC
+  ? ResyncEnvelope
+  : string extends keyof TM
+    ? SyncEnvelope<TM[string], string>
+    : [MatchingTopics<TM, P>] extends [never]
+      ? SyncEnvelope<unknown, string>
+      : { [K in MatchingTopics<TM, P>]: SyncEnvelope<TM[K], K> }[MatchingTopics<TM, P>];
+
+/** `publish` arguments after the topic: payload optional when the topic's type allows `undefined`/`void`. */
+export type PublishArgs<T> = [T] extends [undefined | void] ? [data?: T] : undefined extends T ? [data?: T] : [data: T];
+
+/** Connection state of a bus (mirrors its transport). */
+export type SyncBusState = 'connecting' | 'up' | 'down' | 'closed';
+
+/** Counters since the bus was created. */
+export interface SyncBusStats {
+  /** Events published by this bus. */
+  published: number;
+  /** Events received from other instances and handed to handlers. */
+  received: number;
+  /** Published events the broker did not take (down, timeout, too many in flight). */
+  dropped: number;
+  /** `$resync` events emitted. */
+  resyncs: number;
+}
+
+/**
+ * A cross-instance publish/subscribe bus. Create one with `memorySyncBus()`, `redisSyncBus()`,
+ * `postgresSyncBus()` or `createSyncBus({ transport })`.
+ *
+ * Delivery: local subscribers get an event synchronously inside `publish`; other instances get it
+ * through the broker at most once and in order per origin. When the broker may have lost events
+ * (gap in `seq`, reconnect), subscribers of `'$resync'` are told so they can refetch.
+ */
+export interface SyncBus<TM extends TopicMap = TopicMap> {
+  /** Unique id of this bus; the `origin` of every envelope it publishes. */
+  readonly instanceId: string;
+  /** Current broker connection state. Publishing works (locally) in every state but `closed`. */
+  readonly state: SyncBusState;
+  /**
+   * Deliver to local subscribers now, then hand the event to the broker without waiting long.
+   *
+   * Resolves once the broker took the event, or at once when the broker is known to be down, or
+   * after the bus's `sendTimeoutMs` — it never rejects because of the broker (the loss shows up as a
+   * `dropped` count, an `onError` report, and a `gap` `$resync` on the receivers).
+   * Rejects only for caller mistakes: invalid topic (`SyncTopicError`), payload not JSON
+   * (`SyncSerializationError`), too large (`SyncPayloadTooLargeError`), or a closed bus.
+   */
+  publish<K extends keyof TM & string>(topic: K, ...data: PublishArgs<TM[K]>): Promise<void>;
+  /**
+   * Call `handler` for every event whose topic matches `pattern` (see the module doc for syntax).
+   * A handler subscribed twice with overlapping patterns still runs once per event.
+   * Throws `SyncTopicError` for an invalid pattern.
+   */
+  subscribe<P extends string>(pattern: P, handler: SyncHandler<SyncEventFor<TM, P>>): Unsubscribe;
+  /** Resolves when the broker subscription is live (immediately for memory); rejects after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Counters since creation. */
+  stats(): SyncBusStats;
+  /** Stop receiving, drop all subscriptions, close connections the bus opened itself. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a transport reports to the core. Every callback must be called synchronously-safe and never throws back. */
+export interface SyncTransportEvents {
+  /** One envelope text as received from the broker, including this instance's own echoes. */
+  message(text: string): void;
+  /**
+   * The subscription is live. `resumed` is true when this follows a lost connection (events published
+   * meanwhile were missed); the core then emits `$resync`.
+   */
+  up(resumed: boolean): void;
+  /** The connection to the broker was lost; the transport keeps reconnecting on its own. */
+  down(error?: unknown): void;
+  /** A non-fatal problem worth logging (a failed reconnect attempt, an unreadable message). */
+  error(error: unknown): void;
+}
+
+/**
+ * The primitive a sync adapter implements: move envelope text to and from one broker channel.
+ * Everything else (matching, seq, echoes, limits, timeouts) is the core's job. Check an
+ * implementation with `syncBusContract` from `botwire/testing`.
+ */
+export interface SyncTransport {
+  /** Human-readable backend name for error messages, e.g. `"Redis"`. */
+  readonly name: string;
+  /** Largest envelope text in UTF-8 bytes this transport can carry. */
+  readonly maxPayloadBytes: number;
+  /** Start connecting and subscribing; report through `events`. Must not throw or reject. */
+  open(events: SyncTransportEvents): void;
+  /**
+   * Send one envelope text to every subscriber (this instance included). `topic` is given for brokers
+   * that route by channel. Rejects when the broker did not take it; the core bounds the wait, so a
+   * late settle is ignored. Should fail fast (no offline queue) while disconnected.
+   */
+  send(text: string, topic: string): Promise<void>;
+  /** Stop reconnecting and release what `open` created. Idempotent. */
+  close(): Promise<void>;
+}
