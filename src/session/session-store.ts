@@ -64,6 +64,22 @@ export interface SessionLease<T> {
   release(): Promise<void>;
   /** Push the lease's expiry to now + `leaseMs` (default: the acquire's). Throws if it was lost. */
   extend(leaseMs?: number): Promise<void>;
+  /**
+   * Write `data` (if given) like {@link SessionLease.commit} but keep holding the lease for
+   * `keepLeaseMs`, in the same single round trip, and return a fresh lease (same token) whose
+   * `record` is the committed one. Lets the next update for this key in this process continue
+   * without a release/acquire round trip. Throws {@link SessionLeaseLostError} like `commit`.
+   */
+  handOver(data?: T, options?: HandOverOptions): Promise<SessionLease<T>>;
+}
+
+/** Options of {@link SessionLease.handOver}. */
+export interface HandOverOptions extends CommitOptions {
+  /**
+   * How long the kept lease lasts before it lapses on its own.
+   * @default the lease's current `leaseMs`
+   */
+  keepLeaseMs?: number;
 }
 
 /** Options of {@link SessionStore}. */
@@ -205,6 +221,13 @@ export class SessionStore<T = unknown> {
     }
   }
 
+  #commitWrite(key: string, data: T | undefined, options: CommitOptions): { write: CommitWrite } {
+    assertMs('ttlMs', options.ttlMs);
+    if (options.delete) return { write: { kind: 'delete' } };
+    if (data !== undefined) return { write: { kind: 'set', data: encode(key, data), ttlMs: options.ttlMs } };
+    return { write: { kind: 'none', ttlMs: options.ttlMs } };
+  }
+
   #lease(key: string, full: string, token: string, leaseMs: number, record: SessionRecord<T> | undefined): SessionLease<T> {
     let done = false;
     const finish = (what: string): void => {
@@ -216,17 +239,41 @@ export class SessionStore<T = unknown> {
       token,
       record,
       commit: async (data?: T, options: CommitOptions = {}) => {
-        assertMs('ttlMs', options.ttlMs);
-        let write: CommitWrite;
-        if (options.delete) write = { kind: 'delete' };
-        else if (data !== undefined) write = { kind: 'set', data: encode(key, data), ttlMs: options.ttlMs };
-        else write = { kind: 'none', ttlMs: options.ttlMs };
+        const { write } = this.#commitWrite(key, data, options);
         finish('commit');
         const result = await this.#call('commit', key, () =>
           this.backend.commit({ key: full, token, version: record?.version ?? 0, write }),
         );
         if (!result.ok) throw new SessionLeaseLostError(key);
         return result.version;
+      },
+      handOver: async (data?: T, options: HandOverOptions = {}) => {
+        const keepLeaseMs = options.keepLeaseMs ?? leaseMs;
+        assertMs('keepLeaseMs', keepLeaseMs);
+        const { write } = this.#commitWrite(key, data, options);
+        finish('handOver');
+        const started = Date.now();
+        const result = await this.#call('commit', key, () =>
+          this.backend.commit({ key: full, token, version: record?.version ?? 0, write, keepLeaseMs }),
+        );
+        if (!result.ok) throw new SessionLeaseLostError(key);
+        let next: SessionRecord<T> | undefined;
+        if (write.kind === 'delete') next = undefined;
+        else if (write.kind === 'set') {
+          // Decode our own text so the next holder never shares objects with the previous handler.
+          next = {
+            data: decode<T>(key, write.data),
+            version: result.version,
+            expiresAt: write.ttlMs === undefined ? undefined : started + write.ttlMs,
+          };
+        } else {
+          next = record && {
+            ...record,
+            data: decode<T>(key, encode(key, record.data)),
+            expiresAt: write.ttlMs === undefined ? record.expiresAt : started + write.ttlMs,
+          };
+        }
+        return this.#lease(key, full, token, keepLeaseMs, next);
       },
       release: async () => {
         if (done) return;

@@ -349,6 +349,21 @@ export function sessionStoreContract(
         await current.release();
       }));
 
+      it('handOver writes and keeps the lease: others still wait, the next holder sees the new record', withStore(async ({ store }) => {
+        const first = await store.acquire('hand', { leaseMs: 10_000 });
+        const second = await first.handOver({ step: 1 }, { keepLeaseMs: 10_000 });
+        expect(second.token).toBe(first.token);
+        expect(second.record).toMatchObject({ data: { step: 1 }, version: 1 });
+        expect(await store.get('hand')).toMatchObject({ data: { step: 1 }, version: 1 });
+        await expect(store.acquire('hand', { waitMs: 0 })).rejects.toBeInstanceOf(SessionLockTimeoutError);
+        const third = await second.handOver(); // unchanged: no write, lease kept
+        expect(third.record).toMatchObject({ data: { step: 1 }, version: 1 });
+        expect(await third.commit({ step: 2 })).toBe(2);
+        const after = await store.acquire('hand', { waitMs: 0 });
+        expect(after.record).toMatchObject({ data: { step: 2 }, version: 2 });
+        await after.release();
+      }));
+
       it('a lease is used once: a second commit is a programming error', withStore(async ({ store }) => {
         const lease = await store.acquire('once');
         await lease.commit(1);
