@@ -1,0 +1,252 @@
+/**
+ * The few atomic primitives a job adapter makes durable. Everything else — ids, JSON and size
+ * checks, backoff math, attempts and deadlines, timeouts, budgets, schedules, events — lives once in
+ * the core (`JobQueue`, `Worker`, `runDue`).
+ *
+ * Rules every adapter follows:
+ * - Each method is ONE round trip (one Lua script, one SQL function call, one RPC).
+ * - Time comes from the caller: every method that needs "now" takes `now` (epoch ms) from the core's
+ *   clock and never reads the server's clock, so tests can inject a clock and all backends agree.
+ * - JSON fields (`payload`, `result`, `missing`, `error`, `backoff`) are opaque text: store and return
+ *   them byte for byte, never parse them.
+ * - A method that finds nothing to do returns `false` / `0` / `[]` / `undefined`; it never throws for
+ *   "not found" or "wrong state". Throw only for infrastructure errors (the core classifies them).
+ *
+ * Compatibility: this file is the contract between the core and the adapters. Changes after its
+ * first commit are additive and backward compatible only (new optional members), each noted here.
+ *
+ * @module
+ */
+
+/**
+ * Every state a job can be in.
+ * - `waiting`: due now (or since `runAt`), ready to be claimed.
+ * - `delayed`: will be due at `runAt` (first run delayed, or a retry after a failure).
+ * - `active`: claimed by a worker under a lease.
+ * - `partial`: ran, stored part of its result, will run again at `runAt` for the `missing` parts.
+ * - `completed`, `failed`, `cancelled`: finished; removed by retention after a TTL.
+ */
+export type JobState = 'waiting' | 'delayed' | 'active' | 'partial' | 'completed' | 'failed' | 'cancelled';
+
+/** States a job can be claimed from (when `runAt <= now`). */
+export const RUNNABLE_STATES: readonly JobState[] = ['waiting', 'delayed', 'partial'];
+/** States a job never leaves on its own. */
+export const FINISHED_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+
+/** A job as the backend stores it. Times are epoch milliseconds; JSON fields are undecoded text. */
+export interface StoredJob {
+  /** Unique id; also the idempotency key at `add`. */
+  id: string;
+  /** Job name (which handler runs it). */
+  name: string;
+  state: JobState;
+  /** JSON text of the payload, exactly as the core produced it. */
+  payload: string;
+  /** Integer in [-1000, 1000]; among due jobs the highest runs first. */
+  priority: number;
+  /** When the job is (or was) due. Runnable jobs are claimed only when `runAt <= now`. */
+  runAt: number;
+  /** How many times the job was claimed (started). Incremented by `claim`, decremented by `release`. */
+  attempts: number;
+  /** Most runs allowed; `0` = unlimited (then `retryUntil` bounds the retries). Interpreted by the core. */
+  maxAttempts: number;
+  /** Opaque JSON text describing the backoff; interpreted by the core only. */
+  backoff: string;
+  /** How long one run may take; `claim` skips jobs whose `timeoutMs` exceeds its `maxTimeoutMs`. */
+  timeoutMs: number;
+  /** Deadline after which the core stops retrying, if any. */
+  retryUntil?: number | undefined;
+  /** 0–100, set by heartbeats and by completion (100). */
+  progress: number;
+  /** Optional human-readable progress message. */
+  progressMessage?: string | undefined;
+  /** JSON text: the final result (completed) or the merged result so far (partial). */
+  result?: string | undefined;
+  /** JSON text: the parts still missing after a partial run (an array of strings). */
+  missing?: string | undefined;
+  /** JSON text: the last error (`{ name, message }`). */
+  error?: string | undefined;
+  /** Fencing token of the current lease (only while `active`). */
+  leaseToken?: string | undefined;
+  /** When the current lease lapses (only while `active`). */
+  leaseUntil?: number | undefined;
+  createdAt: number;
+  updatedAt: number;
+  /** When the latest run started. */
+  startedAt?: number | undefined;
+  /** When the job reached a finished state. */
+  finishedAt?: number | undefined;
+}
+
+/** What `add` stores. State is `waiting` when `runAt <= now`, else `delayed`. */
+export interface NewJob {
+  id: string;
+  name: string;
+  payload: string;
+  priority: number;
+  runAt: number;
+  maxAttempts: number;
+  backoff: string;
+  timeoutMs: number;
+  retryUntil?: number | undefined;
+}
+
+/** Arguments of {@link JobBackend.claim}. */
+export interface ClaimArgs {
+  /** Only jobs with one of these names (the handlers the caller has). Never empty. */
+  names: readonly string[];
+  /** At most this many jobs. */
+  limit: number;
+  /** Only jobs whose `timeoutMs <= maxTimeoutMs` (what fits the caller's remaining budget). */
+  maxTimeoutMs: number;
+  /** Fencing token written to every claimed job. */
+  token: string;
+  /** Lease length: claimed jobs get `leaseUntil = now + leaseMs`. */
+  leaseMs: number;
+  now: number;
+}
+
+/** Arguments of {@link JobBackend.list}. */
+export interface ListArgs {
+  state?: JobState | undefined;
+  name?: string | undefined;
+  /** 1–1000. */
+  limit: number;
+  /** Opaque cursor returned by the previous page. */
+  cursor?: string | undefined;
+}
+
+/** One page of {@link JobBackend.list}. */
+export interface ListPage {
+  jobs: StoredJob[];
+  /** Present when there may be more; pass it back to get the next page. */
+  cursor?: string | undefined;
+}
+
+/** Progress written by a heartbeat. */
+export interface ProgressUpdate {
+  /** 0–100. */
+  pct: number;
+  message?: string | undefined;
+}
+
+/**
+ * The primitive operations a job adapter implements. Implement this to add a backend, then run
+ * `jobQueueContract` from `botwire/testing` against `new JobQueue(yourBackend)`.
+ */
+export interface JobBackend {
+  /** Human-readable backend name used in error messages, e.g. `"Redis"`. */
+  readonly name: string;
+
+  /**
+   * Store a new job unless one with `job.id` exists (any state). State is `waiting` if
+   * `job.runAt <= now`, else `delayed`; `attempts = 0`, `progress = 0`, `createdAt = updatedAt = now`.
+   * Returns the stored job and `created: false` (nothing changed) when the id already existed.
+   * Wakes subscribers (see {@link subscribe}) when the new job is due now.
+   */
+  add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }>;
+
+  /**
+   * Atomically take up to `limit` jobs in a runnable state (`waiting`, `delayed`, `partial`) with
+   * `runAt <= now`, a name in `names` and `timeoutMs <= maxTimeoutMs`, ordered by priority
+   * (highest first), then `runAt`, then insertion order. Each taken job becomes `active` with
+   * `leaseToken = token`, `leaseUntil = now + leaseMs`, `attempts + 1`, `startedAt = now`.
+   * Concurrent claims never return the same job. Returns the jobs as updated.
+   */
+  claim(args: ClaimArgs): Promise<StoredJob[]>;
+
+  /**
+   * While the job is `active` with `leaseToken === token`: set `leaseUntil = now + leaseMs`, and the
+   * progress when given. Returns false (and changes nothing) when the lease was lost — reclaimed,
+   * cancelled or finished — so the worker aborts the run. A lapsed lease nobody took over still
+   * matches (the token is what fences, not the clock).
+   */
+  heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean>;
+
+  /**
+   * While `active` with `leaseToken === token`: state `completed`, `result` stored, `missing`
+   * cleared, `progress = 100`, `finishedAt = now`, lease cleared. False (nothing written) when the
+   * lease was lost: a stale completion never overwrites the job.
+   */
+  complete(id: string, token: string, result: string, now: number): Promise<boolean>;
+
+  /**
+   * While `active` with `leaseToken === token`: state `partial`, `result` and `missing` stored,
+   * `runAt = retryAt`, lease cleared. False (nothing written) when the lease was lost.
+   * Wakes subscribers when `retryAt <= now`.
+   */
+  partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number): Promise<boolean>;
+
+  /**
+   * While `active` with `leaseToken === token`: record `error`, clear the lease, and then either
+   * schedule a retry (`retryAt` given: state `waiting` if `retryAt <= now` else `delayed`,
+   * `runAt = retryAt`) or fail for good (`retryAt` undefined: state `failed`, `finishedAt = now`).
+   * `result`/`missing` of an earlier partial run are kept. False (nothing written) when the lease was lost.
+   */
+  fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean>;
+
+  /**
+   * While `active` with `leaseToken === token`: back to `waiting` with `runAt = now`, lease cleared,
+   * `attempts - 1` (the run is not counted: used for claimed-but-unstarted jobs and for runs
+   * interrupted by a graceful shutdown). Wakes subscribers. False when the lease was lost.
+   */
+  release(id: string, token: string, now: number): Promise<boolean>;
+
+  /**
+   * Manual retry: a job in `failed`, `cancelled`, `partial` or `delayed` becomes `waiting` with
+   * `runAt = now`, `attempts = 0`, `finishedAt` cleared; `result`/`missing`/`error` are kept (so the
+   * handler sees which parts are still missing). False when the job is absent or in another state.
+   * Wakes subscribers.
+   */
+  retry(id: string, now: number): Promise<boolean>;
+
+  /**
+   * A job that is not finished (`waiting`, `delayed`, `partial` or `active`) becomes `cancelled`
+   * with `finishedAt = now` and its lease cleared (so a running worker's heartbeat and completion
+   * are rejected). False when absent or already finished.
+   */
+  cancel(id: string, now: number): Promise<boolean>;
+
+  /** The job, or undefined. */
+  get(id: string): Promise<StoredJob | undefined>;
+
+  /**
+   * Jobs filtered by state and/or name, newest `createdAt` first (ties by id), `limit` per page.
+   * The cursor is opaque to the core; a page may be shorter than `limit` only at the end.
+   */
+  list(args: ListArgs): Promise<ListPage>;
+
+  /**
+   * Take over up to `limit` `active` jobs whose `leaseUntil < now` (their worker died): set
+   * `leaseToken = token`, `leaseUntil = now + leaseMs` and return them (as updated), so the core
+   * can decide retry-with-backoff or final failure and call {@link fail} with `token`.
+   * `attempts` is unchanged (the lost run was already counted by its claim).
+   */
+  reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]>;
+
+  /**
+   * Make up to `limit` `delayed`/`partial` jobs with `runAt <= now` claimable, for backends that
+   * keep due and future jobs apart (Redis). Backends whose `claim` reads `runAt` directly return 0.
+   * Does not change the `state` field seen by `get` except `delayed` → `waiting`. Returns how many moved.
+   */
+  promote(limit: number, now: number): Promise<number>;
+
+  /** How many jobs in `names` are runnable with `runAt <= now` (the "left" of a tick). */
+  countDue(names: readonly string[], now: number): Promise<number>;
+
+  /**
+   * Delete up to `limit` jobs in one of `states` (all finished) with `finishedAt < before`.
+   * Returns how many were deleted; the core repeats while a full batch comes back.
+   */
+  removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number>;
+
+  /**
+   * Optional wake-ups: call `listener(name)` whenever a job of `name` becomes due now in any
+   * process (add, retry, release, immediate partial/fail retry). Best effort — the worker still
+   * polls. Resolves once listening; the returned function stops it.
+   */
+  subscribe?(listener: (name: string) => void): Promise<() => Promise<void>>;
+
+  /** Release connections the adapter opened itself (never a client the user passed in). */
+  close(): Promise<void>;
+}
