@@ -194,3 +194,74 @@ export class SyncSerializationError extends BotwireError {
     );
   }
 }
+
+/** A job payload or result could not be turned into JSON (BigInt, cycle, function …). Nothing was stored. */
+export class JobSerializationError extends BotwireError {
+  constructor(name: string, what: 'payload' | 'result', cause?: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'JOB_SERIALIZATION',
+      `The ${what} of job "${name}" cannot be stored as JSON (${reason}). Pass plain objects, arrays, strings, ` +
+        'finite numbers, booleans and null; convert BigInt/Date/Map yourself and keep large blobs out of jobs.',
+      { subject: name, cause },
+    );
+  }
+}
+
+/** A job payload is larger than the queue's `maxPayloadBytes`. Nothing was stored. */
+export class JobPayloadTooLargeError extends BotwireError {
+  /** Size of the JSON payload in UTF-8 bytes. */
+  readonly bytes: number;
+  /** The configured limit. */
+  readonly limit: number;
+
+  constructor(name: string, bytes: number, limit: number) {
+    super(
+      'JOB_PAYLOAD_TOO_LARGE',
+      `The payload of job "${name}" is ${bytes} bytes of JSON, above the limit of ${limit}. Store the data ` +
+        'elsewhere (object storage, a table) and pass its id, or raise `maxPayloadBytes`.',
+      { subject: name },
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** `add` or `schedule` named a job that has no handler registered with the queue. */
+export class UnknownJobError extends BotwireError {
+  constructor(name: string, known: readonly string[]) {
+    super(
+      'JOB_UNKNOWN',
+      `No handler is registered for job "${name}" (known: ${known.length ? known.join(', ') : 'none'}). ` +
+        'Check the spelling, or register the handler in the `handlers` option of the queue.',
+      { subject: name },
+    );
+  }
+}
+
+/** No job with this id exists (never added, or removed by retention). */
+export class JobNotFoundError extends BotwireError {
+  constructor(id: string) {
+    super(
+      'JOB_NOT_FOUND',
+      `Job "${id}" does not exist: it was never added or retention already removed it. ` +
+        'Check the id, or keep finished jobs longer with `retention`.',
+      { subject: id },
+    );
+  }
+}
+
+/** The job is in a state that does not allow the requested change (e.g. retrying a completed job). */
+export class JobStateError extends BotwireError {
+  /** The state the job was in. */
+  readonly state: string;
+
+  constructor(id: string, operation: string, state: string, allowed: readonly string[]) {
+    super(
+      'JOB_STATE',
+      `Cannot ${operation} job "${id}" while it is ${state}; ${operation} works on ${allowed.join('/')} jobs.`,
+      { subject: id },
+    );
+    this.state = state;
+  }
+}
