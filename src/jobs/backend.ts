@@ -13,7 +13,8 @@
  *   "not found" or "wrong state". Throw only for infrastructure errors (the core classifies them).
  *
  * Compatibility: this file is the contract between the core and the adapters. Changes after its
- * first commit are additive and backward compatible only (new optional members), each noted here.
+ * first commit are additive and backward compatible only (new optional members), each noted here:
+ * - `partial(...)` gained an optional trailing `final` argument (finish as `failed`, keeping the result).
  *
  * @module
  */
@@ -174,8 +175,14 @@ export interface JobBackend {
    * While `active` with `leaseToken === token`: state `partial`, `result` and `missing` stored,
    * `runAt = retryAt`, lease cleared. False (nothing written) when the lease was lost.
    * Wakes subscribers when `retryAt <= now`.
+   *
+   * With `final` (retries exhausted): `result` and `missing` are stored the same way, but the state
+   * becomes `failed` with `error = final.error` and `finishedAt = now`; `retryAt` is ignored.
    */
-  partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number): Promise<boolean>;
+  partial(
+    id: string, token: string, result: string, missing: string, retryAt: number, now: number,
+    final?: { error: string },
+  ): Promise<boolean>;
 
   /**
    * While `active` with `leaseToken === token`: record `error`, clear the lease, and then either
