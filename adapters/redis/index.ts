@@ -1,0 +1,8 @@
+/**
+ * Redis adapters (ioredis): sessions with native expiry, Lua-scripted atomic steps and keys safe
+ * for Redis Cluster.
+ *
+ * @module botwire/redis
+ */
+export { redisSessionStore, RedisSessionBackend, type RedisSessionStoreOptions } from './session-backend.js';
+export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';

@@ -1,0 +1,29 @@
+import { luaScript } from '../script.js';
+
+/**
+ * Take the lease (if free or already ours) and read the record, in one step. When someone else
+ * holds it, mark the key as having waiters so that the release publishes a wake-up.
+ *
+ * KEYS[1] record hash `<prefix>{<key>}`
+ * KEYS[2] lease `<prefix>{<key>}:lease` (value = holder's token)
+ * KEYS[3] waiter marker `<prefix>{<key>}:w`
+ * ARGV[1] token
+ * ARGV[2] lease duration in ms
+ * ARGV[3] how long the waiter marker outlives the current lease, in ms
+ *
+ * Returns `{ 1 }` (taken, no record), `{ 1, data, version, pttl }` (taken, with record) or
+ * `{ 0, leasePttl }` (busy).
+ */
+export const sessionAcquire = luaScript('session-acquire', 3, `
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then
+  local left = redis.call('PTTL', KEYS[2])
+  if left < 1 then left = 1 end
+  redis.call('SET', KEYS[3], '1', 'PX', left + tonumber(ARGV[3]))
+  return { 0, left }
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+local r = redis.call('HMGET', KEYS[1], 'd', 'v')
+if not r[1] then return { 1 } end
+return { 1, r[1], tonumber(r[2]) or 0, redis.call('PTTL', KEYS[1]) }
+`);

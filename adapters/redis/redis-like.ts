@@ -1,0 +1,56 @@
+/**
+ * The few ioredis methods botwire/redis calls, described structurally so that the published
+ * `.d.ts` never imports `ioredis` and any client with the same shape (ioredis 5/6, a wrapper,
+ * a counting proxy in tests) is accepted.
+ *
+ * @module
+ */
+
+/** Arguments after `numKeys` in EVAL/EVALSHA: the keys, then the script arguments. */
+export type RedisArg = string | number;
+
+/** A connection used only for SUBSCRIBE (what `duplicate()` returns). */
+export interface RedisSubscriberLike {
+  /** Subscribe to one channel; resolves once Redis confirmed it. */
+  subscribe(channel: string): Promise<unknown>;
+  /** `message` carries published text; `error` and `ready` are connection events. */
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+  /** Close the connection at once, dropping anything in flight. */
+  disconnect(): void;
+}
+
+/**
+ * A Redis client as botwire/redis uses it: an `ioredis` `Redis` instance fits.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisSessionStore } from 'botwire/redis';
+ * const store = redisSessionStore({ client: new Redis(process.env.REDIS_URL!) });
+ * ```
+ */
+export interface RedisLike {
+  /** Run a cached script by SHA1; rejects with a `NOSCRIPT` error when the server does not know it. */
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+  /** Run a script from source (and cache it on the server). */
+  eval(script: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+  /** A new connection with the same settings; used for the release-notification subscriber. */
+  duplicate?(override?: Record<string, unknown>): RedisSubscriberLike;
+  /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */
+  readonly status?: string;
+  /** Open a connection created with `lazyConnect`. */
+  connect?(): Promise<unknown>;
+  /** Close gracefully after pending replies. */
+  quit(): Promise<unknown>;
+  /** Close at once. */
+  disconnect?(): void;
+}
+
+/** True when `value` has the methods botwire/redis needs (detected by shape, never `instanceof`). */
+export function isRedisLike(value: unknown): value is RedisLike {
+  const v = value as Partial<RedisLike> | null;
+  return typeof v === 'object' && v !== null && typeof v.evalsha === 'function' && typeof v.eval === 'function' &&
+    typeof v.quit === 'function';
+}

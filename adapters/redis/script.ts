@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { RedisArg, RedisLike } from './redis-like.js';
+
+/** A Lua script with its SHA1, ready for EVALSHA. */
+export interface LuaScript {
+  /** File-style name, e.g. `session-commit-3`. */
+  readonly name: string;
+  /** How many of the arguments are keys (Cluster routes and checks slots by these). */
+  readonly numKeys: number;
+  /** Lua source. */
+  readonly source: string;
+  /** SHA1 of `source`, as SCRIPT LOAD would report it. */
+  readonly sha: string;
+}
+
+/** Define a script; the SHA is computed once, at module load. */
+export function luaScript(name: string, numKeys: number, source: string): LuaScript {
+  return { name, numKeys, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+function isNoScript(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.startsWith('NOSCRIPT') || message.includes('NOSCRIPT');
+}
+
+/**
+ * Run `script` with EVALSHA (one round trip: only the hash travels), falling back to EVAL when the
+ * server lost its script cache (restart, failover, SCRIPT FLUSH). EVAL caches it again.
+ */
+export async function runScript(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+  if (keys.length !== script.numKeys) throw new Error(`${script.name} takes ${script.numKeys} keys, got ${keys.length}`);
+  try {
+    return await client.evalsha(script.sha, script.numKeys, ...keys, ...args);
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
+    return client.eval(script.source, script.numKeys, ...keys, ...args);
+  }
+}

@@ -1,0 +1,236 @@
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
+import { BackendUnavailableError, BotwireConfigError, SessionLockTimeoutError } from '../src/errors.js';
+import { sessionStoreContract } from '../src/testing/index.js';
+import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { REDIS_URL, needs, uniqueName } from './support/services.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const privateServerTests = hasRedisServer || process.env.CI === 'true';
+if (!privateServerTests) console.warn('[botwire tests] redis-server binary not found: skipping private-server Redis tests.');
+
+/** Wraps a client and logs every script call and reply, in order. */
+function counting(client: Redis): { client: RedisLike; log: string[]; reset: () => void } {
+  const log: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'evalsha' || prop === 'eval') {
+        return (...args: unknown[]) => {
+          log.push(prop);
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => log.push('reply'));
+        };
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { client: proxy as unknown as RedisLike, log, reset: () => { log.length = 0; } };
+}
+
+async function deleteKeys(client: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => {
+  const run = uniqueName('bwtest_redis');
+  let client: Redis;
+  let n = 0;
+  beforeAll(() => { client = new Redis(REDIS_URL); });
+  afterAll(async () => { await deleteKeys(client, `${run}:*`); await client.quit(); });
+
+  sessionStoreContract('redis', () => {
+    const store = redisSessionStore({ client, prefix: `${run}:${++n}:` });
+    return { store, teardown: () => store.close() };
+  });
+
+  it('accepts an ioredis client as RedisLike and leaves it open on close()', async () => {
+    const like: RedisLike = client;
+    const store = redisSessionStore({ client: like, prefix: `${run}:own:` });
+    await store.set('k', 1);
+    await store.close();
+    expect(client.status).toBe('ready');
+  });
+
+  it('runs get, set, acquire and commit as exactly one EVALSHA each', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:rt:` });
+    await store.set('warm', 0); // the server may not know the scripts yet (EVAL once)
+    await (await store.acquire('warm')).commit(1);
+    await store.get('warm');
+    const ops: Record<string, () => Promise<unknown>> = {
+      set: () => store.set('k', 1, { ttlMs: 60_000 }),
+      get: () => store.get('k'),
+      acquire: async () => { lease = await store.acquire('k'); },
+      commit: () => lease!.commit(2),
+      touch: () => store.touch('k', 60_000),
+      'delete (CAS)': () => store.delete('k', { ifVersion: 2 }),
+    };
+    let lease: Awaited<ReturnType<typeof store.acquire>> | undefined;
+    for (const [name, op] of Object.entries(ops)) {
+      c.reset();
+      await op();
+      expect({ name, log: c.log }).toEqual({ name, log: ['evalsha', 'reply'] });
+    }
+    const shas = (await client.script('EXISTS', ...(await import('../adapters/redis/lua/session-get-1.js').then((m) => [m.sessionGet.sha])))) as number[];
+    expect(shas).toEqual([1]);
+    await store.close();
+  });
+
+  it('getMany sends every per-key EVALSHA before the first reply (one round trip of latency)', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:many:` });
+    await store.set('a', 1);
+    await store.set('c', 3);
+    c.reset();
+    expect((await store.getMany(['a', 'b', 'c'])).map((r) => r?.data)).toEqual([1, undefined, 3]);
+    expect(c.log).toEqual(['evalsha', 'evalsha', 'evalsha', 'reply', 'reply', 'reply']);
+    await store.close();
+  });
+
+  it('wakes a waiter in another store by pub/sub when the lease is committed, long before it lapses', async () => {
+    const prefix = `${run}:wake:`;
+    const holderStore = redisSessionStore<string>({ client, prefix });
+    const c = counting(client);
+    const waiterStore = redisSessionStore<string>({ client: c.client, prefix });
+    const held = await holderStore.acquire('chat', { leaseMs: 20_000 });
+    const waiting = waiterStore.acquire('chat', { waitMs: 15_000 });
+    await sleep(500);
+    const committedAt = Date.now();
+    await held.commit('first');
+    const next = await waiting;
+    const wokeAfter = Date.now() - committedAt;
+    expect(next.record?.data).toBe('first');
+    expect(wokeAfter).toBeLessThan(5_000); // the lease had 20 s left and the wait 15 s
+    // Not polling: the first attempt, at most one retry when the subscription became live, the winner.
+    expect(c.log.filter((e) => e !== 'reply').length).toBeLessThanOrEqual(3);
+    await next.release();
+    await Promise.all([holderStore.close(), waiterStore.close()]);
+  }, 30_000);
+
+  it('publishes a release only when someone waited for the key', async () => {
+    const prefix = `${run}:pub:`;
+    const sub = client.duplicate();
+    const messages: string[] = [];
+    sub.on('message', (_ch, key) => messages.push(key));
+    await sub.subscribe(`${prefix}released`);
+    const store = redisSessionStore<number>({ client, prefix });
+    await (await store.acquire('quiet')).commit(1);
+    await (await store.acquire('quiet')).release();
+    const held = await store.acquire('busy', { leaseMs: 10_000 });
+    await expect(store.acquire('busy', { waitMs: 50 })).rejects.toBeInstanceOf(SessionLockTimeoutError);
+    await held.release();
+    await sleep(100);
+    expect(messages).toEqual(['busy']);
+    sub.disconnect();
+    await store.close();
+  });
+
+  it('raises BackendUnavailableError within ~2.5 s for a url pointing at a closed port', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = server.address() as net.AddressInfo;
+        server.close(() => resolve(p));
+      });
+    });
+    const store = redisSessionStore({ url: `redis://127.0.0.1:${port}` });
+    for (const op of [() => store.get('k'), () => store.set('k', 1), () => store.acquire('k', { waitMs: 0 })]) {
+      const started = Date.now();
+      await expect(op()).rejects.toBeInstanceOf(BackendUnavailableError);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    }
+    await store.close();
+  });
+});
+
+describe('redisSessionStore configuration', () => {
+  it('rejects a prefix with braces, and neither or both of client and url', () => {
+    expect(() => redisSessionStore({ url: 'redis://x', prefix: 'a{b}' })).toThrow(BotwireConfigError);
+    expect(() => redisSessionStore({})).toThrow(/exactly one of `client`/);
+    expect(() => redisSessionStore({ url: 'http://x' })).toThrow(/redis:\/\//);
+    expect(() => redisSessionStore({ client: {} as RedisLike })).toThrow(/evalsha/);
+  });
+});
+
+describe.runIf(privateServerTests)('botwire/redis on a private single-node Redis Cluster', () => {
+  let server: PrivateRedis;
+  let client: Redis;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startPrivateRedis({ cluster: true });
+    client = new Redis(server.url);
+  });
+  afterAll(async () => { client?.disconnect(); await server?.dispose(); });
+
+  // Cluster mode rejects any script whose keys are in different slots (CROSSSLOT).
+  sessionStoreContract('redis (cluster mode, CROSSSLOT-checked)', () => {
+    const store = redisSessionStore({ client, prefix: `c${++n}:` });
+    return { store, teardown: () => store.close() };
+  });
+
+  it('puts a record, its lease and its waiter marker in the same slot, for any key', async () => {
+    const backend = new RedisSessionBackend({ client, prefix: 'bw:' });
+    for (const key of ['chat:1', '}lead', '{x}y', 'a}', 'a%7D', '%', 'ключ']) {
+      const record = backend.recordKey(key);
+      const slots = await Promise.all([record, `${record}:lease`, `${record}:w`].map((k) => client.call('CLUSTER', 'KEYSLOT', k)));
+      expect({ key, slots: new Set(slots).size }).toEqual({ key, slots: 1 });
+    }
+    expect(backend.recordKey('a}')).not.toBe(backend.recordKey('a%7D'));
+  });
+
+  it('recovers from a flushed script cache (NOSCRIPT) with EVAL, then uses EVALSHA again', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: 'noscript:' });
+    await store.set('k', 1);
+    await client.script('FLUSH');
+    c.reset();
+    expect(await store.set('k', 2)).toBe(2);
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'eval']);
+    c.reset();
+    expect(await store.set('k', 3)).toBe(3);
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha']);
+    await store.close();
+  });
+});
+
+describe.runIf(privateServerTests)('botwire/redis when its server dies', () => {
+  let server: PrivateRedis;
+  beforeAll(async () => { server = await startPrivateRedis(); });
+  afterAll(async () => { await server?.dispose(); });
+
+  it('rejects with BackendUnavailableError while down (no crash, no unhandled error) and works after a restart', async () => {
+    const consoleError = vi.spyOn(console, 'error');
+    const store = redisSessionStore<number>({ url: server.url, prefix: 'fault:' });
+    await store.set('k', 1);
+    const held = await store.acquire('w', { leaseMs: 60_000 });
+    const waiter = store.acquire('w', { waitMs: 1_500 }).catch((e: unknown) => e); // subscriber is live
+    await sleep(100);
+    await server.kill();
+    for (const op of [() => store.get('k'), () => store.set('k', 2), () => store.acquire('k', { waitMs: 0 }), () => store.getMany(['k', 'x']), () => held.commit(5)]) {
+      const started = Date.now();
+      await expect(op()).rejects.toBeInstanceOf(BackendUnavailableError);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    }
+    const waited = await waiter;
+    expect(waited instanceof BackendUnavailableError || waited instanceof SessionLockTimeoutError).toBe(true);
+
+    await server.restart();
+    let recovered = false;
+    for (const deadline = Date.now() + 10_000; !recovered && Date.now() < deadline;) {
+      recovered = await store.set('k', 3).then(() => true, async () => { await sleep(100); return false; });
+    }
+    expect(recovered).toBe(true);
+    expect(await store.get('k')).toMatchObject({ data: 3 });
+    const again = await store.acquire('w', { waitMs: 0 });
+    await again.commit(1);
+    await store.close();
+    expect(consoleError.mock.calls.flat().join(' ')).not.toMatch(/Unhandled error event/);
+    consoleError.mockRestore();
+  }, 30_000);
+});
