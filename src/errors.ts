@@ -265,3 +265,10 @@ export class JobStateError extends BotwireError {
     this.state = state;
   }
 }
+
+/** A closed SyncBus (or SyncCache) was used. */
+export class SyncBusClosedError extends BotwireError {
+  constructor(instanceId: string) {
+    super('SYNC_CLOSED', `SyncBus ${instanceId} is closed. Create a new bus; close() is meant for shutdown only.`);
+  }
+}

@@ -13,3 +13,10 @@ export {
   type SessionStoreOptions,
 } from './session/session-store.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
+export {
+  RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,
+  type ResyncReason, type ResyncEnvelope, type SyncEventFor, type MatchingTopics, type PublishArgs, type SyncBusState,
+  type SyncBusStats, type SyncTransport, type SyncTransportEvents,
+} from './sync/types.js';
+export { createSyncBus, type SyncBusOptions } from './sync/sync-bus.js';
+export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENGTH, type CompiledPattern, type TopicMatcher } from './sync/topic-pattern.js';

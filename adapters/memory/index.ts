@@ -4,3 +4,4 @@
  * @module botwire/memory
  */
 export { memorySessionStore, type MemorySessionStoreOptions } from './session-backend.js';
+export { memorySyncBus, memorySyncTransport, createMemorySyncHub, type MemorySyncBusOptions, type MemorySyncHub } from './sync-transport.js';

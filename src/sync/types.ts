@@ -86,12 +86,12 @@ type Segments<P extends string> = P extends `${infer H}.${infer R}`
   : P extends '*' | '**' | '#' ? string : P;
 
 /** Topics of `TM` a pattern may match (a slight over-approximation: `*` is treated as any text). */
-export type MatchingTopics<TM extends TopicMap, P extends string> = P extends keyof TM
+export type MatchingTopics<TM extends object, P extends string> = P extends keyof TM
   ? P
   : P extends '*' | '**' ? keyof TM & string : Extract<keyof TM & string, Segments<P>>;
 
 /** The envelope type a handler of pattern `P` receives. */
-export type SyncEventFor<TM extends TopicMap, P extends string> = P extends typeof RESYNC_TOPIC
+export type SyncEventFor<TM extends object, P extends string> = P extends typeof RESYNC_TOPIC
   ? ResyncEnvelope
   : string extends keyof TM
     ? SyncEnvelope<TM[string], string>
@@ -125,7 +125,7 @@ export interface SyncBusStats {
  * through the broker at most once and in order per origin. When the broker may have lost events
  * (gap in `seq`, reconnect), subscribers of `'$resync'` are told so they can refetch.
  */
-export interface SyncBus<TM extends TopicMap = TopicMap> {
+export interface SyncBus<TM extends object = TopicMap> {
   /** Unique id of this bus; the `origin` of every envelope it publishes. */
   readonly instanceId: string;
   /** Current broker connection state. Publishing works (locally) in every state but `closed`. */

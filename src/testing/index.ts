@@ -5,3 +5,4 @@
  * @module botwire/testing
  */
 export { sessionStoreContract, type SessionStoreHarness, type SessionStoreContractOptions } from './session-store-contract.js';
+export { syncBusContract, type SyncBusHarness, type SyncBusContractOptions, type SyncBusCreateOptions } from './sync-bus-contract.js';

@@ -1,0 +1,303 @@
+/**
+ * The SyncBus core: local-first delivery, envelopes with per-origin `seq`, echo suppression, gap and
+ * reconnect detection (`$resync`), payload limits and a bounded, never-throwing broker send. Adapters
+ * only provide a {@link SyncTransport}.
+ *
+ * @module
+ */
+import {
+  BackendUnavailableError, BotwireConfigError, BotwireError, SyncBusClosedError, SyncPayloadTooLargeError, SyncSerializationError, SyncTopicError,
+} from '../errors.js';
+import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
+import { assertTopic } from './topic-pattern.js';
+import {
+  RESYNC_TOPIC, type PublishArgs, type ResyncEnvelope, type ResyncInfo, type SyncBus, type SyncBusState,
+  type SyncBusStats, type SyncEnvelope, type SyncEventFor, type SyncHandler, type SyncTransport, type TopicMap,
+  type Unsubscribe,
+} from './types.js';
+
+/** Options of {@link createSyncBus} (adapters accept the same, minus `transport`). */
+export interface SyncBusOptions {
+  /** The broker primitive (from an adapter, or your own). */
+  transport: SyncTransport;
+  /**
+   * Unique id of this bus, the `origin` of its envelopes. Must differ between running instances.
+   * @default crypto.randomUUID()
+   */
+  instanceId?: string;
+  /**
+   * Largest encoded envelope accepted by `publish`, in UTF-8 bytes; capped by the transport's own limit.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Longest time `publish` waits for the broker to take an event before resolving anyway (the event
+   * is then counted as dropped). While the broker is known to be down `publish` does not wait at all.
+   * @default 1000
+   */
+  sendTimeoutMs?: number;
+  /**
+   * Most broker sends outstanding at once; beyond that events are delivered locally and dropped for
+   * the broker (receivers see a gap and resync) instead of piling up in memory.
+   * @default 10_000
+   */
+  maxInFlight?: number;
+  /**
+   * Receives non-fatal problems: handler errors, broker drops, unreadable messages. Never throws back.
+   * @default logs with `console.warn`
+   */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_MAX_PAYLOAD = 1_048_576;
+/** Origins not heard from for this long are forgotten (their next event starts a fresh sequence). */
+const ORIGIN_IDLE_MS = 3_600_000;
+const encoder = new TextEncoder();
+
+function utf8Length(text: string): number {
+  // Each UTF-16 unit becomes at most 3 UTF-8 bytes, so short texts never need encoding to be measured.
+  return text.length * 3 <= 4096 ? text.length : encoder.encode(text).length;
+}
+
+interface OriginState { seq: number; seenAt: number }
+
+function isEnvelope(value: unknown): value is SyncEnvelope {
+  const e = value as SyncEnvelope | null;
+  return typeof e === 'object' && e !== null && typeof e.topic === 'string' && typeof e.origin === 'string' &&
+    typeof e.seq === 'number' && Number.isSafeInteger(e.seq) && e.seq > 0 && typeof e.id === 'string' && typeof e.at === 'number';
+}
+
+class SyncBusImpl<TM extends object> implements SyncBus<TM> {
+  readonly instanceId: string;
+  private readonly transport: SyncTransport;
+  private readonly index = new SubscriptionIndex();
+  private readonly origins = new Map<string, OriginState>();
+  private readonly maxPayloadBytes: number;
+  private readonly sendTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly report: (error: unknown) => void;
+  private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, resyncs: 0 };
+  private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+  private current: SyncBusState = 'connecting';
+  private seq = 0;
+  private inFlight = 0;
+  private wasDown = false;
+  private lastPrune = Date.now();
+
+  constructor(options: SyncBusOptions) {
+    if (!options?.transport || typeof options.transport.send !== 'function') {
+      throw new BotwireConfigError('createSyncBus needs a `transport` (from an adapter such as redisSyncBus, or your own SyncTransport).');
+    }
+    this.transport = options.transport;
+    this.instanceId = options.instanceId ?? crypto.randomUUID();
+    if (typeof this.instanceId !== 'string' || this.instanceId.length === 0 || this.instanceId.length > 128) {
+      throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
+    }
+    this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, this.transport.maxPayloadBytes);
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 1000;
+    this.maxInFlight = options.maxInFlight ?? 10_000;
+    const onError = options.onError ?? ((e: unknown) => console.warn('[botwire sync]', e instanceof Error ? e.message : e));
+    this.report = (e) => { try { onError(e); } catch { /* a throwing logger must not break delivery */ } };
+    this.transport.open({
+      message: (text) => this.receive(text),
+      up: (resumed) => this.onUp(resumed),
+      down: (error) => this.onDown(error),
+      error: (error) => this.report(error),
+    });
+  }
+
+  get state(): SyncBusState {
+    return this.current;
+  }
+
+  publish<K extends keyof TM & string>(topic: K, ...args: PublishArgs<TM[K]>): Promise<void> {
+    if (this.current === 'closed') return Promise.reject(new SyncBusClosedError(this.instanceId));
+    try {
+      assertTopic(topic);
+      if (topic === RESYNC_TOPIC) throw new SyncTopicError(topic, '`$resync` is emitted by the bus itself and cannot be published');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const seq = this.seq + 1;
+    const envelope: SyncEnvelope = { id: `${this.instanceId}:${seq}`, topic, data: args[0], at: Date.now(), origin: this.instanceId, seq };
+    let text: string;
+    try {
+      text = JSON.stringify(envelope);
+    } catch (e) {
+      return Promise.reject(new SyncSerializationError(topic, e));
+    }
+    const bytes = utf8Length(text);
+    if (bytes > this.maxPayloadBytes) return Promise.reject(new SyncPayloadTooLargeError(topic, bytes, this.maxPayloadBytes, this.transport.name));
+    this.seq = seq;
+    this.counters.published++;
+    this.deliver(envelope);
+    return this.send(text, topic);
+  }
+
+  subscribe<P extends string>(pattern: P, handler: SyncHandler<SyncEventFor<TM, P>>): Unsubscribe {
+    if (typeof handler !== 'function') throw new BotwireConfigError(`subscribe("${pattern}") needs a handler function.`);
+    if (this.current === 'closed') return () => {};
+    return this.index.add(pattern, handler as AnyHandler);
+  }
+
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.current === 'up') return Promise.resolve();
+    if (this.current === 'closed') return Promise.reject(new SyncBusClosedError(this.instanceId));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (e: unknown) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new BackendUnavailableError(this.transport.name, 'sync subscribe', new Error(`not subscribed within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  stats(): SyncBusStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.current === 'closed') return;
+    this.current = 'closed';
+    this.index.clear();
+    for (const w of this.waiters) w.reject(new SyncBusClosedError(this.instanceId));
+    this.waiters.clear();
+    try {
+      await this.transport.close();
+    } catch (e) {
+      this.report(e);
+    }
+  }
+
+  private send(text: string, topic: string): Promise<void> {
+    if (this.current === 'down' || this.inFlight >= this.maxInFlight) {
+      this.counters.dropped++;
+      return Promise.resolve();
+    }
+    this.inFlight++;
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.inFlight--;
+        if (error !== undefined) {
+          this.counters.dropped++;
+          this.report(new BackendUnavailableError(this.transport.name, 'sync publish', error, topic));
+        }
+        resolve();
+      };
+      const timer = setTimeout(() => finish(new Error(`no answer within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      try {
+        this.transport.send(text, topic).then(() => finish(), (e: unknown) => finish(e ?? new Error('send failed')));
+      } catch (e) {
+        finish(e ?? new Error('send failed'));
+      }
+    });
+  }
+
+  private deliver(envelope: SyncEnvelope): void {
+    const handlers = this.index.handlersFor(envelope.topic);
+    for (let i = 0; i < handlers.length; i++) {
+      try {
+        const result = (handlers[i] as (e: SyncEnvelope) => unknown)(envelope);
+        if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+          (result as Promise<unknown>).then(undefined, this.report);
+        }
+      } catch (e) {
+        this.report(e);
+      }
+    }
+  }
+
+  private receive(text: string): void {
+    if (this.current === 'closed') return;
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(text);
+    } catch (e) {
+      this.report(new BotwireError('SYNC_MALFORMED', `Ignored an unreadable message from ${this.transport.name}.`, { cause: e }));
+      return;
+    }
+    if (!isEnvelope(envelope)) {
+      this.report(new BotwireError('SYNC_MALFORMED', `Ignored a message from ${this.transport.name} that is not a botwire envelope.`));
+      return;
+    }
+    if (envelope.origin === this.instanceId) return; // our own echo: already delivered locally
+    if (envelope.topic === RESYNC_TOPIC) return;
+    const now = Date.now();
+    const state = this.origins.get(envelope.origin);
+    if (!state) {
+      this.origins.set(envelope.origin, { seq: envelope.seq, seenAt: now });
+      if (now - this.lastPrune > ORIGIN_IDLE_MS) this.prune(now);
+    } else if (envelope.seq > state.seq) {
+      const missed = envelope.seq - state.seq - 1;
+      state.seq = envelope.seq;
+      state.seenAt = now;
+      if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
+    } else if (envelope.seq === 1) {
+      // The origin restarted with the same instanceId: its sequence starts over.
+      state.seq = 1;
+      state.seenAt = now;
+    } else {
+      return; // duplicate or reordered copy: already delivered
+    }
+    this.counters.received++;
+    this.deliver(envelope);
+  }
+
+  private prune(now: number): void {
+    this.lastPrune = now;
+    for (const [origin, state] of this.origins) if (now - state.seenAt > ORIGIN_IDLE_MS) this.origins.delete(origin);
+  }
+
+  private onUp(resumed: boolean): void {
+    if (this.current === 'closed') return;
+    const wasDown = this.wasDown || resumed;
+    this.current = 'up';
+    this.wasDown = false;
+    for (const w of this.waiters) w.resolve();
+    this.waiters.clear();
+    if (wasDown) {
+      // Sequences of other origins say nothing useful across a hole we already report as a whole.
+      this.origins.clear();
+      this.resync({ reason: 'reconnect' });
+    }
+  }
+
+  private onDown(error: unknown): void {
+    if (this.current === 'closed') return;
+    const first = this.current !== 'down';
+    this.current = 'down';
+    this.wasDown = true;
+    if (first) this.report(new BackendUnavailableError(this.transport.name, 'sync subscription', error));
+  }
+
+  private resync(info: ResyncInfo): void {
+    this.counters.resyncs++;
+    const envelope: ResyncEnvelope = {
+      id: `${this.instanceId}:resync:${this.counters.resyncs}`, topic: RESYNC_TOPIC, data: info, at: Date.now(), origin: this.instanceId, seq: 0,
+    };
+    this.deliver(envelope);
+  }
+}
+
+/**
+ * Create a bus over any {@link SyncTransport}. Adapters wrap this (`redisSyncBus`, `postgresSyncBus`,
+ * `memorySyncBus`); call it directly for a transport of your own.
+ *
+ * @example
+ * ```ts
+ * const bus = createSyncBus<Topics>({ transport: myTransport });
+ * bus.subscribe('buttons.*', (e) => console.log(e.topic, e.data));
+ * await bus.publish('buttons.updated', { id: 7 });
+ * ```
+ */
+export function createSyncBus<TM extends object = TopicMap>(options: SyncBusOptions): SyncBus<TM> {
+  return new SyncBusImpl<TM>(options);
+}
