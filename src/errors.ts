@@ -272,3 +272,26 @@ export class SyncBusClosedError extends BotwireError {
     super('SYNC_CLOSED', `SyncBus ${instanceId} is closed. Create a new bus; close() is meant for shutdown only.`);
   }
 }
+
+/**
+ * The sync gateway refused something a client asked for (an `error` frame), or closed the connection
+ * with a code that stops reconnecting. `reason` is the protocol's error code (`forbidden`,
+ * `too_many_subscriptions`, …) or `close:<code>`.
+ */
+export class SyncGatewayError extends BotwireError {
+  /** The protocol error code (see `SyncErrorCode` in the gateway protocol) or `close:<code>`. */
+  readonly reason: string;
+  /** The patterns the refusal concerns, when it concerns patterns. */
+  readonly patterns: readonly string[];
+
+  constructor(reason: string, message: string, patterns: readonly string[] = []) {
+    super(
+      'SYNC_GATEWAY',
+      `Sync gateway: ${message}` +
+        (reason === 'forbidden' ? '. Subscribe only to patterns your `authorize` callback allows for this user.' : ''),
+      { subject: patterns[0] },
+    );
+    this.reason = reason;
+    this.patterns = patterns;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Browser client of the sync gateway: live bus events in a page, with reconnect, resume and
+ * `$resync`. Runs wherever a WebSocket exists (browsers, Deno, Bun, Node ≥ 22; Node 20 with `ws`).
+ *
+ * @module botwire/client
+ */
+export {
+  connectSync, type SyncClient, type SyncClientState, type SyncClientHandler, type ConnectSyncOptions,
+  type ClientResyncInfo, type WebSocketLike, type WebSocketConstructor,
+} from './connect-sync.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, type SyncErrorCode, type SyncResyncReason } from '../../src/sync/protocol.js';
+export { SyncGatewayError, SyncTopicError } from '../../src/errors.js';
+export type { SyncEnvelope } from '../../src/sync/types.js';

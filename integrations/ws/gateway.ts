@@ -1,0 +1,280 @@
+/**
+ * The sync gateway: relays SyncBus events to browsers over WebSockets (`ws`), with per-connection
+ * authorization, heartbeats, a replay buffer for resuming clients, and limits.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import { BotwireConfigError } from '../../src/errors.js';
+import { encodeEventFrame, SYNC_SUBPROTOCOL, SyncCloseCode } from '../../src/sync/protocol.js';
+import { compilePattern } from '../../src/sync/topic-pattern.js';
+import { RESYNC_TOPIC, type SyncBus } from '../../src/sync/types.js';
+import { extractToken } from './auth.js';
+import { Connection, type GatewayCore } from './connection.js';
+import { ReplayBuffer } from './replay-buffer.js';
+
+/** What `authorize` grants a connection. */
+export interface SyncAuthorization {
+  /** Patterns this connection may subscribe to; a requested pattern must lie within one of them. `['**']` = every topic. */
+  allow: string[];
+  /** Who this is (user id, session id), for `gateway.disconnect(id)`. */
+  id?: string;
+}
+
+/** Extra facts `authorize` gets besides the raw request. */
+export interface AuthorizeInfo {
+  /** Bearer token from the `Authorization` header, the `bearer.<token>` subprotocol, or `?token=`. */
+  token: string | undefined;
+  /** The parsed request URL. */
+  url: URL;
+}
+
+/** Options of {@link createSyncGateway}. Give either `server` or `port`. */
+export interface SyncGatewayOptions {
+  /** The bus whose events are relayed (`subscribe` is all the gateway calls). */
+  bus: Pick<SyncBus, 'subscribe'>;
+  /** An existing HTTP(S) server to attach to: the gateway only takes upgrades on `path`. */
+  server?: Server;
+  /** Or a port to listen on with a server of the gateway's own (`0` = any free port; see `gateway.port`). */
+  port?: number;
+  /** Interface for `port`. @default all interfaces */
+  host?: string;
+  /** URL path of the endpoint. @default '/sync' */
+  path?: string;
+  /**
+   * Decide at upgrade time who may connect and what they may subscribe to. Return `false` (or
+   * nothing) to refuse with HTTP 401. Compare secrets with `safeEqual`. A throw refuses with 500 and
+   * goes to `onError`.
+   */
+  authorize: (request: IncomingMessage, info: AuthorizeInfo) => SyncAuthorization | false | null | undefined | Promise<SyncAuthorization | false | null | undefined>;
+  /** If set, upgrades whose `Origin` header is not listed are refused with 403 (guards cookie-based auth). */
+  allowedOrigins?: string[];
+  /** Ping interval; a connection that did not answer the previous ping is closed (4408). @default 30_000 */
+  heartbeatMs?: number;
+  /** Largest client frame in bytes; larger ones close the connection with 4413. @default 16_384 */
+  maxFrameBytes?: number;
+  /** Subscriptions per connection; more are refused with `too_many_subscriptions`. @default 100 */
+  maxSubscriptions?: number;
+  /** Events remembered for resuming clients; a client that missed more gets `resync`. @default 1_000 */
+  replayBufferSize?: number;
+  /** Open connections at most; more are refused with HTTP 503. @default 10_000 */
+  maxConnections?: number;
+  /** Bytes queued for one client before it is dropped as a slow consumer (4503). @default 1_048_576 */
+  maxBufferedBytes?: number;
+  /** Refused frames a connection may send before it is closed (4400/4403/4429). @default 10 */
+  maxBadFrames?: number;
+  /** Non-fatal problems (authorize throwing, socket errors). @default console.error */
+  onError?: (error: unknown) => void;
+}
+
+/** A running gateway. */
+export interface SyncGateway {
+  /** The port listened on when the gateway owns its server. */
+  readonly port: number | undefined;
+  /** Identifies this gateway run; clients resuming with another epoch are told to resync. */
+  readonly epoch: string;
+  /** Gateway seq of the last relayed event. */
+  readonly seq: number;
+  /** Open connections. */
+  readonly connections: number;
+  /**
+   * Close every connection `authorize` gave this `id`: `'unauthenticated'` (4401) lets the client
+   * reconnect with a fresh token, `'forbidden'` (4403) tells it to stop. Returns how many were closed.
+   */
+  disconnect(id: string, reason?: 'unauthenticated' | 'forbidden'): number;
+  /** Stop relaying, close every connection (1001) and the gateway's own server. Idempotent. */
+  close(): Promise<void>;
+}
+
+type WsModule = typeof import('ws');
+
+async function loadWs(): Promise<WsModule> {
+  try {
+    return await import('ws');
+  } catch (cause) {
+    throw new BotwireConfigError(`botwire/ws needs the \`ws\` package: npm install ws (${String(cause)})`);
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) throw new BotwireConfigError(`createSyncGateway: \`${name}\` must be an integer ≥ ${min}, got ${String(value)}`);
+  return v;
+}
+
+function reject(socket: Duplex, status: number, text: string, extra = ''): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
+  socket.destroy();
+}
+
+/**
+ * Start a gateway that relays `bus` events to authorized WebSocket clients (`connectSync` from
+ * `botwire/client`). Resolves once it is listening.
+ *
+ * @example
+ * ```ts
+ * const gateway = await createSyncGateway({
+ *   bus, server: httpServer,
+ *   authorize: async (req, { token }) => {
+ *     const user = token ? await verifyJwt(token) : null;
+ *     if (!user) return false;
+ *     return user.isAdmin ? { allow: ['**'], id: user.id } : { allow: [`users.${user.id}.*`], id: user.id };
+ *   },
+ * });
+ * ```
+ */
+export async function createSyncGateway(options: SyncGatewayOptions): Promise<SyncGateway> {
+  if (!options || typeof options.authorize !== 'function') throw new BotwireConfigError('createSyncGateway: `authorize(request, { token })` is required — decide who may connect');
+  if (!options.bus || typeof options.bus.subscribe !== 'function') throw new BotwireConfigError('createSyncGateway: `bus` must be a SyncBus');
+  if (!options.server === (options.port === undefined)) throw new BotwireConfigError('createSyncGateway: pass exactly one of `server` or `port`');
+  const path = options.path ?? '/sync';
+  const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 30_000, 10);
+  const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, 16_384, 256);
+  const maxConnections = positive('maxConnections', options.maxConnections, 10_000);
+  const report = options.onError ?? ((e: unknown) => console.error(e));
+  const { WebSocketServer: Wss } = await loadWs();
+
+  let seq = 0;
+  let busResyncSeq = 0;
+  const core: GatewayCore = {
+    epoch: crypto.randomUUID().slice(0, 8) + Date.now().toString(36),
+    seq: () => seq,
+    busResyncSeq: () => busResyncSeq,
+    buffer: new ReplayBuffer(positive('replayBufferSize', options.replayBufferSize, 1_000, 0)),
+    maxFrameBytes,
+    maxSubscriptions: positive('maxSubscriptions', options.maxSubscriptions, 100),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1_048_576),
+    maxBadFrames: positive('maxBadFrames', options.maxBadFrames, 10, 0),
+    heartbeatMs,
+    report,
+  };
+  const conns = new Set<Connection>();
+  const wss: WebSocketServer = new Wss({
+    noServer: true,
+    // Frames a little over the limit get a 4413 from us; far larger ones are cut by ws (1009) before buffering.
+    maxPayload: Math.max(maxFrameBytes * 4, 65_536),
+    handleProtocols: (protocols) => (protocols.has(SYNC_SUBPROTOCOL) ? SYNC_SUBPROTOCOL : false),
+    perMessageDeflate: false,
+  });
+  let closed = false;
+
+  const offEvents = options.bus.subscribe('**', (envelope) => {
+    let json: string;
+    try {
+      json = JSON.stringify(envelope);
+    } catch (e) {
+      report(e);
+      return;
+    }
+    const frame = encodeEventFrame(++seq, json);
+    core.buffer.push({ seq, topic: envelope.topic, frame });
+    for (const c of conns) if (c.wants(envelope.topic)) c.sendText(frame);
+  });
+  const offResync = options.bus.subscribe(RESYNC_TOPIC, () => {
+    // The resync takes a seq of its own, so "resumed from before it" is a plain comparison.
+    busResyncSeq = ++seq;
+    for (const c of conns) c.resync('bus');
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const c of conns) {
+      if (!c.alive) { c.kill(SyncCloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout'); continue; }
+      c.alive = false;
+      try { c.ws.ping(); } catch { /* closing */ }
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  const server = options.server ?? createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end('WebSocket endpoint: upgrade required');
+  });
+  const ownServer = !options.server;
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL('http://gateway' + (request.url ?? '/'));
+    if (url.pathname !== path) {
+      // Someone else's endpoint on a shared server: leave the socket to their upgrade listener.
+      if (ownServer || server.listenerCount('upgrade') <= 1) reject(socket, 404, 'Not Found');
+      return;
+    }
+    socket.on('error', (e) => report(e));
+    void admit(request, socket, head, url);
+  };
+
+  async function admit(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    if (closed) return reject(socket, 503, 'Service Unavailable');
+    if (conns.size >= maxConnections) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 5\r\n');
+    if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return reject(socket, 403, 'Forbidden');
+    let auth: SyncAuthorization | false | null | undefined;
+    let allow: string[];
+    try {
+      auth = await options.authorize(request, { token: extractToken(request, url), url });
+      if (!auth) return reject(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer\r\n');
+      allow = [...auth.allow];
+      for (const p of allow) compilePattern(p);
+    } catch (e) {
+      report(e);
+      return reject(socket, 500, 'Internal Server Error');
+    }
+    if (closed || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
+    const id = auth.id;
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.on('error', (e) => report(e));
+      const conn = new Connection(ws, id, allow, core);
+      conns.add(conn);
+      ws.on('close', () => conns.delete(conn));
+    });
+  }
+
+  server.on('upgrade', onUpgrade);
+  if (ownServer) {
+    await new Promise<void>((resolve, rejectListen) => {
+      server.once('error', rejectListen);
+      server.listen(options.port, options.host, () => {
+        server.off('error', rejectListen);
+        resolve();
+      });
+    });
+  }
+  const address = server.address();
+
+  return {
+    port: ownServer && address && typeof address === 'object' ? address.port : undefined,
+    epoch: core.epoch,
+    get seq() { return seq; },
+    get connections() { return conns.size; },
+    disconnect(id, reason = 'unauthenticated') {
+      let n = 0;
+      for (const c of conns) {
+        if (c.id !== id) continue;
+        c.kill(reason === 'forbidden' ? SyncCloseCode.FORBIDDEN : SyncCloseCode.UNAUTHENTICATED, reason);
+        n++;
+      }
+      return n;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      offEvents();
+      offResync();
+      clearInterval(heartbeat);
+      server.off('upgrade', onUpgrade);
+      const gone = [...conns].map((c) => new Promise<void>((resolve) => {
+        if (c.ws.readyState === c.ws.CLOSED) return resolve();
+        c.ws.once('close', () => resolve());
+        c.kill(SyncCloseCode.GOING_AWAY, 'gateway closing');
+      }));
+      await Promise.all(gone);
+      conns.clear();
+      core.buffer.clear();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      if (ownServer) {
+        server.closeAllConnections?.();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}

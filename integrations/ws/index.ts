@@ -1,0 +1,15 @@
+/**
+ * The sync gateway for Node: relays SyncBus events to browsers over WebSockets (needs the `ws`
+ * package). Browsers connect with `connectSync` from `botwire/client`.
+ *
+ * @module botwire/ws
+ */
+export {
+  createSyncGateway, type SyncGateway, type SyncGatewayOptions, type SyncAuthorization, type AuthorizeInfo,
+} from './gateway.js';
+export { safeEqual, extractToken } from './auth.js';
+export {
+  SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, parseClientFrame, parseServerFrame, encodeFrame,
+  type ClientFrame, type ServerFrame, type SyncErrorCode, type SyncResyncReason, type ParseResult,
+} from '../../src/sync/protocol.js';
+export { patternCovers } from '../../src/sync/pattern-covers.js';
