@@ -8,6 +8,8 @@ export const entries = {
   postgres: 'adapters/postgres/index.ts',
   testing: 'src/testing/index.ts',
   cli: 'adapters/postgres/cli.ts',
+  ws: 'integrations/ws/index.ts',
+  client: 'integrations/client/index.ts',
 } as const;
 
 export default defineConfig({
