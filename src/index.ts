@@ -20,11 +20,4 @@ export {
 } from './sync/types.js';
 export { createSyncBus, type SyncBusOptions } from './sync/sync-bus.js';
 export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENGTH, type CompiledPattern, type TopicMatcher } from './sync/topic-pattern.js';
-export {
-  RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,
-  type ResyncReason, type ResyncEnvelope, type SyncEventFor, type MatchingTopics, type PublishArgs, type SyncBusState,
-  type SyncBusStats, type SyncTransport, type SyncTransportEvents,
-} from './sync/types.js';
-export { createSyncBus, type SyncBusOptions } from './sync/sync-bus.js';
-export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENGTH, type CompiledPattern, type TopicMatcher } from './sync/topic-pattern.js';
 export { SyncCache, CACHE_INVALIDATE_TOPIC, type SyncCacheOptions, type CacheEntryOptions, type CacheInvalidation, type InvalidationRule } from './sync/sync-cache.js';
