@@ -1,0 +1,110 @@
+import { JobSerializationError } from '../errors.js';
+import type { StoredJob } from './backend.js';
+import type { Backoff, Job, JobError } from './types.js';
+
+const encoder = new TextEncoder();
+
+/** Longest job id accepted, in characters. */
+export const MAX_JOB_ID_LENGTH = 200;
+/** Longest job name accepted, in characters. */
+export const MAX_JOB_NAME_LENGTH = 100;
+
+/** UTF-8 length of `text`, without allocating when it cannot matter. */
+export function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
+}
+
+/** Throw a `TypeError` naming the rule when `id` cannot be a job id. */
+export function assertJobId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_JOB_ID_LENGTH) {
+    throw new TypeError(`A job id must be a string of 1–${MAX_JOB_ID_LENGTH} characters, got ${typeof id === 'string' ? `${id.length} characters` : typeof id}.`);
+  }
+  // Control characters break logs, HTTP paths and Redis key dumps; nobody needs them in ids.
+  if (/[\u0000-\u001f\u007f]/.test(id)) throw new TypeError('A job id must not contain control characters.');
+}
+
+/** Throw a `TypeError` naming the rule when `name` cannot be a job name. */
+export function assertJobName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(name) || name.length > MAX_JOB_NAME_LENGTH) {
+    throw new TypeError(
+      `A job name must be 1–${MAX_JOB_NAME_LENGTH} characters of letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(name)}); ` +
+        'it also forms the event topic jobs.<name>.<state>.',
+    );
+  }
+}
+
+/** JSON-encode a payload or result, refusing what JSON would silently drop or cannot encode. */
+export function encodeJson(name: string, what: 'payload' | 'result', value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_k, v: unknown) => {
+      if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} is not JSON`);
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`${v} is not JSON`);
+      return v;
+    });
+  } catch (err) {
+    throw new JobSerializationError(name, what, err);
+  }
+  if (text === undefined) {
+    // A handler that returns nothing completes with a null result rather than failing.
+    if (what === 'result' && value === undefined) return 'null';
+    throw new JobSerializationError(name, what, new TypeError('undefined is not JSON'));
+  }
+  return text;
+}
+
+/** A readable `{ name, message }` for anything a handler may throw (strings, objects, undefined). */
+export function toJobError(err: unknown): JobError {
+  if (err instanceof Error) return { name: err.name || 'Error', message: err.message || String(err) };
+  if (typeof err === 'string') return { name: 'Error', message: err };
+  if (err === undefined || err === null) return { name: 'Error', message: `handler threw ${String(err)}` };
+  try {
+    const text = JSON.stringify(err);
+    if (text !== undefined && text !== '{}') return { name: 'Error', message: `handler threw ${text}` };
+  } catch { /* cyclic: fall through */ }
+  return { name: 'Error', message: `handler threw ${Object.prototype.toString.call(err)}` };
+}
+
+/** Epoch milliseconds from a Date or a number, validated. */
+export function toEpoch(what: string, value: Date | number): number {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new TypeError(`${what} must be a valid Date or epoch milliseconds.`);
+  return ms;
+}
+
+function parse<T>(text: string | undefined, fallback: T): T {
+  if (text === undefined || text === null) return fallback;
+  try { return JSON.parse(text) as T; } catch { return fallback; }
+}
+
+/** Decode a stored job for callers; a `delayed` job whose time has come reads as `waiting`. */
+export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Job<P, R> {
+  const state = raw.state === 'delayed' && raw.runAt <= now ? 'waiting' : raw.state;
+  const opt = (ms: number | undefined | null): Date | undefined => (ms === undefined || ms === null ? undefined : new Date(ms));
+  return {
+    id: raw.id,
+    name: raw.name,
+    state,
+    payload: parse<P>(raw.payload, undefined as P),
+    attempts: raw.attempts,
+    maxAttempts: raw.maxAttempts === 0 ? Infinity : raw.maxAttempts,
+    priority: raw.priority,
+    progress: raw.progressMessage == null ? { pct: raw.progress } : { pct: raw.progress, message: raw.progressMessage },
+    result: parse<R | undefined>(raw.result, undefined),
+    missing: parse<string[]>(raw.missing, []),
+    error: parse<JobError | undefined>(raw.error, undefined),
+    timeoutMs: raw.timeoutMs,
+    retryUntil: opt(raw.retryUntil),
+    runAt: new Date(raw.runAt),
+    createdAt: new Date(raw.createdAt),
+    updatedAt: new Date(raw.updatedAt),
+    startedAt: opt(raw.startedAt),
+    finishedAt: opt(raw.finishedAt),
+  };
+}
+
+/** Decode the stored backoff text, falling back to the default for anything unreadable. */
+export function parseBackoff(text: string, fallback: Backoff): Backoff {
+  const b = parse<Backoff | undefined>(text, undefined);
+  return b && (b.type === 'exponential' || b.type === 'fixed') ? b : fallback;
+}

@@ -1,0 +1,21 @@
+/**
+ * Durable jobs: `JobQueue` (add/get/retry/cancel/list/schedule), `Worker` (long-running) and
+ * `runDue` (budgeted cron tick), over any {@link JobBackend}.
+ *
+ * @module
+ */
+export type {
+  JobBackend, JobState, StoredJob, NewJob, ClaimArgs, ListArgs, ListPage, ProgressUpdate,
+} from './backend.js';
+export { RUNNABLE_STATES, FINISHED_STATES } from './backend.js';
+export type {
+  AddOptions, Backoff, Job, JobContext, JobError, JobEvent, JobEventBus, JobHandler, JobHandlers, JobPage,
+  ListOptions, PartialOptions, TickSummary,
+} from './types.js';
+export { JobQueue, type JobQueueOptions, type RetentionOptions } from './job-queue.js';
+export { Worker, type WorkerOptions, type StopOptions } from './worker.js';
+export { runDue, type RunDueOptions } from './run-due.js';
+export { JobAbortedError, type RunOutcome } from './run-job.js';
+export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export type { ScheduleOptions } from './schedule.js';
+export { MAX_JOB_ID_LENGTH, MAX_JOB_NAME_LENGTH } from './codec.js';

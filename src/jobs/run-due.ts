@@ -1,0 +1,99 @@
+import { BotwireConfigError } from '../errors.js';
+import type { JobQueue } from './job-queue.js';
+import { resolveHandlers, runJob } from './run-job.js';
+import type { JobHandlers, TickSummary } from './types.js';
+
+/** Options of {@link runDue}. */
+export interface RunDueOptions {
+  /**
+   * Wall time the tick may use. Only jobs whose `timeoutMs` fits in what is left (minus
+   * `safetyMs`) are claimed, so every started job ends — or is aborted — before the budget is over.
+   * @default 50_000
+   */
+  budgetMs?: number;
+  /** Jobs run at the same time. @default 4 */
+  concurrency?: number;
+  /** Kept free at the end of the budget for recording outcomes and answering the request. @default 1_000 */
+  safetyMs?: number;
+  /** Also delete finished jobs past their retention during this tick. @default true */
+  retention?: boolean;
+}
+
+// Overlap guard within one process: a second tick while one runs returns at once. Across
+// processes the per-job leases already keep two ticks from running the same job.
+const runningTicks = new WeakSet<JobQueue>();
+
+/**
+ * One budgeted pass over the queue for serverless cron endpoints: recover lapsed jobs, enqueue
+ * schedule slots, then claim and run due jobs until none are left or the budget would be exceeded.
+ * It never blocks on the backend and never claims a job it cannot start at once.
+ *
+ * @example
+ * ```ts
+ * // app/api/cron/route.ts (Vercel)
+ * export async function GET() {
+ *   return Response.json(await runDue(queue, handlers, { budgetMs: 50_000 }));
+ * }
+ * ```
+ */
+export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: RunDueOptions = {}): Promise<TickSummary> {
+  const started = Date.now();
+  const budget = options.budgetMs ?? 50_000;
+  const safety = options.safetyMs ?? 1_000;
+  const concurrency = options.concurrency ?? 4;
+  if (!(Number.isFinite(budget) && budget > 0)) throw new BotwireConfigError(`budgetMs must be a positive number, got ${String(budget)}.`);
+  if (!(Number.isFinite(safety) && safety >= 0)) throw new BotwireConfigError(`safetyMs must be >= 0, got ${String(safety)}.`);
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new BotwireConfigError(`concurrency must be an integer >= 1, got ${String(options.concurrency)}.`);
+  }
+  const h = resolveHandlers(queue, handlers);
+  const names = Object.keys(h);
+  const summary: TickSummary = {
+    claimed: 0, completed: 0, partial: 0, failed: 0, released: 0, reclaimed: 0, left: 0, skipped: false, elapsedMs: 0,
+  };
+  if (runningTicks.has(queue)) {
+    summary.skipped = true;
+    return summary;
+  }
+  runningTicks.add(queue);
+  const deadline = started + budget - safety;
+  const inflight = new Set<Promise<void>>();
+  try {
+    summary.reclaimed = await queue.maintain({ retention: options.retention ?? true });
+    let drained = false;
+    while (!drained || inflight.size > 0) {
+      const left = deadline - Date.now();
+      const free = concurrency - inflight.size;
+      if (!drained && free > 0 && left > 0) {
+        const token = crypto.randomUUID();
+        const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
+          names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now: queue.now(),
+        }));
+        if (jobs.length < free) drained = true;
+        summary.claimed += jobs.length;
+        // Started right away, so a claimed job is never left locked without running.
+        for (const raw of jobs) {
+          queue.publish(raw, 'active');
+          const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token).then((outcome) => {
+            if (outcome === 'completed') summary.completed++;
+            else if (outcome === 'partial') summary.partial++;
+            else if (outcome === 'failed') summary.failed++;
+            else if (outcome === 'released') summary.released++;
+          }).finally(() => inflight.delete(run));
+          inflight.add(run);
+        }
+        if (jobs.length > 0 && inflight.size < concurrency) continue;
+      }
+      if (inflight.size === 0) break;
+      // Each run ends by its own timeout, which fit in the budget when it was claimed.
+      await Promise.race(inflight);
+      if (Date.now() >= deadline) drained = true;
+    }
+    summary.left = await queue.call('countDue', undefined, () => queue.backend.countDue(names, queue.now()));
+  } finally {
+    await Promise.allSettled(inflight);
+    runningTicks.delete(queue);
+    summary.elapsedMs = Date.now() - started;
+  }
+  return summary;
+}

@@ -1,0 +1,159 @@
+import { BotwireConfigError, UnknownJobError } from '../errors.js';
+import type { StoredJob } from './backend.js';
+import { encodeJson, toJob, toJobError } from './codec.js';
+import type { JobQueue } from './job-queue.js';
+import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions } from './types.js';
+
+/** How one run ended, from the runner's point of view. */
+export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';
+
+/** Why a run's signal aborted. */
+export class JobAbortedError extends Error {
+  /** `timeout`, `shutdown`, or `lost` (cancelled or taken over by another worker). */
+  readonly reason: 'timeout' | 'shutdown' | 'lost';
+  constructor(reason: 'timeout' | 'shutdown' | 'lost', message: string) {
+    super(message);
+    this.name = reason === 'timeout' ? 'JobTimeoutError' : 'AbortError';
+    this.reason = reason;
+  }
+}
+
+const ABORTED = Symbol('aborted');
+
+/** Resolve the handler set a worker/tick runs with: the given one, else the queue's. */
+export function resolveHandlers(queue: JobQueue, handlers: JobHandlers | undefined): JobHandlers {
+  const h = handlers ?? queue.handlers;
+  if (!h || Object.keys(h).length === 0) {
+    throw new BotwireConfigError('No job handlers: pass them to the Worker/runDue, or as `handlers` when creating the queue.');
+  }
+  for (const [name, fn] of Object.entries(h)) {
+    if (typeof fn !== 'function') throw new BotwireConfigError(`The handler for job "${name}" is not a function.`);
+    if (queue.handlers && !Object.hasOwn(queue.handlers, name)) throw new UnknownJobError(name, Object.keys(queue.handlers));
+  }
+  return h;
+}
+
+/**
+ * Run one claimed job to its end: heartbeats while it runs, aborts its signal on timeout, loss of
+ * the lease or `stop`, and records the outcome fenced by the claim's token.
+ * Never throws: backend errors go to `queue.onError` and the lease lapses into a reclaim.
+ */
+export async function runJob(queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal): Promise<RunOutcome> {
+  const ctrl = new AbortController();
+  const abort = (reason: JobAbortedError): void => { if (!ctrl.signal.aborted) ctrl.abort(reason); };
+  const onStop = (): void => abort(new JobAbortedError('shutdown', 'The worker is shutting down; the job will run again.'));
+  let lost = false;
+  const beat = async (progress?: { pct: number; message?: string | undefined }): Promise<void> => {
+    if (lost) return;
+    try {
+      const ok = await queue.call('heartbeat', raw.id, () => queue.backend.heartbeat(raw.id, token, queue.leaseMs, queue.now(), progress));
+      if (!ok && !lost) {
+        lost = true;
+        abort(new JobAbortedError('lost', 'The job was cancelled or taken over by another worker.'));
+      }
+    } catch (err) {
+      // A missed beat is not fatal: the lease has two more thirds of its time left.
+      queue.onError(err);
+    }
+  };
+  const heartbeat = setInterval(() => void beat(), Math.max(10, queue.leaseMs / 3));
+  const timeout = setTimeout(
+    () => abort(new JobAbortedError('timeout', `The job ran longer than its timeoutMs (${raw.timeoutMs} ms) and was aborted.`)),
+    raw.timeoutMs,
+  );
+  if (stop?.aborted) onStop();
+  stop?.addEventListener('abort', onStop);
+
+  let partial: { result: string; missing: string[]; retryInMs: number | undefined } | undefined;
+  const ctx: JobContext = {
+    job: toJob(raw, queue.now()),
+    signal: ctrl.signal,
+    progress: async (pct: number, message?: string) => {
+      if (!(Number.isFinite(pct) && pct >= 0 && pct <= 100)) throw new RangeError(`progress must be between 0 and 100, got ${String(pct)}.`);
+      await beat(message === undefined ? { pct } : { pct, message: String(message) });
+    },
+    partial: async (result: unknown, options: PartialOptions) => {
+      const missing = options?.missing;
+      if (!Array.isArray(missing) || missing.some((m) => typeof m !== 'string')) {
+        throw new TypeError('partial(result, { missing }) needs `missing` as an array of strings naming the parts still to fetch.');
+      }
+      if (options.retryInMs !== undefined && !(Number.isFinite(options.retryInMs) && options.retryInMs >= 0)) {
+        throw new RangeError(`retryInMs must be a number of milliseconds >= 0, got ${String(options.retryInMs)}.`);
+      }
+      partial = { result: encodeJson(raw.name, 'result', result), missing: [...missing], retryInMs: options.retryInMs };
+    },
+  };
+
+  const aborted = new Promise<typeof ABORTED>((resolve) => ctrl.signal.addEventListener('abort', () => resolve(ABORTED), { once: true }));
+  let outcome: RunOutcome;
+  try {
+    const value = await Promise.race([Promise.resolve().then(() => handler(ctx)), aborted]);
+    if (value === ABORTED) outcome = await onAbort(queue, raw, token, ctrl.signal.reason as JobAbortedError);
+    else if (partial && partial.missing.length > 0) outcome = await recordPartial(queue, raw, token, partial);
+    else outcome = await recordComplete(queue, raw, token, partial ? partial.result : encodeJson(raw.name, 'result', value));
+  } catch (err) {
+    outcome = ctrl.signal.aborted
+      ? await onAbort(queue, raw, token, ctrl.signal.reason as JobAbortedError)
+      : await recordFailure(queue, raw, token, toJobError(err));
+  } finally {
+    clearInterval(heartbeat);
+    clearTimeout(timeout);
+    stop?.removeEventListener('abort', onStop);
+  }
+  return outcome;
+}
+
+async function guarded(queue: JobQueue, run: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  try {
+    return await run();
+  } catch (err) {
+    queue.onError(err);
+    return 'lost';
+  }
+}
+
+function onAbort(queue: JobQueue, raw: StoredJob, token: string, reason: JobAbortedError): Promise<RunOutcome> {
+  if (reason.reason === 'lost') return Promise.resolve('lost');
+  if (reason.reason === 'timeout') return recordFailure(queue, raw, token, { name: reason.name, message: reason.message });
+  return guarded(queue, async () => {
+    const ok = await queue.call('release', raw.id, () => queue.backend.release(raw.id, token, queue.now()));
+    if (ok) queue.publish({ ...raw, attempts: raw.attempts - 1 }, 'waiting');
+    return ok ? 'released' : 'lost';
+  });
+}
+
+function recordComplete(queue: JobQueue, raw: StoredJob, token: string, result: string): Promise<RunOutcome> {
+  return guarded(queue, async () => {
+    const ok = await queue.call('complete', raw.id, () => queue.backend.complete(raw.id, token, result, queue.now()));
+    if (ok) queue.publish(raw, 'completed');
+    return ok ? 'completed' : 'lost';
+  });
+}
+
+function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: JobError): Promise<RunOutcome> {
+  return guarded(queue, async () => {
+    const now = queue.now();
+    const at = queue.retryAt(raw, now);
+    const ok = await queue.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
+    if (ok) queue.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
+    return ok ? 'failed' : 'lost';
+  });
+}
+
+function recordPartial(
+  queue: JobQueue, raw: StoredJob, token: string, p: { result: string; missing: string[]; retryInMs: number | undefined },
+): Promise<RunOutcome> {
+  return guarded(queue, async () => {
+    const now = queue.now();
+    const at = queue.retryAt(raw, now, p.retryInMs);
+    const error: JobError | undefined = at === undefined
+      ? { name: 'JobIncompleteError', message: `Still missing ${p.missing.join(', ')} after ${raw.attempts} run(s); no retries left (attempts or retryUntil).` }
+      : undefined;
+    const missing = JSON.stringify(p.missing);
+    const ok = await queue.call('partial', raw.id, () => queue.backend.partial(
+      raw.id, token, p.result, missing, at ?? now, now, error ? { error: JSON.stringify(error) } : undefined,
+    ));
+    if (ok) queue.publish(raw, error ? 'failed' : 'partial', error ? { missing: p.missing, error } : { missing: p.missing });
+    return ok ? (error ? 'failed' : 'partial') : 'lost';
+  });
+}

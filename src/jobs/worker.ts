@@ -1,0 +1,182 @@
+import { BotwireConfigError } from '../errors.js';
+import type { JobQueue } from './job-queue.js';
+import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
+import type { JobHandlers } from './types.js';
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions {
+  /** Jobs run at the same time. @default 1 */
+  concurrency?: number;
+  /**
+   * Longest pause between looks at the queue. New jobs usually wake the worker at once (when the
+   * backend offers wake-ups); this bounds the delay for delayed jobs coming due and missed wake-ups.
+   * @default 1_000
+   */
+  pollIntervalMs?: number;
+  /** How often lapsed leases are reclaimed and schedules enqueued. @default 5_000 */
+  maintenanceIntervalMs?: number;
+  /** How often finished jobs past their retention are deleted. @default 60_000 */
+  retentionIntervalMs?: number;
+  /** Start at once; otherwise call `start()`. @default true */
+  autostart?: boolean;
+  /** Called after every run with its outcome (metrics, tests). */
+  onOutcome?: (outcome: RunOutcome, jobId: string) => void;
+}
+
+/** Options of {@link Worker.stop}. */
+export interface StopOptions {
+  /**
+   * How long running jobs may take to finish before their signal aborts and they are handed back
+   * to the queue (not counted as an attempt). @default 10_000
+   */
+  graceMs?: number;
+}
+
+/** A waitable flag: `wait(ms)` resolves on `notify()` or after `ms`. */
+class Wakeup {
+  #resolve: (() => void) | undefined;
+  #pending = false;
+  notify(): void {
+    if (this.#resolve) { this.#resolve(); this.#resolve = undefined; } else this.#pending = true;
+  }
+  wait(ms: number): Promise<void> {
+    if (this.#pending) { this.#pending = false; return Promise.resolve(); }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.#resolve = undefined; resolve(); }, ms);
+      this.#resolve = () => { clearTimeout(timer); resolve(); };
+    });
+  }
+}
+
+/**
+ * A long-running job processor: claims due jobs up to `concurrency`, wakes on new jobs where the
+ * backend offers wake-ups, recovers jobs of crashed workers, and stops gracefully.
+ *
+ * @example
+ * ```ts
+ * const worker = new Worker(queue, { report: async ({ job, progress }) => { await progress(50); return 'ok'; } }, { concurrency: 4 });
+ * process.on('SIGTERM', () => worker.stop());
+ * ```
+ */
+export class Worker {
+  /** The queue worked on. */
+  readonly queue: JobQueue;
+  readonly #handlers: JobHandlers;
+  readonly #names: string[];
+  readonly #concurrency: number;
+  readonly #poll: number;
+  readonly #maintEvery: number;
+  readonly #retentionEvery: number;
+  readonly #onOutcome: WorkerOptions['onOutcome'];
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #wake = new Wakeup();
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #stopping = false;
+  #waitingForSlot = false;
+
+  constructor(queue: JobQueue, handlers?: JobHandlers, options: WorkerOptions = {}) {
+    this.queue = queue;
+    this.#handlers = resolveHandlers(queue, handlers);
+    this.#names = Object.keys(this.#handlers);
+    this.#concurrency = options.concurrency ?? 1;
+    if (!(Number.isInteger(this.#concurrency) && this.#concurrency >= 1)) {
+      throw new BotwireConfigError(`concurrency must be an integer >= 1, got ${String(options.concurrency)}.`);
+    }
+    this.#poll = options.pollIntervalMs ?? 1_000;
+    this.#maintEvery = options.maintenanceIntervalMs ?? 5_000;
+    this.#retentionEvery = options.retentionIntervalMs ?? 60_000;
+    this.#onOutcome = options.onOutcome;
+    if (options.autostart ?? true) void this.start();
+  }
+
+  /** Jobs running right now. */
+  get running(): number {
+    return this.#inflight.size;
+  }
+
+  /** Start the loop (idempotent). Resolves once wake-ups are subscribed. */
+  async start(): Promise<void> {
+    if (this.#loop || this.#stopping) return;
+    let ready!: () => void;
+    const subscribed = new Promise<void>((r) => { ready = r; });
+    this.#loop = this.#run(ready);
+    await subscribed;
+  }
+
+  async #run(ready: () => void): Promise<void> {
+    const { queue } = this;
+    if (queue.backend.subscribe) {
+      try {
+        this.#unsubscribe = await queue.backend.subscribe((name) => {
+          if (this.#names.includes(name) && !this.#waitingForSlot) this.#wake.notify();
+        });
+      } catch (err) {
+        queue.onError(err); // polling still works
+      }
+    }
+    ready();
+    let nextMaint = 0;
+    let nextRetention = Date.now() + this.#retentionEvery;
+    while (!this.#stopping) {
+      try {
+        if (Date.now() >= nextMaint) {
+          const retention = Date.now() >= nextRetention;
+          await queue.maintain({ retention });
+          nextMaint = Date.now() + this.#maintEvery;
+          if (retention) nextRetention = Date.now() + this.#retentionEvery;
+        }
+        const free = this.#concurrency - this.#inflight.size;
+        let claimed = 0;
+        if (free > 0) {
+          const token = crypto.randomUUID();
+          const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
+            names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now: queue.now(),
+          }));
+          claimed = jobs.length;
+          for (const raw of jobs) {
+            queue.publish(raw, 'active');
+            this.#track(runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal).then((o) => this.#onOutcome?.(o, raw.id)));
+          }
+        }
+        if (this.#stopping) break;
+        // Full: wait for a slot. Drained: wait for a wake-up or the poll interval.
+        this.#waitingForSlot = this.#inflight.size >= this.#concurrency;
+        if (this.#waitingForSlot || claimed < free) await this.#wake.wait(this.#poll);
+        this.#waitingForSlot = false;
+      } catch (err) {
+        queue.onError(err);
+        await this.#wake.wait(this.#poll);
+      }
+    }
+  }
+
+  #track(run: Promise<void>): void {
+    const p: Promise<void> = run.catch((err) => this.queue.onError(err)).finally(() => {
+      this.#inflight.delete(p);
+      if (this.#waitingForSlot) this.#wake.notify();
+    });
+    this.#inflight.add(p);
+  }
+
+  /**
+   * Stop claiming, let running jobs finish for up to `graceMs`, then abort the rest and hand them
+   * back to the queue. Resolves when nothing runs any more.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const grace = options.graceMs ?? 10_000;
+    this.#stopping = true;
+    this.#wake.notify();
+    await this.#loop;
+    if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<void>((r) => { timer = setTimeout(r, grace); });
+    await Promise.race([Promise.all(this.#inflight), graceOver]);
+    clearTimeout(timer);
+    if (this.#inflight.size > 0) {
+      this.#stop.abort();
+      await Promise.all(this.#inflight);
+    }
+  }
+}
