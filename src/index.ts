@@ -13,6 +13,7 @@ export {
   type SessionStoreOptions,
 } from './session/session-store.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
+export * from './jobs/index.js';
 export {
   RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,
   type ResyncReason, type ResyncEnvelope, type SyncEventFor, type MatchingTopics, type PublishArgs, type SyncBusState,

@@ -4,4 +4,5 @@
  * @module botwire/memory
  */
 export { memorySessionStore, type MemorySessionStoreOptions } from './session-backend.js';
+export { memoryJobQueue, memoryJobBackend, type MemoryJobQueueOptions } from './job-backend.js';
 export { memorySyncBus, memorySyncTransport, createMemorySyncHub, type MemorySyncBusOptions, type MemorySyncHub } from './sync-transport.js';

@@ -6,3 +6,4 @@
  */
 export { sessionStoreContract, type SessionStoreHarness, type SessionStoreContractOptions } from './session-store-contract.js';
 export { syncBusContract, type SyncBusHarness, type SyncBusContractOptions, type SyncBusCreateOptions } from './sync-bus-contract.js';
+export { jobQueueContract, type JobQueueHarness, type JobQueueContractOptions } from './job-queue-contract.js';
