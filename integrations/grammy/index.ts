@@ -1,0 +1,18 @@
+/**
+ * grammY integration: `session()` with zero lost updates across instances, `rateLimit()`,
+ * `grammyStorage()` for grammY's own session plugin, and `migrateChat()`.
+ *
+ * @module botwire/grammy
+ */
+export {
+  session, type SessionFlavor, type LazySessionFlavor, type GrammySessionOptions, type GrammyMultiSessionOptions,
+  type GrammySessionPartOptions,
+} from './session.js';
+export { grammyStorage, type GrammyStorageOptions } from './storage.js';
+export { migrateChat, type MigrateChatOptions } from './migrate-chat.js';
+export { rateLimit } from './rate-limit.js';
+export type { RateLimitOptions } from '../../src/rate-limit/rate-limit-middleware.js';
+export type { RateLimitHit, RateLimitBackend } from '../../src/rate-limit/rate-limit-backend.js';
+export { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+export type { SessionConcurrency, SessionLogger, SessionPartOptions } from '../../src/session/session-options.js';
+export type { SessionMigrations } from '../../src/session/session-migrations.js';

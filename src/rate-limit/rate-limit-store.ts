@@ -1,0 +1,62 @@
+import { BotwireConfigError } from '../errors.js';
+import { callBackend } from '../internal/backend-call.js';
+import type { RateLimitBackend, RateLimitHit } from './rate-limit-backend.js';
+
+/** Options of {@link RateLimitStore}. */
+export interface RateLimitStoreOptions {
+  /**
+   * Upper bound for one backend call; an unreachable backend raises `BackendUnavailableError`.
+   * @default 2_000
+   */
+  operationTimeoutMs?: number;
+  /**
+   * Prepended to every key so that several limiters can share one backend.
+   * @default 'rl:'
+   */
+  prefix?: string;
+}
+
+/**
+ * Atomic per-window counters shared by every instance of a bot: the storage behind `rateLimit()`.
+ * Made by `memoryRateLimitStore()`, `redisRateLimitStore(…)` or `postgresRateLimitStore(…)`.
+ *
+ * @example
+ * ```ts
+ * const limits = memoryRateLimitStore();
+ * const { allowed } = await limits.hit('user:42', { limit: 10, windowMs: 60_000 });
+ * ```
+ */
+export class RateLimitStore {
+  /** The adapter doing the counting. */
+  readonly backend: RateLimitBackend;
+  /** Prepended to every key before it reaches the backend. */
+  readonly prefix: string;
+  readonly #timeoutMs: number;
+
+  constructor(backend: RateLimitBackend, options: RateLimitStoreOptions = {}) {
+    const timeout = options.operationTimeoutMs ?? 2_000;
+    if (!(Number.isFinite(timeout) && timeout > 0)) {
+      throw new BotwireConfigError(`operationTimeoutMs must be a positive number, got ${String(timeout)}.`);
+    }
+    this.backend = backend;
+    this.prefix = options.prefix ?? 'rl:';
+    this.#timeoutMs = timeout;
+  }
+
+  /** Count one hit for `key`; one round trip. Denied hits are not counted. */
+  hit(key: string, options: { limit: number; windowMs: number; sliding?: boolean }): Promise<RateLimitHit> {
+    if (typeof key !== 'string' || key.length === 0) throw new TypeError('Rate-limit key must be a non-empty string.');
+    const { limit, windowMs } = options;
+    if (!(Number.isInteger(limit) && limit >= 1)) throw new BotwireConfigError(`rate limit must be an integer >= 1, got ${String(limit)}.`);
+    if (!(Number.isInteger(windowMs) && windowMs >= 1)) {
+      throw new BotwireConfigError(`rate limit windowMs must be an integer number of milliseconds >= 1, got ${String(windowMs)}.`);
+    }
+    return callBackend(this.backend.name, 'rateLimit', this.#timeoutMs,
+      () => this.backend.hit(this.prefix + key, limit, windowMs, options.sliding ?? false), key);
+  }
+
+  /** Close connections the adapter opened itself. */
+  async close(): Promise<void> {
+    await this.backend.close?.();
+  }
+}

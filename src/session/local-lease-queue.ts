@@ -1,0 +1,144 @@
+import { SessionLockTimeoutError } from '../errors.js';
+import type { CommitOptions, SessionLease, SessionStore } from './session-store.js';
+
+/**
+ * In-process queue of updates waiting for the same session key. Only the head of the queue holds
+ * (or waits for) the fleet-wide lease; when it finishes while others wait here, it hands the lease
+ * on with `lease.handOver()` — the write and the keep-lease are one round trip, and the next update
+ * continues from the committed record with no release/acquire in between.
+ *
+ * Queues are kept per {@link SessionStore} object, so two middlewares sharing a store in one
+ * process also share the queue.
+ *
+ * @module
+ */
+
+/** After this many hand-overs in a row the lease is released once, so other processes get a turn. */
+export const MAX_HAND_OVERS = 16;
+
+interface Waiter {
+  leaseMs: number;
+  /** Set once the waiter was picked: its wait-timeout no longer applies. */
+  chosen: boolean;
+  /** `null` = "acquire it yourself". */
+  resolve: (lease: SessionLease<unknown> | null) => void;
+}
+
+interface KeyQueue {
+  waiters: Waiter[];
+  handOvers: number;
+}
+
+const queues = new WeakMap<SessionStore<unknown>, Map<string, KeyQueue>>();
+
+function queuesOf(store: SessionStore<unknown>): Map<string, KeyQueue> {
+  let map = queues.get(store);
+  if (!map) queues.set(store, (map = new Map()));
+  return map;
+}
+
+/** The local slot was freed without a hand-over: the next local waiter acquires remotely itself. */
+function passOn(map: Map<string, KeyQueue>, key: string, q: KeyQueue): void {
+  const next = q.waiters.shift();
+  if (!next) {
+    if (map.get(key) === q) map.delete(key);
+    return;
+  }
+  next.chosen = true;
+  next.resolve(null);
+}
+
+/**
+ * Take the lease on `key`: from the update ahead of us in this process if there is one, else from
+ * the backend. Throws {@link SessionLockTimeoutError} after `waitMs` in total.
+ */
+export async function takeLease(
+  store: SessionStore<unknown>,
+  key: string,
+  options: { leaseMs: number; waitMs: number },
+): Promise<SessionLease<unknown>> {
+  const map = queuesOf(store);
+  const started = Date.now();
+  let q = map.get(key);
+  if (q) {
+    const queue = q;
+    const handed = await new Promise<SessionLease<unknown> | null>((resolve, reject) => {
+      const waiter: Waiter = {
+        leaseMs: options.leaseMs,
+        chosen: false,
+        resolve: (lease) => { clearTimeout(timer); resolve(lease); },
+      };
+      const timer = setTimeout(() => {
+        if (waiter.chosen) return;
+        const i = queue.waiters.indexOf(waiter);
+        if (i >= 0) queue.waiters.splice(i, 1);
+        reject(new SessionLockTimeoutError(key, Date.now() - started));
+      }, options.waitMs);
+      queue.waiters.push(waiter);
+    });
+    if (handed) return handed;
+  } else {
+    q = { waiters: [], handOvers: 0 };
+    map.set(key, q);
+  }
+  try {
+    return await store.acquire(key, {
+      leaseMs: options.leaseMs,
+      waitMs: Math.max(0, options.waitMs - (Date.now() - started)),
+    });
+  } catch (err) {
+    passOn(map, key, q);
+    throw err;
+  }
+}
+
+/**
+ * Finish with a lease: hand it (with the write) to the next local waiter, or commit and release.
+ * Returns the stored version.
+ */
+export async function giveLease(
+  store: SessionStore<unknown>,
+  lease: SessionLease<unknown>,
+  data: unknown,
+  options: CommitOptions,
+): Promise<number> {
+  const map = queuesOf(store);
+  const q = map.get(lease.key);
+  if (!q) return lease.commit(data, options); // not taken through takeLease
+  const next = q.handOvers < MAX_HAND_OVERS ? q.waiters.shift() : undefined;
+  if (next) {
+    next.chosen = true;
+    let handed: SessionLease<unknown>;
+    try {
+      handed = await lease.handOver(data, { ...options, keepLeaseMs: next.leaseMs });
+    } catch (err) {
+      q.handOvers = 0;
+      await lease.release().catch(() => undefined); // only does something if the write never started
+      next.resolve(null);
+      throw err;
+    }
+    q.handOvers++;
+    next.resolve(handed);
+    return handed.record?.version ?? 0;
+  }
+  try {
+    return await lease.commit(data, options);
+  } finally {
+    q.handOvers = 0;
+    passOn(map, lease.key, q);
+  }
+}
+
+/** Give up a lease without writing (load failed half-way, or the update is abandoned). */
+export async function dropLease(store: SessionStore<unknown>, lease: SessionLease<unknown>): Promise<void> {
+  const map = queuesOf(store);
+  const q = map.get(lease.key);
+  try {
+    await lease.release();
+  } finally {
+    if (q) {
+      q.handOvers = 0;
+      passOn(map, lease.key, q);
+    }
+  }
+}

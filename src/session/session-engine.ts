@@ -1,0 +1,142 @@
+import { BotwireConfigError } from '../errors.js';
+import { PartRun, resolvePart, type ResolvedPart } from './session-part.js';
+import type { FrameworkBinding, MultiSessionOptions, SingleSessionOptions } from './session-options.js';
+import type { SessionStore } from './session-store.js';
+
+/**
+ * The session middleware shared by `botwire/grammy` and `botwire/telegraf`: key → load (lease,
+ * compare-and-set or plain) → handler → save only if changed → release. The framework files only
+ * pass their default key and typing. Edge-safe.
+ *
+ * @module
+ */
+
+/** A framework-neutral middleware: `(ctx, next) => Promise<void>`. */
+export type EngineMiddleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * Load every run that has a key and is not loaded yet: leased parts one after another in global key
+ * order (so two multi-sessions never deadlock), the others with one `getMany` per store. If any
+ * part fails, the leases already taken are given back and the first error is thrown.
+ */
+async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
+  const todo = runs.filter((r) => r.key !== undefined && !r.loaded);
+  const leased = todo.filter((r) => r.cfg.mode === 'serialize').sort((a, b) => (a.fullKey < b.fullKey ? -1 : a.fullKey > b.fullKey ? 1 : 0));
+  const groups = new Map<SessionStore<unknown>, Array<PartRun<C>>>();
+  for (const r of todo) {
+    if (r.cfg.mode === 'serialize') continue;
+    const list = groups.get(r.cfg.store);
+    if (list) list.push(r);
+    else groups.set(r.cfg.store, [r]);
+  }
+  const results = await Promise.allSettled([
+    (async () => { for (const r of leased) await r.loadLeased(); })(),
+    ...[...groups].map(async ([store, list]) => {
+      const since = performance.now();
+      let records;
+      try {
+        records = await store.getMany(list.map((r) => r.key!));
+      } catch (err) {
+        for (const r of list) r.failed(err);
+        return;
+      }
+      list.forEach((r, i) => { r.accept(records[i]); r.logLoad(since); });
+    }),
+  ]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    await Promise.allSettled(todo.map((r) => r.abandon()));
+    throw failure.reason;
+  }
+}
+
+/** Save/release every part; errors are collected so one failing part never keeps another's lease. */
+async function finishAll<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Promise<unknown[]> {
+  const results = await Promise.allSettled(runs.map((r) => r.finish(ok)));
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+}
+
+/**
+ * Build the session middleware for a framework. Validates the options once, up front.
+ */
+export function createSessionMiddleware<C extends object>(
+  options: SingleSessionOptions<unknown, C> | MultiSessionOptions<Record<string, unknown>, C>,
+  binding: FrameworkBinding<C>,
+): EngineMiddleware<C> {
+  const prop = binding.property ?? 'session';
+  const multi = options?.type === 'multi';
+  let parts: Array<ResolvedPart<C>>;
+  if (multi) {
+    const m = options as MultiSessionOptions<Record<string, unknown>, C>;
+    const names = Object.keys(m.parts ?? {});
+    if (names.length === 0) throw new BotwireConfigError("session({ type: 'multi' }) needs at least one entry in `parts`.");
+    parts = names.map((name) => resolvePart(name, m.parts[name]!, { getKey: binding.defaultKey, concurrency: m.concurrency, logger: m.logger }));
+  } else {
+    parts = [resolvePart(undefined, options as SingleSessionOptions<unknown, C>, { getKey: binding.defaultKey })];
+  }
+  const lazy = options.lazy ?? false;
+
+  const missing = (part: string | undefined): undefined => {
+    if (binding.missingKey === 'undefined') return undefined;
+    throw new TypeError(
+      `Cannot access ${part === undefined ? `ctx.${prop}` : `ctx.${prop}.${part}`}: this update has no session key ` +
+        '(getSessionKey returned undefined, e.g. an update without a chat). Check for a chat before using the session.',
+    );
+  };
+
+  return async function botwireSession(ctx: C, next: () => Promise<void>): Promise<void> {
+    const runs = await Promise.all(parts.map(async (p) => new PartRun(p, ctx, await p.getKey(ctx))));
+    let loading: Promise<void> | undefined;
+    const ensureLoaded = (): Promise<void> => (loading ??= loadAll(runs));
+
+    if (multi) {
+      const view: Record<string, unknown> = {};
+      for (const run of runs) {
+        Object.defineProperty(view, run.cfg.name!, {
+          enumerable: true,
+          get: () => (run.key === undefined ? missing(run.cfg.name) : run.value),
+          set: (v: unknown) => { if (run.key === undefined) missing(run.cfg.name); else run.assign(v); },
+        });
+      }
+      Object.defineProperty(ctx, prop, {
+        configurable: true,
+        enumerable: true,
+        get: () => (lazy ? ensureLoaded().then(() => view) : view),
+        set: () => { throw new TypeError(`ctx.${prop} is a multi-session: assign its parts (ctx.${prop}.<part> = …) instead.`); },
+      });
+    } else {
+      const run = runs[0]!;
+      Object.defineProperty(ctx, prop, {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          if (run.key === undefined) return missing(undefined);
+          return lazy ? ensureLoaded().then(() => run.value) : run.value;
+        },
+        set: (v: unknown) => { if (run.key === undefined) missing(undefined); else run.assign(v); },
+      });
+    }
+
+    if (!lazy) await ensureLoaded();
+    let handlerError: { error: unknown } | undefined;
+    try {
+      await next();
+    } catch (error) {
+      handlerError = { error };
+    }
+    // A lazy handler may have assigned without reading, or left a load running: settle it first.
+    if (lazy && (loading || runs.some((r) => r.hasPendingAssign))) {
+      try {
+        await ensureLoaded();
+      } catch (error) {
+        if (!handlerError) handlerError = { error };
+      }
+    }
+    const errors = await finishAll(runs, handlerError === undefined);
+    if (handlerError) {
+      for (const e of errors) runs[0]!.cfg.logger.error(`botwire session: releasing after a failed handler also failed: ${String(e)}`);
+      throw handlerError.error;
+    }
+    if (errors.length > 0) throw errors[0];
+  };
+}

@@ -1,0 +1,242 @@
+import { BotwireConfigError, SessionLockTimeoutError } from '../errors.js';
+import { encode } from './codec.js';
+import { dropLease, giveLease, takeLease } from './local-lease-queue.js';
+import { applyMigrations, planMigrations, wrapForStorage, type MigrationPlan } from './session-migrations.js';
+import type { SessionConcurrency, SessionLogger, SessionPartOptions } from './session-options.js';
+import type { SessionLease, SessionRecord, SessionStore } from './session-store.js';
+
+/**
+ * One session part during one update: load (with migrations and `initial()`), the value the handler
+ * sees, and the save decision by snapshot comparison. Framework-free.
+ *
+ * @module
+ */
+
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_WAIT_MS = 10_000;
+const MODES: readonly SessionConcurrency[] = ['serialize', 'optimistic', 'none'];
+const SILENT: SessionLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A part's options, validated once when the middleware is created. */
+export interface ResolvedPart<C> {
+  name: string | undefined;
+  store: SessionStore<unknown>;
+  initial: ((ctx: C) => unknown) | undefined;
+  getKey: (ctx: C) => string | undefined | Promise<string | undefined>;
+  ttlMs: number | undefined;
+  sliding: boolean;
+  mode: SessionConcurrency;
+  saveOnError: boolean;
+  plan: MigrationPlan | undefined;
+  fresh: boolean;
+  logger: SessionLogger;
+  leaseMs: number;
+  waitMs: number;
+}
+
+function positive(name: string, value: number | undefined, min = 1): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= min)) {
+    throw new BotwireConfigError(`session ${name} must be a number of milliseconds >= ${min}, got ${String(value)}.`);
+  }
+}
+
+/** Check a part's options and fill in defaults. */
+export function resolvePart<C>(
+  name: string | undefined,
+  options: SessionPartOptions<unknown, C>,
+  defaults: { getKey: (ctx: C) => string | undefined; concurrency?: SessionConcurrency | undefined; logger?: SessionLogger | undefined },
+): ResolvedPart<C> {
+  const where = name === undefined ? 'session()' : `session part "${name}"`;
+  const store = options?.store as SessionStore<unknown> | undefined;
+  if (!store || typeof store.acquire !== 'function' || typeof store.getMany !== 'function') {
+    throw new BotwireConfigError(`${where} needs \`store\`: a SessionStore such as memorySessionStore() from botwire/memory.`);
+  }
+  const mode = options.concurrency ?? defaults.concurrency ?? 'serialize';
+  if (!MODES.includes(mode)) {
+    throw new BotwireConfigError(`${where}: concurrency must be 'serialize', 'optimistic' or 'none', got ${String(mode)}.`);
+  }
+  const onError = options.onBackendError ?? 'fail';
+  if (onError !== 'fail' && onError !== 'fresh') {
+    throw new BotwireConfigError(`${where}: onBackendError must be 'fail' or 'fresh', got ${String(onError)}.`);
+  }
+  positive('ttlMs', options.ttlMs);
+  positive('leaseMs', options.leaseMs, 10);
+  positive('waitMs', options.waitMs, 0);
+  if (options.sliding && options.ttlMs === undefined) {
+    throw new BotwireConfigError(`${where}: sliding needs ttlMs (the expiry to slide).`);
+  }
+  return {
+    name,
+    store,
+    initial: options.initial,
+    getKey: options.getSessionKey ?? defaults.getKey,
+    ttlMs: options.ttlMs,
+    sliding: options.sliding ?? false,
+    mode,
+    saveOnError: options.saveOnError ?? false,
+    plan: planMigrations(options.migrations),
+    fresh: onError === 'fresh',
+    logger: options.logger ?? defaults.logger ?? SILENT,
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    waitMs: options.waitMs ?? DEFAULT_WAIT_MS,
+  };
+}
+
+function ms(since: number): string {
+  return (performance.now() - since).toFixed(1);
+}
+
+/** The state of one part during one update. */
+export class PartRun<C> {
+  loaded = false;
+  /** The handler could not get the stored data; it works on `initial()` that is never saved. */
+  fresh = false;
+  value: unknown = undefined;
+  #pending: { value: unknown } | undefined;
+  #existed = false;
+  #snapshot: string | undefined;
+  #version = 0;
+  #dataVersion: number | undefined;
+  #lease: SessionLease<unknown> | undefined;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly cfg: ResolvedPart<C>, readonly ctx: C, readonly key: string | undefined) {}
+
+  /** Sort key for taking several leases in one global order (no deadlocks between multi-sessions). */
+  get fullKey(): string {
+    return this.cfg.store.prefix + (this.key ?? '');
+  }
+
+  /** A handler assigned the session; before load it is remembered and applied after loading. */
+  assign(value: unknown): void {
+    if (this.loaded) this.value = value;
+    else this.#pending = { value };
+  }
+
+  get hasPendingAssign(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /** Take in the record as loaded: migrations, `initial()`, snapshot for change tracking. */
+  accept(record: SessionRecord<unknown> | undefined): void {
+    this.#existed = record !== undefined;
+    this.#version = record?.version ?? 0;
+    if (record) {
+      this.#snapshot = encode(this.key!, record.data);
+      const migrated = applyMigrations(this.cfg.plan, record.data);
+      this.value = migrated.data;
+      this.#dataVersion = migrated.version;
+    } else {
+      this.value = this.cfg.initial?.(this.ctx);
+      this.#dataVersion = this.cfg.plan?.latest;
+      this.#snapshot = this.value === undefined ? undefined : encode(this.key!, wrapForStorage(this.cfg.plan, this.value, this.#dataVersion));
+    }
+    this.loaded = true;
+    if (this.#pending) {
+      this.value = this.#pending.value;
+      this.#pending = undefined;
+    }
+  }
+
+  /** Load failed: with `onBackendError: 'fresh'` continue on `initial()` (never saved), else rethrow. */
+  failed(err: unknown): void {
+    if (!this.cfg.fresh || err instanceof SessionLockTimeoutError) throw err;
+    this.fresh = true;
+    this.accept(undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    this.cfg.logger.warn(
+      `botwire session: could not load key=${this.key} (${reason}); the handler gets a fresh initial() session ` +
+        "that will not be saved over the stored data (onBackendError: 'fresh').",
+    );
+  }
+
+  logLoad(since: number): void {
+    if (this.fresh) return;
+    this.cfg.logger.debug(`botwire session load key=${this.key} version=${this.#version} mode=${this.cfg.mode} ms=${ms(since)}`);
+  }
+
+  /** `'serialize'`: take the lease (from a local predecessor or the backend) and read the record. */
+  async loadLeased(): Promise<void> {
+    const since = performance.now();
+    let lease: SessionLease<unknown>;
+    try {
+      lease = await takeLease(this.cfg.store, this.key!, { leaseMs: this.cfg.leaseMs, waitMs: this.cfg.waitMs });
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    try {
+      this.accept(lease.record);
+    } catch (err) {
+      await dropLease(this.cfg.store, lease).catch(() => undefined);
+      throw err;
+    }
+    this.#lease = lease;
+    this.#startKeepAlive(lease);
+    this.logLoad(since);
+  }
+
+  #startKeepAlive(lease: SessionLease<unknown>): void {
+    // Renew well before expiry so a slow handler keeps the key; a failed renewal surfaces at commit.
+    const every = Math.max(5, Math.floor(this.cfg.leaseMs / 3));
+    const timer = setInterval(() => {
+      lease.extend(this.cfg.leaseMs).catch(() => clearInterval(timer));
+    }, every);
+    (timer as { unref?: () => void }).unref?.();
+    this.#keepAlive = timer;
+  }
+
+  #stopKeepAlive(): void {
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+
+  /** Give back a lease without writing (the update is abandoned before its handler ran). */
+  async abandon(): Promise<void> {
+    this.#stopKeepAlive();
+    const lease = this.#lease;
+    this.#lease = undefined;
+    this.loaded = false;
+    if (lease) await dropLease(this.cfg.store, lease);
+  }
+
+  /** Save if changed (or delete, or slide the TTL), release the lease. `ok` = the handler succeeded. */
+  async finish(ok: boolean): Promise<void> {
+    this.#stopKeepAlive();
+    if (!this.loaded || this.fresh) return;
+    const { store, mode, ttlMs } = this.cfg;
+    const key = this.key!;
+    const save = ok || this.cfg.saveOnError;
+    let write: 'set' | 'delete' | 'none' = 'none';
+    let data: unknown;
+    const lease = this.#lease;
+    this.#lease = undefined;
+    try {
+      if (save && (this.value === undefined || this.value === null)) {
+        if (this.#existed) write = 'delete';
+      } else if (save) {
+        data = wrapForStorage(this.cfg.plan, this.value, this.#dataVersion);
+        if (encode(key, data) !== this.#snapshot) write = 'set';
+      }
+    } catch (err) {
+      if (lease) await dropLease(store, lease).catch(() => undefined);
+      throw err;
+    }
+    const slideMs = save && this.cfg.sliding && this.#existed && write === 'none' ? ttlMs : undefined;
+    if (!lease && write === 'none' && slideMs === undefined) return; // nothing to tell the backend
+    const since = performance.now();
+    let version = this.#version;
+    if (lease) {
+      version = await giveLease(store, lease, write === 'set' ? data : undefined, {
+        ttlMs: write === 'set' ? ttlMs : slideMs,
+        delete: write === 'delete',
+      });
+    } else {
+      const ifVersion = mode === 'optimistic' ? this.#version : undefined;
+      if (write === 'set') version = await store.set(key, data, { ttlMs, ifVersion });
+      else if (write === 'delete') { await store.delete(key, { ifVersion }); version = 0; }
+      else await store.touch(key, slideMs!);
+    }
+    this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
+  }
+}
