@@ -6,3 +6,4 @@
  */
 export { redisSessionStore, RedisSessionBackend, type RedisSessionStoreOptions } from './session-backend.js';
 export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';
+export { redisSyncBus, redisSyncTransport, type RedisSyncBusOptions, type RedisSyncTransportOptions } from './sync-transport.js';

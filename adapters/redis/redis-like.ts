@@ -17,6 +17,12 @@ export interface RedisSubscriberLike {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
+  /** `pmessage` carries text published on a channel matching a PSUBSCRIBE pattern (botwire/redis sync). */
+  on(event: 'pmessage', listener: (pattern: string, channel: string, message: string) => void): unknown;
+  /** `close`: the socket closed (the client reconnects on its own). */
+  on(event: 'close', listener: () => void): unknown;
+  /** Subscribe to a channel pattern; resolves once Redis confirmed it (used by the sync bus). */
+  psubscribe?(pattern: string): Promise<unknown>;
   /** Close the connection at once, dropping anything in flight. */
   disconnect(): void;
 }
@@ -36,6 +42,8 @@ export interface RedisLike {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
   /** Run a script from source (and cache it on the server). */
   eval(script: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+  /** Send a pub/sub message; resolves with the number of receivers (used by the sync bus). */
+  publish?(channel: string, message: string): Promise<unknown>;
   /** A new connection with the same settings; used for the release-notification subscriber. */
   duplicate?(override?: Record<string, unknown>): RedisSubscriberLike;
   /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */

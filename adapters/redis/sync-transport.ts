@@ -1,0 +1,147 @@
+/**
+ * SyncBus over Redis pub/sub. Envelopes are PUBLISHed on `<channelPrefix><topic>`; one dedicated
+ * subscriber connection PSUBSCRIBEs `<channelPrefix>*` and the core does the topic matching, so the
+ * semantics equal every other adapter's (and `redis-cli PSUBSCRIBE 'botwire:sync:*'` shows the traffic).
+ *
+ * @module
+ */
+import { BotwireConfigError } from '../../src/errors.js';
+import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
+import type { SyncBus, SyncTransport, SyncTransportEvents } from '../../src/sync/types.js';
+import { RedisConnection } from './connection.js';
+import { isRedisLike, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
+
+/** Options of {@link redisSyncBus} / {@link redisSyncTransport}. Pass exactly one of `client` and `url`. */
+export interface RedisSyncTransportOptions {
+  /**
+   * A ready ioredis client (or anything {@link RedisLike} with `publish` and `duplicate`). It is used
+   * for PUBLISH; the subscriber is its `duplicate()`. botwire never closes your client.
+   */
+  client?: RedisLike;
+  /** Connect by URL (`redis://…`); `ioredis` is imported on first use and quit on `close()`. */
+  url?: string;
+  /**
+   * Prepended to each topic to form the channel; all apps sharing a prefix share events.
+   * Must not contain glob characters (`* ? [ ] \`).
+   * @default 'botwire:sync:'
+   */
+  channelPrefix?: string;
+  /**
+   * Upper bound for connecting and for one PUBLISH in ms (the bus additionally bounds how long `publish` waits).
+   * @default 2_000
+   */
+  operationTimeoutMs?: number;
+}
+
+/** Options of {@link redisSyncBus}: the transport's and the bus's. */
+export interface RedisSyncBusOptions extends RedisSyncTransportOptions, Omit<SyncBusOptions, 'transport'> {}
+
+/** Redis accepts 512 MB; the bus's own `maxPayloadBytes` (1 MiB by default) is the real bound. */
+const REDIS_MAX_PAYLOAD = 32 * 1024 * 1024;
+const RETRY_MS = 1_000;
+
+type Subscriber = RedisSubscriberLike & Required<Pick<RedisSubscriberLike, 'psubscribe'>> & {
+  on(event: 'close' | 'reconnecting' | 'end', listener: () => void): unknown;
+};
+
+/**
+ * A {@link SyncTransport} on Redis pub/sub. Publishing fails fast while Redis is down (no offline
+ * queue with `url`; with your own client the bus stops sending as soon as the subscriber sees the
+ * connection drop). The subscriber reconnects forever and resubscribes; the bus then emits `$resync`.
+ */
+export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTransport {
+  if ((options.client === undefined) === (options.url === undefined)) {
+    throw new BotwireConfigError('redisSyncBus needs exactly one of `client` (an ioredis instance) or `url` (redis://…).');
+  }
+  if (options.client !== undefined && (!isRedisLike(options.client) || typeof options.client.publish !== 'function' ||
+      typeof options.client.duplicate !== 'function')) {
+    throw new BotwireConfigError('redisSyncBus `client` must be an ioredis client (it needs publish() and duplicate()).');
+  }
+  const prefix = options.channelPrefix ?? 'botwire:sync:';
+  if (/[*?[\]\\]/.test(prefix)) throw new BotwireConfigError(`Redis channelPrefix "${prefix}" must not contain glob characters (* ? [ ] \\).`);
+  const timeoutMs = options.operationTimeoutMs ?? 2_000;
+  const connection = new RedisConnection(options.client, options.url, timeoutMs);
+  const pattern = `${prefix}*`;
+  let subscriber: Subscriber | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const start = (events: SyncTransportEvents): void => {
+    if (closed) return;
+    connection.get().then((client) => {
+      if (closed) return;
+      // Reconnect forever (1 s at most between attempts); we resubscribe ourselves on `ready` so we
+      // know when the subscription is live again, and queue nothing while offline.
+      const sub = client.duplicate!({
+        lazyConnect: false, enableOfflineQueue: true, autoResubscribe: false, autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: null, connectTimeout: Math.min(timeoutMs, 10_000),
+        retryStrategy: (attempt: number) => Math.min(50 * attempt, RETRY_MS),
+      }) as Subscriber;
+      subscriber = sub;
+      let live = false;
+      let everLive = false;
+      let lostSinceLive = false;
+      sub.on('error', (err) => { if (live) events.error(err); });
+      sub.on('close', () => {
+        if (closed) return;
+        if (live || !everLive) events.down(new Error('Redis subscriber connection closed'));
+        live = false;
+        lostSinceLive = true;
+      });
+      sub.on('pmessage', (_pattern, channel, message) => {
+        if (channel.startsWith(prefix)) events.message(message);
+      });
+      const subscribe = (): void => {
+        sub.psubscribe(pattern).then(() => {
+          if (closed || live) return;
+          live = true;
+          const resumed = everLive || lostSinceLive;
+          everLive = true;
+          lostSinceLive = false;
+          events.up(resumed);
+        }, (err: unknown) => { if (!closed) events.error(err); });
+      };
+      sub.on('ready', subscribe);
+      if ((sub as { status?: string }).status === 'ready') subscribe();
+    }, (err: unknown) => {
+      // First connect failed (Redis down at start): keep trying without a reconnect storm.
+      if (closed) return;
+      events.down(err);
+      retryTimer = setTimeout(() => start(events), RETRY_MS);
+    });
+  };
+
+  return {
+    name: 'Redis',
+    maxPayloadBytes: REDIS_MAX_PAYLOAD,
+    open: start,
+    async send(text, topic) {
+      const client = await connection.get();
+      await client.publish!(prefix + topic, text);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(retryTimer);
+      try { subscriber?.disconnect(); } catch { /* already gone */ }
+      subscriber = undefined;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A SyncBus on Redis pub/sub.
+ *
+ * @example
+ * ```ts
+ * import { redisSyncBus } from 'botwire/redis';
+ * const bus = redisSyncBus<Topics>({ url: process.env.REDIS_URL! });
+ * bus.subscribe('buttons.*', () => cache.invalidate({ tag: 'buttons' }));
+ * await bus.publish('buttons.updated', { id: 7 });
+ * ```
+ */
+export function redisSyncBus<TM extends object = Record<string, unknown>>(options: RedisSyncBusOptions): SyncBus<TM> {
+  const { client, url, channelPrefix, operationTimeoutMs, ...bus } = options;
+  return createSyncBus<TM>({ ...bus, transport: redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs }) });
+}
