@@ -7,7 +7,7 @@ const MAX_MISSED = 10_000;
 
 /**
  * Wakes lease waiters when a lease is released anywhere in the fleet. Release scripts PUBLISH the
- * key on one channel, only when a failed acquire marked the key as having waiters; one lazily
+ * key on one channel, only while a failed acquire's waiter marker lives; one lazily
  * opened subscriber connection per backend fans the messages out to local waiters. Every wait also
  * has a timeout, so a lost subscription only costs latency, never a hang.
  */
@@ -60,9 +60,13 @@ export class ReleaseNotifier {
     });
   }
 
-  #wake(key: string): void {
+  /**
+   * One release lets one holder in, so by default only the longest-waiting local waiter retries
+   * (no thundering herd); the others stay queued for the next release, which publishes again.
+   */
+  #wake(key: string, all = false): void {
     const set = this.#waiters.get(key);
-    if (set) for (const wake of [...set]) wake();
+    if (set) for (const wake of [...set]) { wake(); if (!all) break; }
     if (this.#inflight.has(key)) {
       if (this.#missed.size >= MAX_MISSED) this.#missed.clear();
       this.#missed.add(key);
@@ -71,7 +75,7 @@ export class ReleaseNotifier {
 
   /** Wake everyone: after (re)subscribing, releases published while we were not listening are unknown. */
   #wakeAll(): void {
-    for (const key of [...this.#waiters.keys()]) this.#wake(key);
+    for (const key of [...this.#waiters.keys()]) this.#wake(key, true);
   }
 
   #subscribe(): void {

@@ -2,7 +2,8 @@ import { luaScript } from '../script.js';
 
 /**
  * Take the lease (if free or already ours) and read the record, in one step. When someone else
- * holds it, mark the key as having waiters so that the release publishes a wake-up.
+ * holds it, mark the key as having waiters so that releases publish a wake-up for as long as any
+ * waiter may still be waiting (the marker is only ever lengthened).
  *
  * KEYS[1] record hash `<prefix>{<key>}`
  * KEYS[2] lease `<prefix>{<key>}:lease` (value = holder's token)
@@ -19,7 +20,8 @@ local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then
   local left = redis.call('PTTL', KEYS[2])
   if left < 1 then left = 1 end
-  redis.call('SET', KEYS[3], '1', 'PX', left + tonumber(ARGV[3]))
+  local mark = left + tonumber(ARGV[3])
+  if redis.call('PTTL', KEYS[3]) < mark then redis.call('SET', KEYS[3], '1', 'PX', mark) end
   return { 0, left }
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])

@@ -13,7 +13,8 @@ import { luaScript } from '../script.js';
  * ARGV[4] data (JSON text) for 'set', else ''
  * ARGV[5] ttl in ms, or '' (for 'set': no expiry; for 'none': leave the expiry alone)
  * ARGV[6] keep the lease this many ms instead of releasing it, or ''
- * ARGV[7] release channel; ARGV[8] message (the key) published there when waiters are marked
+ * ARGV[7] release channel; ARGV[8] message (the key) published there while the waiter marker lives
+ *   (it is kept, not deleted: waiters not woken by this release still need the next one)
  *
  * Returns `{ 1, version }` (0 after a delete) or `{ 0 }` when fenced off (nothing written).
  */
@@ -40,7 +41,7 @@ if ARGV[6] ~= '' then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[6])
 else
   if holder then redis.call('DEL', KEYS[2]) end
-  if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
 end
 return { 1, v }
 `);

@@ -1,7 +1,7 @@
 import { luaScript } from '../script.js';
 
 /**
- * Drop a lease if it is ours, and wake waiters (only when some marked themselves at acquire).
+ * Drop a lease if it is ours, and wake waiters (only while a failed acquire's marker lives).
  *
  * KEYS[1] lease `<prefix>{<key>}:lease`
  * KEYS[2] waiter marker `<prefix>{<key>}:w`
@@ -13,6 +13,6 @@ import { luaScript } from '../script.js';
 export const sessionRelease = luaScript('session-release', 2, `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 `);

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASE_URL, REDIS_URL, needs, uniqueName } from './support/services.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const worker = fileURLToPath(new URL('./fixtures/session-increment-worker.ts', import.meta.url));
+const PROCESSES = 4;
+const CYCLES = 250;
+const KEYS = 10;
+
+interface WorkerReport { ok: number; failed: number; errors: Record<string, number>; ms: number }
+
+function runWorker(backend: 'redis' | 'postgres', url: string, space: string): Promise<WorkerReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, '--backend', backend, '--url', url,
+      '--prefix-or-schema', space, '--cycles', String(CYCLES), '--keys', String(KEYS)], { cwd: root });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', () => {
+      const line = out.trim().split('\n').pop();
+      try { resolve(JSON.parse(line ?? '') as WorkerReport); } catch { reject(new Error(`worker printed no report: ${out}\n${err}`)); }
+    });
+  });
+}
+
+async function runFleet(backend: 'redis' | 'postgres', url: string, space: string): Promise<WorkerReport[]> {
+  return Promise.all(Array.from({ length: PROCESSES }, () => runWorker(backend, url, space)));
+}
+
+const counters = Array.from({ length: KEYS }, (_, i) => `counter:${i}`);
+
+describe.runIf(await needs('redis'))('cross-process lease serialization on Redis', () => {
+  const prefix = `${uniqueName('bwtest_xproc')}:`;
+  afterAll(async () => {
+    const client = new Redis(REDIS_URL);
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length) await client.del(...keys);
+    await client.quit();
+  });
+
+  it(`${PROCESSES} processes × ${CYCLES} concurrent increments on ${KEYS} keys lose none`, async () => {
+    const reports = await runFleet('redis', REDIS_URL, prefix);
+    expect(reports.map((r) => r.errors)).toEqual(reports.map(() => ({})));
+    const { redisSessionStore } = await import('../adapters/redis/index.js');
+    const store = redisSessionStore<number>({ url: REDIS_URL, prefix });
+    const records = await store.getMany(counters);
+    await store.close();
+    expect(records.reduce((sum, r) => sum + (r?.data ?? 0), 0)).toBe(PROCESSES * CYCLES);
+    for (const r of records) expect(r?.version).toBe(r?.data);
+  }, 120_000);
+});
+
+// Enabled once the Postgres adapter is in the tree (adapters/postgres/index.ts).
+const postgresAdapter = existsSync(fileURLToPath(new URL('../adapters/postgres/index.ts', import.meta.url)));
+describe.runIf(postgresAdapter && (await needs('postgres')))('cross-process lease serialization on Postgres', () => {
+  const schema = uniqueName('bwtest_xproc');
+
+  it(`${PROCESSES} processes × ${CYCLES} concurrent increments on ${KEYS} keys lose none`, async () => {
+    const { migrate, postgresSessionStore } = await import('../adapters/postgres/index.js');
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({ connectionString: DATABASE_URL });
+    try {
+      await migrate(pool, { schema });
+      const reports = await runFleet('postgres', DATABASE_URL, schema);
+      expect(reports.map((r) => r.errors)).toEqual(reports.map(() => ({})));
+      const store = postgresSessionStore<number>({ client: pool, schema });
+      const records = await store.getMany(counters);
+      await store.close();
+      expect(records.reduce((sum, r) => sum + (r?.data ?? 0), 0)).toBe(PROCESSES * CYCLES);
+      for (const r of records) expect(r?.version).toBe(r?.data);
+    } finally {
+      await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => {});
+      await pool.end();
+    }
+  }, 120_000);
+});
