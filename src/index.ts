@@ -10,6 +10,7 @@ export type {
 } from './session/backend.js';
 export {
   SessionStore, type SessionRecord, type SetOptions, type AcquireOptions, type CommitOptions, type SessionLease,
+  type HandOverOptions,
   type SessionStoreOptions,
 } from './session/session-store.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
@@ -22,3 +23,5 @@ export {
 export { createSyncBus, type SyncBusOptions } from './sync/sync-bus.js';
 export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENGTH, type CompiledPattern, type TopicMatcher } from './sync/topic-pattern.js';
 export { SyncCache, CACHE_INVALIDATE_TOPIC, type SyncCacheOptions, type CacheEntryOptions, type CacheInvalidation, type InvalidationRule } from './sync/sync-cache.js';
+export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-limit-store.js';
+export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';

@@ -255,7 +255,7 @@ export function grammySessionSuite(name: string, { make }: SuiteStore): void {
         const bot = grammyBot<CounterCtx>();
         bot.use(session({ store, initial: () => ({ n: 0 }), concurrency }));
         bot.command('inc', (ctx) => { ctx.session.n++; });
-        bot.command('reset', (ctx) => { ctx.session = null; });
+        bot.command('reset', (ctx) => { (ctx as CounterCtx).session = null; });
         const c = chatId();
         await bot.handleUpdate(textUpdate(c, '/inc'));
         expect(await store.get(String(c))).toBeDefined();
