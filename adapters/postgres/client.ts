@@ -1,0 +1,78 @@
+/**
+ * The few client methods the Postgres adapter calls, described structurally so that `pg.Pool`,
+ * `pg.Client` and PGlite all fit and no `.d.ts` ever imports a driver.
+ */
+
+/**
+ * Anything with `query(text, params)` resolving to `{ rows }`: a `pg.Pool`, a `pg.Client`, a PGlite
+ * instance, or your own wrapper around one of them.
+ */
+export interface PgQueryable {
+  /** Run one statement with `$1…` parameters. */
+  query(text: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+/** What a transaction body may run: single statements with parameters, or a multi-statement script. */
+export interface SqlRunner {
+  query(text: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  exec(script: string): Promise<unknown>;
+}
+
+/** A connection checked out of a `pg.Pool`. */
+export interface PgPoolConnection extends PgQueryable {
+  release(destroy?: boolean | Error): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+interface PgPoolLike extends PgQueryable {
+  connect(): Promise<PgPoolConnection>;
+  totalCount: number;
+  options?: { max?: number };
+}
+
+interface PGliteLike extends PgQueryable {
+  exec(script: string): Promise<unknown>;
+  transaction<T>(run: (tx: PgQueryable & { exec(script: string): Promise<unknown> }) => Promise<T>): Promise<T>;
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
+/** A `pg.Pool` (or look-alike): it can hand out dedicated connections. */
+export function isPool(client: PgQueryable): client is PgPoolLike {
+  const c = client as Partial<PgPoolLike>;
+  return typeof c.connect === 'function' && typeof c.totalCount === 'number';
+}
+
+/** A PGlite instance: one in-process connection with its own transaction and listen helpers. */
+export function isPGlite(client: PgQueryable): client is PGliteLike {
+  const c = client as Partial<PGliteLike>;
+  return typeof c.listen === 'function' && typeof c.transaction === 'function' && typeof c.exec === 'function';
+}
+
+/**
+ * Run `body` in one transaction on one connection: a pool hands out a dedicated connection (BEGIN
+ * on `pool.query` could land anywhere), PGlite uses its own `transaction()`, and a plain client is
+ * assumed to be a single connection that is ours for the moment.
+ */
+export async function withTransaction<T>(client: PgQueryable, body: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  if (isPGlite(client)) {
+    return client.transaction((tx) => body({ query: (t, p) => tx.query(t, p), exec: (s) => tx.exec(s) }));
+  }
+  const conn = isPool(client) ? await client.connect() : undefined;
+  const target: PgQueryable = conn ?? client;
+  const runner: SqlRunner = { query: (t, p) => target.query(t, p), exec: (s) => target.query(s) };
+  let broken: unknown;
+  try {
+    await target.query('BEGIN');
+    const result = await body(runner);
+    await target.query('COMMIT');
+    return result;
+  } catch (err) {
+    broken = err;
+    await target.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    // A connection that failed mid-transaction may be in any state: let the pool replace it.
+    conn?.release(broken instanceof Error ? broken : undefined);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * Postgres adapters, for a `pg` Pool/Client or an embedded PGlite instance. Tables and functions
+ * live in one schema created by {@link migrate} (or `npx botwire migrate`).
+ *
+ * @module botwire/postgres
+ */
+export { postgresSessionStore, type PostgresSessionStoreOptions } from './session-backend.js';
+export { migrate, migrationSql, type MigrateOptions, type MigrateResult } from './migrate.js';
+export type { PgQueryable } from './client.js';

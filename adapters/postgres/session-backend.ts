@@ -1,0 +1,217 @@
+import { SessionSerializationError } from '../../src/errors.js';
+import { sleep } from '../../src/internal/backend-call.js';
+import type {
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
+} from '../../src/session/backend.js';
+import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
+import type { PgQueryable } from './client.js';
+import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
+import { canListen, ChannelListener } from './listener.js';
+
+/** Options of {@link postgresSessionStore}. */
+export interface PostgresSessionStoreOptions extends SessionStoreOptions {
+  /**
+   * A `pg.Pool`, a `pg.Client`, a PGlite instance — anything with `query(text, params)`. The store
+   * never closes it; it only releases the listener connection it took from a pool.
+   */
+  client: PgQueryable;
+  /**
+   * Schema created by `migrate()`. Separate stores (or apps) sharing one database by giving each
+   * its own schema: the functions are per schema, so there is no `table` option.
+   * @default 'botwire'
+   */
+  schema?: string;
+  /**
+   * Wake lease waiters through `LISTEN`/`NOTIFY` instead of polling. Uses one dedicated pool
+   * connection (or PGlite's in-process listener), opened on the first wait. Set `false` behind a
+   * transaction pooler (PgBouncer, Supavisor port 6543), where LISTEN does not work.
+   * @default true
+   */
+  listen?: boolean;
+}
+
+/** Channel that commit/release notify on, with the session key as payload ('' = wake everybody). */
+export const RELEASE_CHANNEL = 'botwire_session_released';
+// When LISTEN cannot be had right now, look again after this long rather than the holder's full lease.
+const FALLBACK_POLL_MS = 50;
+const STALE_MS = 60_000;
+
+const num = (v: unknown): number => Number(v);
+
+// jsonb refuses a few things JSON.stringify emits (\u0000, lone surrogates): that is bad input, not an outage.
+function rejectJson(key: string, err: unknown): never {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === '22P02' || code === '22P05') throw new SessionSerializationError(key, err);
+  throw err;
+}
+
+class PostgresSessionBackend implements SessionBackend {
+  readonly name = 'Postgres';
+  readonly nativeExpiry = false;
+  /** Present only when a listener can be had; otherwise the store backs off and polls. */
+  waitForRelease?: (key: string, timeoutMs: number) => Promise<void>;
+  readonly #client: PgQueryable;
+  readonly #s: string;
+  readonly #listener: ChannelListener | undefined;
+  readonly #timeoutMs: number;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  // When a release of a key was last heard, and when each not-yet-waited failed acquire was sent:
+  // a release heard after the send but before the wait began must not be slept through.
+  readonly #heardAt = new Map<string, number>();
+  readonly #pending = new Map<string, number[]>();
+
+  constructor(options: PostgresSessionStoreOptions) {
+    if (typeof options.client?.query !== 'function') {
+      throw new TypeError('postgresSessionStore needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
+    }
+    this.#client = options.client;
+    this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
+    this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
+    if (options.listen !== false && canListen(options.client)) {
+      this.#listener = new ChannelListener(options.client, RELEASE_CHANNEL, (p) => this.#heard(p), () => this.#wakeAll());
+      this.waitForRelease = (key, timeoutMs) => this.#wait(key, timeoutMs);
+    }
+  }
+
+  #one(sql: string, params: unknown[]): Promise<any> {
+    return this.#client.query(sql, params).then((r) => r.rows[0]);
+  }
+
+  async get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+    const { rows } = await this.#client.query(
+      `SELECT key, data, version, expires_at_ms FROM ${this.#s}.session_get($1::text[])`, [keys],
+    );
+    const found = new Map<string, RawSessionRecord>();
+    for (const r of rows) {
+      found.set(r.key, { data: r.data, version: num(r.version), expiresAt: r.expires_at_ms == null ? undefined : num(r.expires_at_ms) });
+    }
+    return keys.map((k) => found.get(k));
+  }
+
+  async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
+    const r = await this.#one(`SELECT ok, version FROM ${this.#s}.session_set($1, $2, $3, $4)`, [key, data, ttlMs ?? null, ifVersion ?? null])
+      .catch((err: unknown) => rejectJson(key, err));
+    return r.ok ? { ok: true, version: num(r.version) } : { ok: false, actual: num(r.version) };
+  }
+
+  async delete(key: string, ifVersion: number | undefined): Promise<CasResult> {
+    const r = await this.#one(`SELECT ok, version FROM ${this.#s}.session_delete($1, $2)`, [key, ifVersion ?? null]);
+    return r.ok ? { ok: true, version: num(r.version) } : { ok: false, actual: num(r.version) };
+  }
+
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#one(`SELECT ${this.#s}.session_touch($1, $2) AS ok`, [key, ttlMs])).ok === true;
+  }
+
+  async acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
+    const sentAt = performance.now();
+    const r = await this.#one(
+      `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${this.#s}.session_acquire($1, $2, $3)`, [key, token, leaseMs],
+    );
+    if (!r.ok) {
+      if (this.#listener) this.#notePending(key, sentAt);
+      return { ok: false, retryInMs: num(r.retry_in_ms) };
+    }
+    if (r.data == null) return { ok: true, record: undefined };
+    const expiresAt = r.expires_at_ms == null ? undefined : num(r.expires_at_ms);
+    return { ok: true, record: { data: r.data, version: num(r.version), expiresAt } };
+  }
+
+  async commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
+    const data = write.kind === 'set' ? write.data : null;
+    const ttl = write.kind === 'delete' ? null : write.ttlMs ?? null;
+    const r = await this.#one(
+      `SELECT ok, version FROM ${this.#s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
+      [key, token, version, write.kind, data, ttl, keepLeaseMs ?? null],
+    ).catch((err: unknown) => rejectJson(key, err));
+    return r.ok ? { ok: true, version: num(r.version) } : { ok: false };
+  }
+
+  async extend(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return (await this.#one(`SELECT ${this.#s}.session_extend($1, $2, $3) AS ok`, [key, token, leaseMs])).ok === true;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    return (await this.#one(`SELECT ${this.#s}.session_release($1, $2) AS ok`, [key, token])).ok === true;
+  }
+
+  async cleanup(limit: number): Promise<number> {
+    return num((await this.#one(`SELECT ${this.#s}.session_cleanup($1) AS n`, [limit])).n);
+  }
+
+  #notePending(key: string, sentAt: number): void {
+    if (this.#pending.size > 1_000) this.#prune(this.#pending, (list) => list[0]!);
+    const list = this.#pending.get(key);
+    if (list) list.push(sentAt);
+    else this.#pending.set(key, [sentAt]);
+  }
+
+  #prune<V>(map: Map<string, V>, time: (v: V) => number): void {
+    const old = performance.now() - STALE_MS;
+    for (const [k, v] of map) if (time(v) < old) map.delete(k);
+  }
+
+  #heard(key: string): void {
+    if (key === '') return this.#wakeAll();
+    if (this.#heardAt.size > 1_000) this.#prune(this.#heardAt, (t) => t);
+    this.#heardAt.set(key, performance.now());
+    const waiters = this.#waiters.get(key);
+    if (waiters) for (const wake of [...waiters]) wake();
+  }
+
+  #wakeAll(): void {
+    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
+  }
+
+  async #wait(key: string, timeoutMs: number): Promise<void> {
+    const list = this.#pending.get(key);
+    // The earliest outstanding send: at worst an extra acquire attempt, never a missed release.
+    const since = list?.length ? Math.min(...list) : performance.now();
+    list?.shift();
+    if (list?.length === 0) this.#pending.delete(key);
+    const listener = this.#listener!;
+    if (!listener.listening) {
+      const ok = await listener.start(Math.min(timeoutMs, this.#timeoutMs));
+      // A release sent before LISTEN took effect was not heard: look again now instead of sleeping.
+      if (!ok) await sleep(Math.min(timeoutMs, FALLBACK_POLL_MS));
+      return;
+    }
+    if ((this.#heardAt.get(key) ?? -Infinity) >= since) return;
+    await new Promise<void>((resolve) => {
+      let set = this.#waiters.get(key);
+      if (!set) this.#waiters.set(key, (set = new Set()));
+      const wake = (): void => {
+        clearTimeout(timer);
+        set!.delete(wake);
+        if (set!.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      set.add(wake);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#listener?.close();
+    this.#wakeAll();
+  }
+}
+
+/**
+ * A {@link SessionStore} in Postgres (via `pg`) or PGlite: versions, TTLs and fenced leases, each
+ * primitive one SQL function call. Run `migrate()` (or `npx botwire migrate`) once per deploy first;
+ * expired rows stay invisible but need `store.cleanup()` now and then to be deleted.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrate, postgresSessionStore } from 'botwire/postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * pool.on('error', (err) => console.error('idle pg connection failed', err));
+ * await migrate(pool); // once per deploy
+ * const store = postgresSessionStore<{ count: number }>({ client: pool });
+ * ```
+ */
+export function postgresSessionStore<T = unknown>(options: PostgresSessionStoreOptions): SessionStore<T> {
+  return new SessionStore<T>(new PostgresSessionBackend(options), options);
+}
