@@ -109,7 +109,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
-    const [ok, version] = await this.#run(sessionSet, [this.recordKey(key)], [data, ttlMs ?? '', ifVersion ?? '']);
+    const [ok, version] = await this.#run(sessionSet, [this.recordKey(key)], [data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '']);
     return ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) };
   }
 
