@@ -1,0 +1,223 @@
+import { BotwireConfigError } from '../../src/errors.js';
+import type {
+  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+} from '../../src/jobs/backend.js';
+import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
+import { RedisConnection } from './connection.js';
+import { decodeJob, decodeJobs } from './job-codec.js';
+import { JobWakeups } from './job-wakeups.js';
+import { jobAdd } from './lua/job-add-1.js';
+import { jobCancel } from './lua/job-cancel-1.js';
+import { jobClaim } from './lua/job-claim-2.js';
+import { jobComplete } from './lua/job-complete-1.js';
+import { jobCountDue } from './lua/job-count-due-1.js';
+import { jobGet } from './lua/job-get-1.js';
+import { jobFail } from './lua/job-fail-2.js';
+import { jobHeartbeat } from './lua/job-heartbeat-2.js';
+import { jobList } from './lua/job-list-1.js';
+import { jobPartial } from './lua/job-partial-2.js';
+import { jobPromote } from './lua/job-promote-1.js';
+import { jobReclaim } from './lua/job-reclaim-1.js';
+import { jobRelease } from './lua/job-release-2.js';
+import { jobRemoveFinished } from './lua/job-remove-finished-1.js';
+import { jobRetry } from './lua/job-retry-1.js';
+import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
+import { runScript, type LuaScript } from './script.js';
+
+/** Connection options of the Redis job backend. */
+export interface RedisJobBackendOptions {
+  /** A ready client (an ioredis `Redis` fits). Stays yours: `close()` never quits it. */
+  client?: RedisLike;
+  /** Connect to this URL instead (botwire loads `ioredis` lazily and closes it on `close()`). */
+  url?: string;
+  /**
+   * Start of every key. It becomes a Redis Cluster hash tag `{<prefix>}`, so all keys of one queue
+   * live in one slot and every script is cluster-safe. Use one prefix per queue (app, environment).
+   * @default 'botwire:j:'
+   */
+  prefix?: string;
+  /**
+   * Time allowed for connecting when botwire opens the connection from `url`.
+   * @default 5_000
+   */
+  connectTimeoutMs?: number;
+}
+
+/** Options of {@link redisJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
+export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOptions {}
+
+type Completion = { id: string; token: string; result: string; now: number; done: (ok: boolean) => void; fail: (e: unknown) => void };
+
+/**
+ * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
+ * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
+ * one is in flight are sent together in the next script call, so a busy worker pays less than one
+ * round trip per completion.
+ */
+export class RedisJobBackend implements JobBackend {
+  readonly name = 'Redis';
+  /** The key base of this queue: `{<prefix>}`. */
+  readonly base: string;
+  readonly #conn: RedisConnection;
+  readonly #wakeups: JobWakeups;
+  #pending: Completion[] = [];
+  #flushing = false;
+
+  constructor(options: RedisJobBackendOptions) {
+    const { client, url } = options;
+    if (client !== undefined && !isRedisLike(client)) {
+      throw new BotwireConfigError('redisJobQueue: `client` must be a Redis client with evalsha/eval/quit (e.g. an ioredis `Redis`).');
+    }
+    if (!client && !url) throw new BotwireConfigError('redisJobQueue needs a `client` (an ioredis `Redis`) or a `url` such as redis://localhost:6379.');
+    const prefix = options.prefix ?? 'botwire:j:';
+    if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
+      throw new BotwireConfigError(`redisJobQueue: prefix must be a non-empty string without "{" or "}", got ${JSON.stringify(prefix)}.`);
+    }
+    this.base = `{${prefix}}`;
+    this.#conn = new RedisConnection(client, url, options.connectTimeoutMs ?? 5_000);
+    this.#wakeups = new JobWakeups(`${this.base}wake`, () => this.#conn.get());
+  }
+
+  #key(suffix: string): string {
+    return this.base + suffix;
+  }
+
+  async #run(script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+    return runScript(await this.#conn.get(), script, keys, [this.base, ...args]);
+  }
+
+  async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
+    const r = (await this.#run(jobAdd, [this.#key(`j:${job.id}`)], [
+      job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? '', now,
+    ])) as [number, unknown];
+    return { created: r[0] === 1, job: decodeJob(r[1])! };
+  }
+
+  async claim(a: ClaimArgs): Promise<StoredJob[]> {
+    if (a.names.length === 0 || a.limit < 1) return [];
+    const maxTo = Number.isFinite(a.maxTimeoutMs) ? a.maxTimeoutMs : Number.MAX_SAFE_INTEGER;
+    return decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')], [a.now, a.limit, maxTo, a.token, a.leaseMs, ...a.names]));
+  }
+
+  async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
+    const r = await this.#run(jobHeartbeat, [this.#key(`j:${id}`), this.#key('a')], [
+      id, token, leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
+    ]);
+    return r === 1;
+  }
+
+  complete(id: string, token: string, result: string, now: number): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.#pending.push({ id, token, result, now, done, fail });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  /** Send every queued completion in one script call; repeat while more arrived meanwhile. */
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, 500);
+        // All completions in one call share one `now` (the latest): finishedAt differs by the wait only.
+        const now = Math.max(...batch.map((c) => c.now));
+        const args: RedisArg[] = [now];
+        for (const c of batch) args.push(c.id, c.token, c.result);
+        try {
+          const r = (await this.#run(jobComplete, [this.#key('a')], args)) as number[];
+          batch.forEach((c, i) => c.done(r[i] === 1));
+        } catch (err) {
+          for (const c of batch) c.fail(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
+    const r = await this.#run(jobPartial, [this.#key(`j:${id}`), this.#key('a')], [id, token, result, missing, retryAt, now, final?.error ?? '']);
+    return r === 1;
+  }
+
+  async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
+    return (await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, token, error, retryAt ?? '', now])) === 1;
+  }
+
+  async release(id: string, token: string, now: number): Promise<boolean> {
+    return (await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, token, now])) === 1;
+  }
+
+  async retry(id: string, now: number): Promise<boolean> {
+    return (await this.#run(jobRetry, [this.#key(`j:${id}`)], [id, now])) === 1;
+  }
+
+  async cancel(id: string, now: number): Promise<boolean> {
+    return (await this.#run(jobCancel, [this.#key(`j:${id}`)], [id, now])) === 1;
+  }
+
+  async get(id: string): Promise<StoredJob | undefined> {
+    // A single HGETALL is already atomic; a script only keeps the client interface to evalsha/eval.
+    return decodeJob(await this.#run(jobGet, [this.#key(`j:${id}`)], []));
+  }
+
+  async list(a: ListArgs): Promise<ListPage> {
+    let cAt = '';
+    let cId = '';
+    if (a.cursor) {
+      const i = a.cursor.indexOf(':');
+      if (i <= 0) throw new BotwireConfigError(`Invalid list cursor ${JSON.stringify(a.cursor)}: pass back the cursor of the previous page.`);
+      cAt = a.cursor.slice(0, i);
+      cId = a.cursor.slice(i + 1);
+    }
+    const r = (await this.#run(jobList, [this.#key('all')], [a.state ?? '', a.name ?? '', a.limit, cAt, cId])) as unknown[];
+    const page: ListPage = { jobs: decodeJobs(r.slice(2)) };
+    if (r[0] !== '' && r[0] !== undefined) page.cursor = `${String(r[0])}:${String(r[1])}`;
+    return page;
+  }
+
+  async reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]> {
+    return decodeJobs(await this.#run(jobReclaim, [this.#key('a')], [token, leaseMs, limit, now]));
+  }
+
+  async promote(limit: number, now: number): Promise<number> {
+    return Number(await this.#run(jobPromote, [this.#key('d')], [limit, now]));
+  }
+
+  async countDue(names: readonly string[], now: number): Promise<number> {
+    if (names.length === 0) return 0;
+    return Number(await this.#run(jobCountDue, [this.#key('d')], [now, ...names]));
+  }
+
+  async removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number> {
+    if (states.length === 0 || limit < 1) return 0;
+    return Number(await this.#run(jobRemoveFinished, [this.#key('all')], [before, limit, ...states]));
+  }
+
+  subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+    return this.#wakeups.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#wakeups.close();
+    await this.#conn.close();
+  }
+}
+
+/**
+ * A durable {@link JobQueue} on Redis.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisJobQueue } from 'botwire/redis';
+ * import { Worker } from 'botwire';
+ * const queue = redisJobQueue({ client: new Redis(process.env.REDIS_URL!), handlers: { report } });
+ * await queue.add('report', { chatId: 42 });
+ * new Worker(queue, undefined, { concurrency: 4 });
+ * ```
+ */
+export function redisJobQueue(options: RedisJobQueueOptions): JobQueue {
+  const { client, url, prefix, connectTimeoutMs, ...queueOptions } = options;
+  return new JobQueue(new RedisJobBackend({ client, url, prefix, connectTimeoutMs }), queueOptions);
+}

@@ -1,0 +1,61 @@
+import type { RedisLike, RedisSubscriberLike } from './redis-like.js';
+
+/**
+ * Wake-ups for long-running workers without blocking commands: job scripts PUBLISH a job name when
+ * its due set goes from empty to non-empty, and one lazily opened subscriber connection (a
+ * `duplicate()` of the client) fans the names out to local listeners. Serverless ticks never
+ * subscribe, so they open no extra connection. Best effort: workers still poll.
+ */
+export class JobWakeups {
+  readonly #channel: string;
+  readonly #client: () => Promise<RedisLike>;
+  readonly #listeners = new Set<(name: string) => void>();
+  #subscriber: RedisSubscriberLike | undefined;
+  #subscribing: Promise<void> | undefined;
+
+  constructor(channel: string, client: () => Promise<RedisLike>) {
+    this.#channel = channel;
+    this.#client = client;
+  }
+
+  /** Add a listener; resolves once the subscription is confirmed. The result removes it. */
+  async subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    try {
+      await (this.#subscribing ??= this.#open());
+    } catch (err) {
+      this.#listeners.delete(listener);
+      throw err;
+    }
+    return async () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.close();
+    };
+  }
+
+  async #open(): Promise<void> {
+    const client = await this.#client();
+    if (typeof client.duplicate !== 'function') return; // no wake-ups: the worker polls
+    // An offline queue lets SUBSCRIBE wait for the connection; ioredis resubscribes on reconnect.
+    const sub = client.duplicate({ enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
+    this.#subscriber = sub;
+    sub.on('error', () => {});
+    sub.on('message', (channel, name) => {
+      if (channel === this.#channel) for (const l of [...this.#listeners]) l(name);
+    });
+    try {
+      await sub.subscribe(this.#channel);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Drop the subscriber connection; the next `subscribe` opens a new one. */
+  close(): void {
+    const sub = this.#subscriber;
+    this.#subscriber = undefined;
+    this.#subscribing = undefined;
+    try { sub?.disconnect(); } catch { /* already gone */ }
+  }
+}

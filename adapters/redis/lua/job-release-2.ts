@@ -1,0 +1,23 @@
+import { luaScript } from '../script.js';
+import { JOB_LIB } from './job-lib.js';
+
+/**
+ * Hand a claimed job back uncounted (claimed but not started, or interrupted by shutdown): due now,
+ * one attempt fewer.
+ *
+ * KEYS[1] job hash; KEYS[2] active set
+ * ARGV[1] key base; ARGV[2] id; ARGV[3] token; ARGV[4] now
+ *
+ * Returns 1, or 0 when the lease was lost.
+ */
+export const jobRelease = luaScript('job-release', 2, `${JOB_LIB}
+local id, now = ARGV[2], ARGV[4]
+local h = leased(id, ARGV[3])
+if not h then return 0 end
+endLease(id)
+local at = (tonumber(h.at) or 1) - 1
+if at < 0 then at = 0 end
+redis.call('HSET', KEYS[1], 'at', at)
+requeue(id, h, 'waiting', now, now)
+return 1
+`);

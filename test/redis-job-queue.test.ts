@@ -1,0 +1,228 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisJobBackend, redisJobQueue } from '../adapters/redis/job-backend.js';
+import type { RedisLike } from '../adapters/redis/redis-like.js';
+import { BackendUnavailableError } from '../src/errors.js';
+import { runDue } from '../src/jobs/run-due.js';
+import { Worker } from '../src/jobs/worker.js';
+import { hasRedisServer, startPrivateRedis } from './support/redis-server.js';
+import { REDIS_URL, needs, uniqueName } from './support/services.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const privateServerTests = hasRedisServer || process.env.CI === 'true';
+if (!privateServerTests) console.warn('[botwire tests] redis-server binary not found: skipping private-server job tests.');
+
+/**
+ * Wraps a client and counts script calls (each one round trip). EVAL re-sends after NOSCRIPT are
+ * not counted: other test files may flush the shared server's script cache at any time.
+ */
+function counting(client: Redis): { client: RedisLike; calls: () => number } {
+  let n = 0;
+  const proxy = new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'evalsha') n++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client: proxy as unknown as RedisLike, calls: () => n };
+}
+
+async function deleteKeys(client: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => {
+  const run = uniqueName('bwtest_jobs');
+  let client: Redis;
+  let n = 0;
+  const prefix = (): string => `${run}:${++n}:`;
+  beforeAll(() => { client = new Redis(REDIS_URL); });
+  afterAll(async () => {
+    await deleteKeys(client, `{${run}:*`);
+    await deleteKeys(client, `${run}:*`);
+    await client.quit();
+  });
+
+  it('runs a job lifecycle in at most 3 round trips per job (add, claim, complete)', async () => {
+    const counted = counting(client);
+    const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client: counted.client, prefix: prefix(), handlers: { noop: () => 'ok' } });
+    const jobs = 40;
+    for (let i = 0; i < jobs; i++) await queue.add('noop', { i });
+    const afterAdd = counted.calls();
+    expect(afterAdd).toBe(jobs);
+    const summary = await runDue(queue, undefined, { concurrency: 1, budgetMs: 20_000, retention: false });
+    expect(summary.completed).toBe(jobs);
+    // Per job: one claim and one completion; per tick: maintenance and the final count.
+    const tickCalls = counted.calls() - afterAdd;
+    expect(tickCalls).toBeLessThanOrEqual(2 * jobs + 5);
+    expect(counted.calls() / jobs).toBeLessThanOrEqual(3.2);
+    await queue.close();
+  });
+
+  it('sends concurrent completions in one script call', async () => {
+    const counted = counting(client);
+    const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client: counted.client, prefix: prefix(), handlers: { noop: () => 'ok' } });
+    for (let i = 0; i < 20; i++) await queue.add('noop', { i });
+    const before = counted.calls();
+    const summary = await runDue(queue, undefined, { concurrency: 10, budgetMs: 20_000, retention: false });
+    expect(summary.completed).toBe(20);
+    // 2 claims of 10 and far fewer than 20 completion calls, plus maintenance and count.
+    expect(counted.calls() - before).toBeLessThan(20);
+    const page = await queue.list({ state: 'completed', limit: 100 });
+    expect(page.jobs).toHaveLength(20);
+    expect(page.jobs.every((j) => j.result === 'ok' && j.progress.pct === 100)).toBe(true);
+    await queue.close();
+  });
+
+  it('wakes an idle worker on add without waiting for its poll interval', async () => {
+    const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client, prefix: prefix(), handlers: { ping: () => 'pong' } });
+    const done: string[] = [];
+    const worker = new Worker(queue, undefined, {
+      pollIntervalMs: 60_000, maintenanceIntervalMs: 60_000, onOutcome: (o, id) => { if (o === 'completed') done.push(id); },
+    });
+    await worker.start();
+    await sleep(50); // the first (empty) claim has happened; now the worker sleeps for a minute
+    const job = await queue.add('ping', null);
+    for (let i = 0; i < 100 && done.length === 0; i++) await sleep(50);
+    expect(done).toEqual([job.id]);
+    await worker.stop();
+    await queue.close();
+  });
+
+  it('keeps every key of a queue in one hash slot', async () => {
+    const p = prefix();
+    const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client, prefix: p, handlers: { a: () => 1 } });
+    await queue.add('a', 1, { delayMs: 60_000 });
+    await queue.add('a', 2);
+    await runDue(queue, undefined, { budgetMs: 10_000 });
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'MATCH', `{${p}}*`, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    expect(keys.length).toBeGreaterThan(5);
+    expect(new Set(keys.map((k) => k.slice(0, k.indexOf('}') + 1)))).toEqual(new Set([`{${p}}`]));
+    await queue.close();
+  });
+
+  it('rejects a prefix containing braces, and a client that is not a Redis client', () => {
+    expect(() => new RedisJobBackend({ client, prefix: 'a{b}' })).toThrow(/prefix/);
+    expect(() => new RedisJobBackend({ client: {} as RedisLike })).toThrow(/client/);
+    expect(() => new RedisJobBackend({})).toThrow(/client.*url/);
+  });
+
+  it('fails fast with BackendUnavailableError when Redis is unreachable', async () => {
+    const queue = redisJobQueue({ url: 'redis://127.0.0.1:1', operationTimeoutMs: 1_500, connectTimeoutMs: 500 });
+    const started = Date.now();
+    await expect(queue.add('x', 1)).rejects.toBeInstanceOf(BackendUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await queue.close();
+  });
+
+  it('survives a crashing worker: 2,000 jobs each completed exactly once, none lost or stuck', async () => {
+    const p = prefix();
+    const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client, prefix: p, leaseMs: 1_000, handlers: { work: () => null } });
+    const total = 2_000;
+    await Promise.all(Array.from({ length: total }, (_, i) =>
+      queue.add('work', { i }, { id: `job-${i}`, attempts: 1_000, backoff: { type: 'fixed', delayMs: 10 } })));
+    const base = `{${p}}`;
+    const completed = (): Promise<number> => client.zcard(`${base}f:completed`);
+    const spawnWorker = (): ChildProcess =>
+      fork('test/fixtures/job-worker.ts', [REDIS_URL, p], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+    const killed = (c: ChildProcess): Promise<unknown> => {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      return exited;
+    };
+    let kills = 0;
+    const started = Date.now();
+    // The next worker starts while the current one works, so a kill never leaves the queue unserved
+    // for a whole process start; the killed worker's jobs come back once their 1 s lease lapses.
+    let current = spawnWorker();
+    try {
+      while ((await completed()) < total && Date.now() - started < 45_000) {
+        const next = spawnWorker();
+        await sleep(1_500 + Math.random() * 1_000);
+        if ((await completed()) >= total) { await killed(next); break; }
+        await killed(current);
+        kills++;
+        current = next;
+      }
+      while ((await completed()) < total && Date.now() - started < 55_000) await sleep(200);
+    } finally {
+      await killed(current);
+    }
+    expect(kills).toBeGreaterThanOrEqual(2);
+    expect(await completed()).toBe(total);
+    expect(await client.zcard(`${base}s:active`)).toBe(0);
+    expect(await client.zcard(`${base}a`)).toBe(0);
+    const exec = await client.hgetall(`${p}exec`);
+    const done = await client.hgetall(`${p}done`);
+    const reran = Object.values(exec).filter((v) => Number(v) > 1).length;
+    for (let i = 0; i < total; i++) {
+      const id = `job-${i}`;
+      const job = await queue.get(id);
+      expect(job?.state, id).toBe('completed');
+      expect(Number(exec[id]), id).toBeGreaterThanOrEqual(1);
+      // The stored result comes from one of the runs, and no worker saw a second completion.
+      expect((job?.result as { run: number }).run).toBeLessThanOrEqual(Number(exec[id]));
+      expect(Number(done[id] ?? 0), id).toBeLessThanOrEqual(1);
+    }
+    console.info(`[crash test] ${kills} kills, ${reran} jobs ran more than once, ${Date.now() - started} ms`);
+    await queue.close();
+  }, 60_000);
+});
+
+describe.runIf(privateServerTests)('redisJobQueue on a private Redis', () => {
+  it('recovers from a flushed script cache (NOSCRIPT → EVAL)', async () => {
+    const server = await startPrivateRedis();
+    const client = new Redis(server.url);
+    try {
+      const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client, prefix: 'ns:', handlers: { a: () => 'done' } });
+      await queue.add('a', 1, { id: 'one' });
+      await client.script('FLUSH');
+      await queue.add('a', 2, { id: 'two' });
+      await client.script('FLUSH');
+      const summary = await runDue(queue, undefined, { budgetMs: 10_000 });
+      expect(summary.completed).toBe(2);
+      expect((await queue.get('two'))?.state).toBe('completed');
+    } finally {
+      client.disconnect();
+      await server.dispose();
+    }
+  });
+
+  it('runs every script on Redis Cluster without CROSSSLOT errors', async () => {
+    const server = await startPrivateRedis({ cluster: true });
+    const client = new Redis(server.url);
+    try {
+      const queue = redisJobQueue({ defaultTimeoutMs: 5_000, client, prefix: 'cl:', handlers: { a: () => 'x', b: () => { throw new Error('no'); } } });
+      await queue.add('a', 1, { id: 'a1' });
+      await queue.add('b', 1, { id: 'b1', attempts: 1 });
+      await queue.add('a', 2, { id: 'a2', delayMs: 60_000 });
+      await queue.add('a', 3, { id: 'a3', delayMs: 60_000 });
+      await queue.cancel('a3');
+      await runDue(queue, undefined, { budgetMs: 10_000 });
+      await queue.retry('a2');
+      await runDue(queue, undefined, { budgetMs: 10_000 });
+      expect((await queue.list({ state: 'completed' })).jobs.map((j) => j.id).sort()).toEqual(['a1', 'a2']);
+      expect((await queue.get('b1'))?.state).toBe('failed');
+      expect((await queue.get('a3'))?.state).toBe('cancelled');
+    } finally {
+      client.disconnect();
+      await server.dispose();
+    }
+  });
+});
