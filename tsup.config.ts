@@ -10,6 +10,7 @@ export const entries = {
   cli: 'adapters/postgres/cli.ts',
   ws: 'integrations/ws/index.ts',
   client: 'integrations/client/index.ts',
+  react: 'integrations/react/index.ts',
   grammy: 'integrations/grammy/index.ts',
   telegraf: 'integrations/telegraf/index.ts',
 } as const;
