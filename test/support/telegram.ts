@@ -3,7 +3,7 @@
  * locally (grammY: an API transformer; Telegraf: a fake `callApi`). Replies are recorded.
  */
 import { Bot, type Context } from 'grammy';
-import { Telegraf, type Context as TelegrafContext } from 'telegraf';
+import { Telegraf, Context as TelegrafBaseContext, type Context as TelegrafContext } from 'telegraf';
 import type { Update, UserFromGetMe } from 'grammy/types';
 
 export const BOT_INFO: UserFromGetMe = {
@@ -28,12 +28,22 @@ export function grammyBot<C extends Context = Context>(sent: Sent[] = []): Bot<C
 
 /** A Telegraf bot with preset botInfo whose API calls are answered locally. */
 export function telegrafBot<C extends TelegrafContext = TelegrafContext>(sent: Sent[] = []): Telegraf<C> {
-  const bot = new Telegraf<C>('123:TEST');
-  bot.botInfo = BOT_INFO as never;
-  bot.telegram.callApi = (async (method: string, payload: Sent) => {
+  const callApi = (async (method: string, payload: Sent) => {
     if (method === 'sendMessage') sent.push({ chat_id: payload.chat_id, text: payload.text });
     return { message_id: sent.length, date: 0, chat: { id: payload.chat_id, type: 'private' }, text: payload.text };
   }) as never;
+  // Telegraf makes a new Telegram client per update; the context type swaps in the local callApi.
+  class LocalContext extends TelegrafBaseContext {
+    constructor(update: ConstructorParameters<typeof TelegrafBaseContext>[0], telegram: ConstructorParameters<typeof TelegrafBaseContext>[1], botInfo: ConstructorParameters<typeof TelegrafBaseContext>[2]) {
+      telegram.callApi = callApi;
+      super(update, telegram, botInfo);
+    }
+  }
+  const bot = new Telegraf<C>('123:TEST', { contextType: LocalContext as never });
+  bot.telegram.callApi = callApi;
+  bot.botInfo = BOT_INFO as never;
+  // Telegraf's default handler also sets process.exitCode = 1; rethrow only, so callers see the error.
+  bot.catch((err) => { throw err; });
   return bot;
 }
 

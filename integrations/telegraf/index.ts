@@ -1,0 +1,17 @@
+/**
+ * Telegraf integration: `session()` with zero lost updates across instances, `rateLimit()`, and
+ * `telegrafStore()` for Telegraf's own session middleware.
+ *
+ * @module botwire/telegraf
+ */
+export {
+  session, type SessionFlavor, type LazySessionFlavor, type TelegrafSessionOptions, type TelegrafMultiSessionOptions,
+  type TelegrafSessionPartOptions,
+} from './session.js';
+export { telegrafStore, type TelegrafStoreOptions } from './store.js';
+export { rateLimit } from './rate-limit.js';
+export type { RateLimitOptions } from '../../src/rate-limit/rate-limit-middleware.js';
+export type { RateLimitHit, RateLimitBackend } from '../../src/rate-limit/rate-limit-backend.js';
+export { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+export type { SessionConcurrency, SessionLogger, SessionPartOptions } from '../../src/session/session-options.js';
+export type { SessionMigrations } from '../../src/session/session-migrations.js';
