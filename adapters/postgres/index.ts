@@ -7,3 +7,4 @@
 export { postgresSessionStore, type PostgresSessionStoreOptions } from './session-backend.js';
 export { migrate, migrationSql, type MigrateOptions, type MigrateResult } from './migrate.js';
 export type { PgQueryable } from './client.js';
+export { postgresSyncBus, postgresSyncTransport, type PostgresSyncBusOptions, type PostgresSyncTransportOptions } from './sync-transport.js';

@@ -1,0 +1,41 @@
+-- 003_sync: spill table for SyncBus events too large for one NOTIFY (payload < 8000 bytes).
+--
+-- postgresSyncBus sends small envelopes with a plain pg_notify. A larger envelope is stored here by
+-- sync_spill(), which NOTIFYs only a short reference `~spill:<id>` in the same transaction, so the row
+-- is visible to every listener by the time the notification arrives; listeners read it back with
+-- sync_spill_read(). Rows are kept for p_keep_ms (long enough for slow listeners) and deleted by the
+-- next spill after that: no background job needed.
+
+CREATE TABLE IF NOT EXISTS {{schema}}.sync_spill (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  payload    text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+
+CREATE INDEX IF NOT EXISTS sync_spill_created_at_idx ON {{schema}}.sync_spill (created_at);
+
+ALTER TABLE {{schema}}.sync_spill ENABLE ROW LEVEL SECURITY;
+
+-- Store one envelope, notify its reference on p_channel, and drop spilled rows older than p_keep_ms.
+CREATE OR REPLACE FUNCTION {{schema}}.sync_spill(p_channel text, p_payload text, p_keep_ms double precision DEFAULT 300000)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  DELETE FROM {{schema}}.sync_spill
+   WHERE created_at < pg_catalog.clock_timestamp() - p_keep_ms * interval '1 millisecond';
+  INSERT INTO {{schema}}.sync_spill (payload) VALUES (p_payload) RETURNING id INTO v_id;
+  PERFORM pg_catalog.pg_notify(p_channel, '~spill:' || v_id::text);
+  RETURN v_id;
+END
+$$;
+
+-- Read a spilled envelope back (NULL when it was already cleaned up).
+CREATE OR REPLACE FUNCTION {{schema}}.sync_spill_read(p_id bigint)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+AS $$
+  SELECT s.payload FROM {{schema}}.sync_spill AS s WHERE s.id = p_id
+$$;
