@@ -1,0 +1,33 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
+import { migrate } from '../adapters/postgres/migrate.js';
+import { runDue } from '../src/jobs/run-due.js';
+import { jobQueueContract } from '../src/testing/job-queue-contract.js';
+
+// One embedded Postgres for the whole file: starting PGlite takes seconds.
+const db = new PGlite();
+const schema = 'botwire';
+
+beforeAll(async () => {
+  await db.waitReady;
+  await migrate(db, { schema });
+}, 60_000);
+afterAll(async () => { await db.close(); });
+
+// Tick mode, as behind a transaction pooler: no LISTEN, workers poll.
+jobQueueContract('postgres (PGlite, no LISTEN)', () => {
+  const backend = postgresJobBackend({ client: db, schema, listen: false });
+  return { backend, teardown: async () => { await backend.close(); await db.query(`DELETE FROM ${schema}.jobs`); } };
+});
+
+describe('PGlite job specifics', () => {
+  it('runs a tick with the in-process LISTEN enabled as well', async () => {
+    const queue = postgresJobQueue({ client: db, schema, handlers: { a: () => 'ok' } });
+    const job = await queue.add('a', {});
+    expect(await runDue(queue)).toMatchObject({ claimed: 1, completed: 1, left: 0 });
+    expect((await queue.get(job.id))?.result).toBe('ok');
+    await queue.close();
+    await db.query(`DELETE FROM ${schema}.jobs`);
+  });
+});

@@ -1,0 +1,88 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
+import { migrate } from '../adapters/postgres/migrate.js';
+import type { PgQueryable } from '../adapters/postgres/client.js';
+import { BackendSchemaError } from '../src/errors.js';
+import { runDue } from '../src/jobs/run-due.js';
+import { Worker } from '../src/jobs/worker.js';
+import { jobQueueContract } from '../src/testing/job-queue-contract.js';
+import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+
+const run = await needs('postgres');
+const schema = uniqueName('bw_jobs');
+let pool: pg.Pool;
+
+/** Wraps a client and counts every query it sends, to prove the round trips per job. */
+function counting(client: PgQueryable): PgQueryable & { count: number } {
+  const c = { count: 0, query(text: string, params?: unknown[]) { c.count++; return client.query(text, params); } };
+  return c;
+}
+
+describe.runIf(run)('Postgres job queue (pg)', () => {
+  beforeAll(async () => {
+    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8 });
+    pool.on('error', () => undefined);
+    await migrate(pool, { schema });
+  });
+  afterAll(async () => {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  });
+
+  // Tests count jobs schema-wide (left, retention), so each starts from an empty table.
+  jobQueueContract('postgres (pg.Pool, LISTEN/NOTIFY)', () => {
+    const backend = postgresJobBackend({ client: pool, schema });
+    return { backend, teardown: async () => { await backend.close(); await pool.query(`DELETE FROM "${schema}".jobs`); } };
+  });
+
+  describe('postgres specifics', () => {
+    it('spends 3 queries per job in a tick: add, a share of one claim, complete', async () => {
+      const client = counting(pool);
+      const queue = postgresJobQueue({ client, schema, handlers: { n: () => null }, listen: false });
+      for (let i = 0; i < 20; i++) await queue.add('n', { i });
+      const before = client.count;
+      const summary = await runDue(queue, undefined, { concurrency: 20, retention: false });
+      expect(summary.completed).toBe(20);
+      // maintenance (reclaim, schedules: none) + 1 claim + 20 completes + countDue, + the empty claim
+      expect(client.count - before).toBeLessThanOrEqual(20 + 5);
+      expect(before).toBe(20);
+      await pool.query(`DELETE FROM "${schema}".jobs`);
+    });
+
+    it('keeps the claim on the partial index of runnable jobs as finished jobs pile up', async () => {
+      await pool.query(
+        `INSERT INTO "${schema}".jobs (id, name, state, payload, run_at, max_attempts, backoff, timeout_ms, created_at, updated_at, finished_at)
+         SELECT 'done-' || g, 'n', 'completed', '{}', 0, 3, '{}', 1000, g, g, g FROM generate_series(1, 20000) g`,
+      );
+      await pool.query(`ANALYZE "${schema}".jobs`);
+      const { rows } = await pool.query(
+        `EXPLAIN SELECT d.id FROM "${schema}".jobs AS d WHERE d.state IN ('waiting','delayed','partial') AND d.run_at <= 1e15
+           AND d.name = ANY ('{n}') AND d.timeout_ms <= 1e9 ORDER BY d.priority DESC, d.run_at, d.seq LIMIT 10 FOR UPDATE SKIP LOCKED`,
+      );
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('jobs_runnable_idx');
+      await pool.query(`DELETE FROM "${schema}".jobs`);
+    });
+
+    it('wakes a worker through NOTIFY, long before its poll interval', async () => {
+      const queue = postgresJobQueue({ client: pool, schema });
+      let done!: () => void;
+      const ran = new Promise<void>((r) => { done = r; });
+      const worker = new Worker(queue, { ping: () => { done(); } }, { pollIntervalMs: 60_000, maintenanceIntervalMs: 60_000 });
+      await worker.start();
+      await new Promise((r) => setTimeout(r, 100)); // the first (empty) claim has run
+      const t0 = Date.now();
+      await queue.add('ping', {});
+      await ran;
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      await worker.stop();
+      await queue.close();
+      await pool.query(`DELETE FROM "${schema}".jobs`);
+    });
+
+    it('says to run migrate() when the schema has no job functions', async () => {
+      const queue = postgresJobQueue({ client: pool, schema: uniqueName('missing'), listen: false });
+      await expect(queue.add('x', {})).rejects.toBeInstanceOf(BackendSchemaError);
+    });
+  });
+});
