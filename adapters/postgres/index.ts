@@ -7,4 +7,5 @@
 export { postgresSessionStore, type PostgresSessionStoreOptions } from './session-backend.js';
 export { migrate, migrationSql, type MigrateOptions, type MigrateResult } from './migrate.js';
 export type { PgQueryable } from './client.js';
+export { postgresJobQueue, postgresJobBackend, JOBS_CHANNEL, type PostgresJobQueueOptions } from './job-backend.js';
 export { postgresSyncBus, postgresSyncTransport, type PostgresSyncBusOptions, type PostgresSyncTransportOptions } from './sync-transport.js';
