@@ -53,6 +53,7 @@ const DEFAULT_MAX_PAYLOAD = 1_048_576;
 /** Origins not heard from for this long are forgotten (their next event starts a fresh sequence). */
 const ORIGIN_IDLE_MS = 3_600_000;
 const encoder = new TextEncoder();
+const RESOLVED: Promise<void> = Promise.resolve();
 
 function utf8Length(text: string): number {
   // Each UTF-16 unit becomes at most 3 UTF-8 bytes, so short texts never need encoding to be measured.
@@ -174,10 +175,17 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   }
 
   private send(text: string, topic: string): Promise<void> {
-    if (this.current === 'down' || this.inFlight >= this.maxInFlight) {
+    if (this.inFlight >= this.maxInFlight) {
       this.counters.dropped++;
-      return Promise.resolve();
+      return RESOLVED;
     }
+    const sending = this.trySend(text, topic);
+    // While the broker is known to be down the caller does not wait at all; the send still runs in
+    // the background (bounded by sendTimeoutMs and maxInFlight) in case only our subscriber is cut off.
+    return this.current === 'down' ? RESOLVED : sending;
+  }
+
+  private trySend(text: string, topic: string): Promise<void> {
     this.inFlight++;
     return new Promise<void>((resolve) => {
       let settled = false;
@@ -188,7 +196,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         this.inFlight--;
         if (error !== undefined) {
           this.counters.dropped++;
-          this.report(new BackendUnavailableError(this.transport.name, 'sync publish', error, topic));
+          // While down, one report (from onDown) is enough; don't log every event that could not go out.
+          if (this.current !== 'down') this.report(new BackendUnavailableError(this.transport.name, 'sync publish', error, topic));
         }
         resolve();
       };
