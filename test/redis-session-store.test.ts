@@ -38,6 +38,15 @@ async function deleteKeys(client: Redis, pattern: string): Promise<void> {
   } while (cursor !== '0');
 }
 
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => {
   const run = uniqueName('bwtest_redis');
   let client: Redis;
@@ -132,13 +141,37 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await store.close();
   });
 
+  it('falls back to the lease expiry when the wake-up subscriber cannot connect (no hang, no crash)', async () => {
+    const port = await closedPort();
+    const consoleError = vi.spyOn(console, 'error');
+    const dead: Redis[] = [];
+    const noWakeups = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'duplicate') {
+          return () => {
+            const sub = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+            dead.push(sub);
+            return sub;
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as unknown as RedisLike;
+    const store = redisSessionStore<string>({ client: noWakeups, prefix: `${run}:nosub:` });
+    await store.acquire('k', { leaseMs: 800 }); // a holder that never releases
+    const started = Date.now();
+    const next = await store.acquire('k', { waitMs: 5_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    await next.release();
+    await store.close();
+    for (const sub of dead) sub.disconnect();
+    expect(consoleError.mock.calls.flat().join(' ')).not.toMatch(/Unhandled error event/);
+    consoleError.mockRestore();
+  });
+
   it('raises BackendUnavailableError within ~2.5 s for a url pointing at a closed port', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const server = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = server.address() as net.AddressInfo;
-        server.close(() => resolve(p));
-      });
-    });
+    const port = await closedPort();
     const store = redisSessionStore({ url: `redis://127.0.0.1:${port}` });
     for (const op of [() => store.get('k'), () => store.set('k', 1), () => store.acquire('k', { waitMs: 0 })]) {
       const started = Date.now();
