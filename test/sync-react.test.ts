@@ -1,6 +1,5 @@
 // @vitest-environment happy-dom
 import { act, createElement, StrictMode, useState } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { memorySyncBus } from 'botwire/memory';
@@ -8,6 +7,10 @@ import { createSyncGateway, type SyncGateway } from 'botwire/ws';
 import { connectSync, type SyncClient, type WebSocketConstructor } from 'botwire/client';
 import { SyncProvider, useSync, useSyncRefetch, useSyncState } from 'botwire/react';
 import type { SyncBus } from 'botwire';
+
+interface Root { render(element: ReturnType<typeof createElement>): void; unmount(): void }
+// @types/react-dom is not installed; the non-literal specifier keeps tsc from looking for it.
+const { createRoot } = (await import('react-dom/client' as string)) as { createRoot(container: Element): Root };
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
