@@ -24,6 +24,17 @@ export class RedisConnection {
     this.owned = client === undefined;
   }
 
+  /**
+   * The client when it can take a command right now (the hot path, no await), else undefined and
+   * the caller goes through {@link get}.
+   */
+  ready(): RedisLike | undefined {
+    const client = this.#client;
+    if (!client || this.#closed || this.#connecting) return undefined;
+    if (this.owned && (client.status === 'wait' || client.status === 'end')) return undefined;
+    return client;
+  }
+
   /** The client, connected as far as botwire controls it. */
   async get(): Promise<RedisLike> {
     if (this.#closed) throw new Error('Connection is closed.');

@@ -19,20 +19,17 @@ export function luaScript(name: string, numKeys: number, source: string): LuaScr
 }
 
 function isNoScript(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.startsWith('NOSCRIPT') || message.includes('NOSCRIPT');
+  return (err instanceof Error ? err.message : String(err)).includes('NOSCRIPT');
 }
 
 /**
  * Run `script` with EVALSHA (one round trip: only the hash travels), falling back to EVAL when the
  * server lost its script cache (restart, failover, SCRIPT FLUSH). EVAL caches it again.
  */
-export async function runScript(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
-  if (keys.length !== script.numKeys) throw new Error(`${script.name} takes ${script.numKeys} keys, got ${keys.length}`);
-  try {
-    return await client.evalsha(script.sha, script.numKeys, ...keys, ...args);
-  } catch (err) {
+export function runScript(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+  const params = [...keys, ...args];
+  return client.evalsha(script.sha, script.numKeys, ...params).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
-    return client.eval(script.source, script.numKeys, ...keys, ...args);
-  }
+    return client.eval(script.source, script.numKeys, ...params);
+  });
 }

@@ -49,7 +49,7 @@ type Reply = Array<string | number | null>;
  * inside it would end the tag early, and a leading one would make it empty and unslotted).
  */
 function tag(key: string): string {
-  return key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'));
+  return key.includes('}') || key.includes('%') ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D')) : key;
 }
 
 function expiresAt(pttl: string | number | null | undefined): number | undefined {
@@ -96,16 +96,22 @@ export class RedisSessionBackend implements SessionBackend {
     return `${this.prefix}{${tag(key)}}`;
   }
 
-  async #run(script: LuaScript, keys: string[], args: RedisArg[]): Promise<Reply> {
-    return (await runScript(await this.#connection.get(), script, keys, args)) as Reply;
+  #run(script: LuaScript, keys: string[], args: RedisArg[]): Promise<Reply> {
+    // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
+    const client = this.#connection.ready();
+    if (client) return runScript(client, script, keys, args) as Promise<Reply>;
+    return this.#connection.get().then((c) => runScript(c, script, keys, args) as Promise<Reply>);
   }
 
   async get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
-    const client = await this.#connection.get();
+    const client = this.#connection.ready() ?? (await this.#connection.get());
+    const decode = (r: Reply | null): RawSessionRecord | undefined =>
+      r ? { data: String(r[0]), version: Number(r[1]), expiresAt: expiresAt(r[2]) } : undefined;
+    if (keys.length === 1) return [decode((await runScript(client, sessionGet, [this.recordKey(keys[0]!)], [])) as Reply | null)];
     // One EVALSHA per key, all sent before any reply is awaited: a single round trip of latency,
     // and on Cluster each goes to its own slot's node (a multi-key script could not).
     const replies = await Promise.all(keys.map((k) => runScript(client, sessionGet, [this.recordKey(k)], []) as Promise<Reply | null>));
-    return replies.map((r) => (r ? { data: String(r[0]), version: Number(r[1]), expiresAt: expiresAt(r[2]) } : undefined));
+    return replies.map(decode);
   }
 
   async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
