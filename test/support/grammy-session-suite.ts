@@ -206,11 +206,11 @@ export function grammySessionSuite(name: string, { make }: SuiteStore): void {
       const store = await make();
       const c = chatId();
       const bot = grammyBot<CounterCtx>();
-      bot.use(session({ store, initial: () => ({ n: 0 }), leaseMs: 300 }));
+      bot.use(session({ store, initial: () => ({ n: 0 }), leaseMs: 600 }));
       let intruder: unknown;
       bot.on('message', async (ctx) => {
         ctx.session.n++;
-        await new Promise((r) => setTimeout(r, 800)); // well past leaseMs
+        await new Promise((r) => setTimeout(r, 1_500)); // well past leaseMs
         const other = new SessionStore(store.backend, { prefix: store.prefix });
         intruder = await other.acquire(String(c), { waitMs: 0 }).then((l) => l.release(), (e: unknown) => e);
       });
