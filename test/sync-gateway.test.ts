@@ -293,3 +293,17 @@ describe('sync gateway: lifecycle', () => {
     await bus.close();
   });
 });
+
+describe('sync gateway: replay buffer bounds', () => {
+  it('forgets the oldest events past replayBufferBytes and resyncs clients that needed them', async () => {
+    const { open, bus, gateway } = await setup({ replayBufferBytes: 4096 });
+    const p = await open();
+    await subscribed(p, ['big.*']);
+    const start = gateway.seq;
+    for (let i = 0; i < 6; i++) await bus.publish('big.x', 'y'.repeat(1000));
+    p.send({ type: 'resume', epoch: gateway.epoch, lastSeq: start });
+    expect((await p.next<ResyncFrame>((f) => f.type === 'resync')).reason).toBe('buffer');
+    p.send({ type: 'resume', id: 'r', epoch: gateway.epoch, lastSeq: gateway.seq - 2 });
+    await p.next((f) => f.type === 'ack' && f.id === 'r');
+  });
+});

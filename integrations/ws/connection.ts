@@ -37,6 +37,7 @@ const CLOSE_FOR: Partial<Record<SyncErrorCode, number>> = {
   too_many_subscriptions: SyncCloseCode.TOO_MANY_SUBSCRIPTIONS,
 };
 const MATCH_CACHE_LIMIT = 512;
+const TEXT = { binary: false } as const;
 
 /** Server side of one WebSocket. */
 export class Connection {
@@ -75,14 +76,17 @@ export class Connection {
     return hit;
   }
 
-  /** Send frame text, unless the peer reads too slowly: then drop it (it may resume later). */
-  sendText(text: string): void {
+  /**
+   * Send frame text (a Buffer when fanned out: encoded once for every connection), unless the peer
+   * reads too slowly: then drop it (it may resume later).
+   */
+  sendText(text: string | Buffer): void {
     if (this.closing || this.ws.readyState !== OPEN) return;
     if (this.ws.bufferedAmount > this.core.maxBufferedBytes) {
       this.kill(SyncCloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
-    this.ws.send(text);
+    this.ws.send(text, TEXT);
   }
 
   /** Tell the client events may have been missed; it resumes from `seq` of `epoch` afterwards. */

@@ -59,6 +59,8 @@ export interface SyncGatewayOptions {
   maxSubscriptions?: number;
   /** Events remembered for resuming clients; a client that missed more gets `resync`. @default 1_000 */
   replayBufferSize?: number;
+  /** Bytes of event frames the replay buffer may hold; older events are forgotten first. @default 16_777_216 (16 MiB) */
+  replayBufferBytes?: number;
   /** Open connections at most; more are refused with HTTP 503. @default 10_000 */
   maxConnections?: number;
   /** Bytes queued for one client before it is dropped as a slow consumer (4503). @default 1_048_576 */
@@ -104,6 +106,12 @@ function positive(name: string, value: number | undefined, fallback: number, min
   return v;
 }
 
+/** A peer that vanished mid-write is routine for a WebSocket server, not worth an `onError`. */
+function routine(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+}
+
 function reject(socket: Duplex, status: number, text: string, extra = ''): void {
   if (socket.destroyed) return;
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
@@ -143,7 +151,10 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     epoch: crypto.randomUUID().slice(0, 8) + Date.now().toString(36),
     seq: () => seq,
     busResyncSeq: () => busResyncSeq,
-    buffer: new ReplayBuffer(positive('replayBufferSize', options.replayBufferSize, 1_000, 0)),
+    buffer: new ReplayBuffer(
+      positive('replayBufferSize', options.replayBufferSize, 1_000, 0),
+      positive('replayBufferBytes', options.replayBufferBytes, 16_777_216, 0),
+    ),
     maxFrameBytes,
     maxSubscriptions: positive('maxSubscriptions', options.maxSubscriptions, 100),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1_048_576),
@@ -169,7 +180,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       report(e);
       return;
     }
-    const frame = encodeEventFrame(++seq, json);
+    const frame = Buffer.from(encodeEventFrame(++seq, json), 'utf8');
     core.buffer.push({ seq, topic: envelope.topic, frame });
     for (const c of conns) if (c.wants(envelope.topic)) c.sendText(frame);
   });
@@ -200,7 +211,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       if (ownServer || server.listenerCount('upgrade') <= 1) reject(socket, 404, 'Not Found');
       return;
     }
-    socket.on('error', (e) => report(e));
+    socket.on('error', (e) => { if (!routine(e)) report(e); });
     void admit(request, socket, head, url);
   };
 
@@ -222,7 +233,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     if (closed || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
     const id = auth.id;
     wss.handleUpgrade(request, socket, head, (ws) => {
-      ws.on('error', (e) => report(e));
+      ws.on('error', (e) => { if (!routine(e)) report(e); });
       const conn = new Connection(ws, id, allow, core);
       conns.add(conn);
       ws.on('close', () => conns.delete(conn));

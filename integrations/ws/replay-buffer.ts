@@ -4,38 +4,44 @@
  * @module
  */
 
-/** One remembered event: its gateway seq, topic and ready-to-send frame text. */
+/** One remembered event: its gateway seq, topic and ready-to-send frame (UTF-8 text). */
 export interface BufferedEvent {
   readonly seq: number;
   readonly topic: string;
-  readonly frame: string;
+  readonly frame: Buffer;
 }
 
-/** A ring of the last `capacity` events in seq order. */
+/** A ring of the last `capacity` events in seq order, holding at most `maxBytes` of frames. */
 export class ReplayBuffer {
   private readonly items: (BufferedEvent | undefined)[];
   private start = 0;
   private size = 0;
+  private bytes = 0;
   /** Highest seq ever evicted (0 = nothing lost yet). */
   private evictedUpTo = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, readonly maxBytes = Infinity) {
     this.items = new Array<BufferedEvent | undefined>(Math.max(0, capacity));
   }
 
   push(event: BufferedEvent): void {
-    if (this.capacity === 0) {
+    if (this.capacity === 0 || event.frame.length > this.maxBytes) {
       this.evictedUpTo = event.seq;
       return;
     }
-    if (this.size === this.capacity) {
-      this.evictedUpTo = this.items[this.start]!.seq;
-      this.items[this.start] = event;
-      this.start = (this.start + 1) % this.capacity;
-      return;
-    }
+    while (this.size === this.capacity || (this.size > 0 && this.bytes + event.frame.length > this.maxBytes)) this.evictOldest();
     this.items[(this.start + this.size) % this.capacity] = event;
     this.size++;
+    this.bytes += event.frame.length;
+  }
+
+  private evictOldest(): void {
+    const old = this.items[this.start]!;
+    this.items[this.start] = undefined;
+    this.start = (this.start + 1) % this.capacity;
+    this.size--;
+    this.bytes -= old.frame.length;
+    this.evictedUpTo = old.seq;
   }
 
   /** True when every event after `seq` is still here. */
@@ -53,6 +59,6 @@ export class ReplayBuffer {
 
   clear(): void {
     this.items.fill(undefined);
-    this.start = this.size = 0;
+    this.start = this.size = this.bytes = 0;
   }
 }
