@@ -1,0 +1,117 @@
+/**
+ * Mount a web-standard `(Request) => Promise<Response>` handler on `node:http` or Express.
+ *
+ * @module botwire/http/node
+ */
+
+/** The parts of `http.IncomingMessage` (or an Express request) the adapter reads. */
+export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
+  method?: string | undefined;
+  url?: string | undefined;
+  /** Express's mount-independent URL, preferred over `url` when present. */
+  originalUrl?: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** Set by body-parsing middleware (e.g. `express.json()`), which has then consumed the stream. */
+  body?: unknown;
+  readableEnded?: boolean;
+  /** A TLS socket has `encrypted: true`. */
+  socket?: unknown;
+}
+
+/** The parts of `http.ServerResponse` the adapter writes. */
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string | string[]): unknown;
+  end(chunk?: Uint8Array): unknown;
+}
+
+/** Options of {@link toNodeHandler}. */
+export interface NodeHandlerOptions {
+  /** Origin used to build absolute request URLs when the Host header is missing. @default 'http://localhost' */
+  origin?: string;
+}
+
+function bodyStream(req: NodeRequestLike): ReadableStream<Uint8Array> {
+  // Streamed (not buffered up front) so the handler's body-size limit stops reading early.
+  const it = req[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await it.next();
+      if (done) controller.close();
+      else controller.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : value);
+    },
+    async cancel() { await it.return?.(); },
+  });
+}
+
+/** Turn a Node request into a web `Request`. */
+export function toWebRequest(req: NodeRequestLike, options: NodeHandlerOptions = {}): Request {
+  const proto = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+  const host = req.headers.host;
+  const origin = typeof host === 'string' && host ? `${proto}://${host}` : (options.origin ?? 'http://localhost');
+  const url = new URL(req.originalUrl ?? req.url ?? '/', origin);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
+    else headers.set(k, v);
+  }
+  const method = (req.method ?? 'GET').toUpperCase();
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (req.body !== undefined && req.readableEnded !== false) {
+      // A body parser already read the stream: send on what it parsed.
+      init.body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+      headers.delete('content-length');
+    } else {
+      init.body = bodyStream(req);
+      init.duplex = 'half';
+    }
+  }
+  return new Request(url, init);
+}
+
+/** Write a web `Response` to a Node response. */
+export async function sendWebResponse(res: NodeResponseLike, response: Response, method = 'GET'): Promise<void> {
+  res.statusCode = response.status;
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  response.headers.forEach((value, key) => { if (key !== 'set-cookie') res.setHeader(key, value); });
+  if (cookies.length) res.setHeader('set-cookie', cookies);
+  if (method === 'HEAD' || response.body === null) { res.end(); return; }
+  res.end(new Uint8Array(await response.arrayBuffer()));
+}
+
+/**
+ * Adapt a web handler (e.g. `jobsHttpHandler(...)`) to `node:http` and Express. Unexpected
+ * failures answer 500 (or go to Express's `next(err)`) instead of crashing the process.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { jobsHttpHandler } from 'botwire/http';
+ * import { toNodeHandler } from 'botwire/http/node';
+ * http.createServer(toNodeHandler(jobsHttpHandler({ queue, cronSecret: process.env.CRON_SECRET }))).listen(3000);
+ * // Express: app.use('/api', toNodeHandler(jobsHttpHandler({ queue, basePath: '/api' })));
+ * ```
+ */
+export function toNodeHandler(
+  handler: (request: Request) => Promise<Response>,
+  options: NodeHandlerOptions = {},
+): (req: NodeRequestLike, res: NodeResponseLike, next?: (err?: unknown) => void) => void {
+  return (req, res, next) => {
+    void (async () => {
+      try {
+        const response = await handler(toWebRequest(req, options));
+        await sendWebResponse(res, response, req.method);
+      } catch (err) {
+        if (next) { next(err); return; }
+        try {
+          res.statusCode = 500;
+          res.setHeader('content-type', 'application/json; charset=utf-8');
+          res.end(new TextEncoder().encode(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error.' } })));
+        } catch { /* headers already sent: nothing more to do */ }
+      }
+    })();
+  };
+}
+
