@@ -7,6 +7,8 @@ export const entries = {
   redis: 'adapters/redis/index.ts',
   postgres: 'adapters/postgres/index.ts',
   testing: 'src/testing/index.ts',
+  http: 'integrations/http/index.ts',
+  'http/node': 'integrations/http/node.ts',
   cli: 'adapters/postgres/cli.ts',
   ws: 'integrations/ws/index.ts',
   client: 'integrations/client/index.ts',
