@@ -9,3 +9,4 @@ export { migrate, migrationSql, type MigrateOptions, type MigrateResult } from '
 export type { PgQueryable } from './client.js';
 export { postgresJobQueue, postgresJobBackend, JOBS_CHANNEL, type PostgresJobQueueOptions } from './job-backend.js';
 export { postgresSyncBus, postgresSyncTransport, type PostgresSyncBusOptions, type PostgresSyncTransportOptions } from './sync-transport.js';
+export { postgresRateLimitStore, type PostgresRateLimitStoreOptions } from './rate-limit.js';

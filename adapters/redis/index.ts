@@ -10,3 +10,4 @@ export {
 } from './job-backend.js';
 export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';
 export { redisSyncBus, redisSyncTransport, type RedisSyncBusOptions, type RedisSyncTransportOptions } from './sync-transport.js';
+export { redisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit.js';

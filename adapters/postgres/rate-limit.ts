@@ -1,0 +1,50 @@
+import { BotwireConfigError } from '../../src/errors.js';
+import type { RateLimitBackend, RateLimitHit } from '../../src/rate-limit/rate-limit-backend.js';
+import { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+import type { PgQueryable } from './client.js';
+import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
+
+/** Options of {@link postgresRateLimitStore}. */
+export interface PostgresRateLimitStoreOptions extends RateLimitStoreOptions {
+  /** A `pg.Pool`, `pg.Client` or PGlite instance; botwire never closes it. */
+  client: PgQueryable;
+  /**
+   * Schema where `migrate()` created botwire's tables (migration 004 adds the counters).
+   * @default 'botwire'
+   */
+  schema?: string;
+}
+
+class PostgresRateLimitBackend implements RateLimitBackend {
+  readonly name = 'Postgres';
+  readonly #client: PgQueryable;
+  readonly #sql: string;
+
+  constructor(options: PostgresRateLimitStoreOptions) {
+    if (!options?.client || typeof options.client.query !== 'function') {
+      throw new BotwireConfigError('postgresRateLimitStore needs `client`: a pg.Pool, pg.Client or PGlite instance.');
+    }
+    this.#client = options.client;
+    const schema = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
+    this.#sql = `SELECT allowed, hits, reset_ms FROM ${schema}.rate_limit_hit($1, $2, $3, $4)`;
+  }
+
+  async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {
+    const { rows } = await this.#client.query(this.#sql, [key, limit, windowMs, sliding]);
+    const row = rows[0] as { allowed: boolean; hits: number; reset_ms: number };
+    return { allowed: row.allowed, count: Number(row.hits), resetMs: Number(row.reset_ms) };
+  }
+}
+
+/**
+ * Rate-limit counters in Postgres (pg or PGlite), shared by every instance: one SQL function call
+ * per hit, windows on the database clock. Needs `migrate(client)` from botwire/postgres once.
+ *
+ * @example
+ * ```ts
+ * bot.use(rateLimit({ store: postgresRateLimitStore({ client: pool }), limit: 10, windowMs: 60_000 }));
+ * ```
+ */
+export function postgresRateLimitStore(options: PostgresRateLimitStoreOptions): RateLimitStore {
+  return new RateLimitStore(new PostgresRateLimitBackend(options), options);
+}
