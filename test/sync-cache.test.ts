@@ -1,11 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemorySyncHub, memorySyncBus } from '../adapters/memory/sync-transport.js';
 import { SyncCache } from '../src/sync/sync-cache.js';
 import type { SyncBus } from '../src/sync/types.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 let buses: SyncBus[] = [];
-afterEach(async () => { await Promise.all(buses.map((b) => b.close())); buses = []; });
+afterEach(async () => { vi.useRealTimers(); await Promise.all(buses.map((b) => b.close())); buses = []; });
+/** Move only Date.now() forward: TTL checks read the wall clock, timers keep running for real. */
+const advanceClock = (ms: number): void => { vi.setSystemTime(Date.now() + ms); };
 
 async function twoInstances(options: { ttlMs?: number; staleWhileErrorMs?: number } = {}) {
   const hub = createMemorySyncHub();
@@ -19,10 +21,13 @@ async function twoInstances(options: { ttlMs?: number; staleWhileErrorMs?: numbe
 describe('SyncCache', () => {
   it('get/peek return fresh values synchronously and nothing after the TTL', async () => {
     const { ca } = await twoInstances();
+    vi.useFakeTimers({ toFake: ['Date'] });
     ca.set('k', 1, { ttlMs: 30 });
     expect(ca.get('k')).toBe(1);
     expect(ca.peek('k')).toBe(1);
-    await tick(50);
+    advanceClock(29);
+    expect(ca.get('k')).toBe(1);
+    advanceClock(2);
     expect(ca.get('k')).toBeUndefined();
   });
 
@@ -101,8 +106,10 @@ describe('SyncCache', () => {
 
   it('serves an expired value while the loader fails, within staleWhileErrorMs; rethrows otherwise', async () => {
     const { ca } = await twoInstances({ ttlMs: 20, staleWhileErrorMs: 10_000 });
+    vi.useFakeTimers({ toFake: ['Date'] });
     await ca.getOrLoad('k', () => 'v1');
-    await tick(30);
+    advanceClock(30);
+    expect(ca.get('k')).toBeUndefined();
     expect(await ca.getOrLoad('k', () => { throw new Error('db down'); })).toBe('v1');
     await ca.invalidate('k');
     await expect(ca.getOrLoad('k', () => { throw new Error('db down'); })).rejects.toThrow('db down');

@@ -14,6 +14,7 @@ import { isPGlite, isPool, type PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { poolSource, urlSource, withTimeout, type ConnectionSource, type DedicatedConnection } from './sync-connection.js';
 import { ResilientListener } from './sync-listener.js';
+import { NotifyBatcher, notifySql } from './sync-publisher.js';
 
 /** Options of {@link postgresSyncBus} / {@link postgresSyncTransport}. Pass exactly one of `client` and `connectionString`. */
 export interface PostgresSyncTransportOptions {
@@ -87,6 +88,8 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
     return opening;
   };
 
+  const batcher = new NotifyBatcher(channel, notifySql(quoted), publishConnection, (err) => classifyBackendError('Postgres', 'sync publish', err));
+
   // Receivers handle spilled messages in arrival order: while one is being read, later ones queue.
   let chain: Promise<void> | undefined;
   let queued = 0;
@@ -129,15 +132,9 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
       }, { maxBackoffMs: options.maxBackoffMs ?? 1_000, probeIntervalMs: options.probeIntervalMs ?? 10_000, timeoutMs });
       listener.start();
     },
-    async send(text) {
-      const conn = await publishConnection();
+    send(text) {
       const bytes = text.length * 3 < NOTIFY_LIMIT ? text.length : encoder.encode(text).length;
-      try {
-        if (bytes <= NOTIFY_LIMIT) await conn.query('SELECT pg_notify($1, $2)', [channel, text]);
-        else await conn.query(`SELECT ${quoted}.sync_spill($1, $2)`, [channel, text]);
-      } catch (err) {
-        throw classifyBackendError('Postgres', 'sync publish', err);
-      }
+      return batcher.send(text, bytes, bytes > NOTIFY_LIMIT);
     },
     async close() {
       if (closed) return;

@@ -63,6 +63,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
   const connection = new RedisConnection(options.client, options.url, timeoutMs);
   const pattern = `${prefix}*`;
   let subscriber: Subscriber | undefined;
+  let publisher: RedisLike | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
@@ -115,9 +116,14 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
     name: 'Redis',
     maxPayloadBytes: REDIS_MAX_PAYLOAD,
     open: start,
-    async send(text, topic) {
-      const client = await connection.get();
-      await client.publish!(prefix + topic, text);
+    send(text, topic) {
+      // Skip the async connection lookup on the hot path once the client is known and ready.
+      const ready = publisher;
+      if (ready && (ready.status === undefined || ready.status === 'ready')) return ready.publish!(prefix + topic, text) as Promise<never>;
+      return connection.get().then((client) => {
+        publisher = client;
+        return client.publish!(prefix + topic, text) as Promise<never>;
+      });
     },
     async close() {
       if (closed) return;
