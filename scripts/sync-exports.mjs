@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const tsup = readFileSync(new URL('../tsup.config.ts', import.meta.url), 'utf8');
 const block = tsup.slice(tsup.indexOf('entries = {'), tsup.indexOf('} as const'));
-const names = [...block.matchAll(/^\s+([a-z-]+):\s*'/gm)].map((m) => m[1]).filter((n) => n !== 'cli');
+const names = [...block.matchAll(/^\s+'?([a-z/-]+)'?:\s*'/gm)].map((m) => m[1]).filter((n) => n !== 'cli');
 const pkgUrl = new URL('../package.json', import.meta.url);
 const pkg = JSON.parse(readFileSync(pkgUrl, 'utf8'));
 const exportsField = {};
