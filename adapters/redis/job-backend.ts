@@ -5,6 +5,8 @@ import type {
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import { RedisConnection } from './connection.js';
 import { decodeJob, decodeJobs } from './job-codec.js';
+import { CompletionBatcher, type CompleteCall } from './job-completions.js';
+import { JobPrefetch } from './job-prefetch.js';
 import { JobWakeups } from './job-wakeups.js';
 import { jobAdd } from './lua/job-add-1.js';
 import { jobCancel } from './lua/job-cancel-1.js';
@@ -43,16 +45,20 @@ export interface RedisJobBackendOptions {
   connectTimeoutMs?: number;
 }
 
+/** Infinity and huge values as a number Lua reads exactly. */
+function finiteMax(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(ms, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
+}
+
 /** Options of {@link redisJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
 export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOptions {}
-
-type Completion = { id: string; token: string; result: string; now: number; done: (ok: boolean) => void; fail: (e: unknown) => void };
 
 /**
  * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
  * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
- * one is in flight are sent together in the next script call, so a busy worker pays less than one
- * round trip per completion.
+ * one is in flight are sent together in the next script call, and a long-running worker's
+ * completions claim their replacements in the same call (see {@link JobPrefetch}), so a busy
+ * worker pays about one round trip per job.
  */
 export class RedisJobBackend implements JobBackend {
   readonly name = 'Redis';
@@ -60,8 +66,8 @@ export class RedisJobBackend implements JobBackend {
   readonly base: string;
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
-  #pending: Completion[] = [];
-  #flushing = false;
+  readonly #prefetch = new JobPrefetch((jobs) => void this.#releaseAhead(jobs));
+  readonly #completions = new CompletionBatcher(this.#prefetch, (call) => this.#sendCompletions(call));
 
   constructor(options: RedisJobBackendOptions) {
     const { client, url } = options;
@@ -95,57 +101,63 @@ export class RedisJobBackend implements JobBackend {
 
   async claim(a: ClaimArgs): Promise<StoredJob[]> {
     if (a.names.length === 0 || a.limit < 1) return [];
-    const maxTo = Number.isFinite(a.maxTimeoutMs) ? a.maxTimeoutMs : Number.MAX_SAFE_INTEGER;
-    return decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')], [a.now, a.limit, maxTo, a.token, a.leaseMs, ...a.names]));
+    const ahead = this.#prefetch.take(a);
+    let jobs = ahead;
+    if (ahead.length < a.limit) {
+      const fresh = decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')], [
+        a.now, a.limit - ahead.length, finiteMax(a.maxTimeoutMs), a.token, a.leaseMs, ...a.names,
+      ]));
+      jobs = ahead.concat(fresh);
+    }
+    this.#prefetch.remember(a.token, a, jobs.length);
+    return jobs;
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
     const r = await this.#run(jobHeartbeat, [this.#key(`j:${id}`), this.#key('a')], [
-      id, token, leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
+      id, this.#prefetch.real(id, token), leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
     ]);
+    if (r !== 1) this.#prefetch.settle(id, token);
     return r === 1;
   }
 
   complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    return new Promise((done, fail) => {
-      this.#pending.push({ id, token, result, now, done, fail });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#completions.complete(id, token, result, now);
   }
 
-  /** Send every queued completion in one script call; repeat while more arrived meanwhile. */
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, 500);
-        // All completions in one call share one `now` (the latest): finishedAt differs by the wait only.
-        const now = Math.max(...batch.map((c) => c.now));
-        const args: RedisArg[] = [now];
-        for (const c of batch) args.push(c.id, c.token, c.result);
-        try {
-          const r = (await this.#run(jobComplete, [this.#key('a')], args)) as number[];
-          batch.forEach((c, i) => c.done(r[i] === 1));
-        } catch (err) {
-          for (const c of batch) c.fail(err);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
+  async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
+    const r = call.refill;
+    const args: RedisArg[] = [call.now, r?.limit ?? 0, r?.shape.leaseMs ?? 0, r ? finiteMax(r.shape.maxTimeoutMs) : 0, r?.token ?? '',
+      r?.shape.names.length ?? 0, ...(r?.shape.names ?? [])];
+    for (const c of call.items) args.push(c.id, c.token, c.result);
+    const [flags, jobs] = (await this.#run(jobComplete, [this.#key('a')], args)) as [number[], unknown];
+    return { flags, refilled: decodeJobs(jobs) };
+  }
+
+  /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
+  async #releaseAhead(jobs: StoredJob[]): Promise<void> {
+    await Promise.allSettled(jobs.map((job) =>
+      this.#run(jobRelease, [this.#key(`j:${job.id}`), this.#key('a')], [job.id, job.leaseToken!, Date.now()])));
   }
 
   async partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
-    const r = await this.#run(jobPartial, [this.#key(`j:${id}`), this.#key('a')], [id, token, result, missing, retryAt, now, final?.error ?? '']);
+    const r = await this.#run(jobPartial, [this.#key(`j:${id}`), this.#key('a')], [
+      id, this.#prefetch.real(id, token), result, missing, retryAt, now, final?.error ?? '',
+    ]);
+    this.#prefetch.settle(id, token);
     return r === 1;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    return (await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, token, error, retryAt ?? '', now])) === 1;
+    const r = await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), error, retryAt ?? '', now]);
+    this.#prefetch.settle(id, token);
+    return r === 1;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    return (await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, token, now])) === 1;
+    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), now]);
+    this.#prefetch.settle(id, token);
+    return r === 1;
   }
 
   async retry(id: string, now: number): Promise<boolean> {
@@ -194,11 +206,15 @@ export class RedisJobBackend implements JobBackend {
     return Number(await this.#run(jobRemoveFinished, [this.#key('all')], [before, limit, ...states]));
   }
 
-  subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
-    return this.#wakeups.subscribe(listener);
+  async subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+    const stop = await this.#wakeups.subscribe(listener);
+    // A subscriber is a long-running worker: only those claim ahead (see JobPrefetch).
+    const disable = this.#prefetch.enable();
+    return async () => { disable(); await stop(); };
   }
 
   async close(): Promise<void> {
+    await this.#releaseAhead(this.#prefetch.drain());
     this.#wakeups.close();
     await this.#conn.close();
   }

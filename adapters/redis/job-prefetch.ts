@@ -1,0 +1,124 @@
+import type { ClaimArgs, StoredJob } from '../../src/jobs/backend.js';
+
+/** What a claim asked for; jobs claimed ahead are only handed to claims with the same shape. */
+export interface ClaimShape {
+  readonly key: string;
+  readonly names: readonly string[];
+  readonly leaseMs: number;
+  readonly maxTimeoutMs: number;
+}
+
+/** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
+const IDLE_RELEASE_MS = 200;
+/** Bound on remembered claim tokens (runs lost without a final call never settle). */
+const MAX_TOKENS = 10_000;
+
+function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): ClaimShape {
+  return { key: `${a.leaseMs}|${a.maxTimeoutMs}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs, maxTimeoutMs: a.maxTimeoutMs };
+}
+
+/**
+ * Claim-ahead for long-running workers. When a busy worker completes jobs, the completion script
+ * also claims as many replacements (under a token of its own), so the worker's next claim is
+ * answered from memory: one round trip per job instead of two at concurrency 1.
+ *
+ * Only while a process is subscribed to wake-ups (a `Worker`; serverless ticks never subscribe),
+ * so a tick never leaves a claimed-but-unstarted job locked. Jobs not taken within 200 ms, or when
+ * the last subscription ends, are released (handed back uncounted). Because the core fences every
+ * call with the token of *its* claim, each job handed out keeps an alias from that token to the
+ * token stored in Redis.
+ */
+export class JobPrefetch {
+  #subscribers = 0;
+  readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
+  readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
+  readonly #aliases = new Map<string, { alias: string; real: string }>();
+  readonly #release: (jobs: StoredJob[]) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** `release` hands jobs claimed ahead back to the queue (their stored token is `leaseToken`). */
+  constructor(release: (jobs: StoredJob[]) => void) {
+    this.#release = release;
+  }
+
+  /** A long-running worker subscribed; the result ends it (releasing buffered jobs after the last). */
+  enable(): () => void {
+    this.#subscribers++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.#subscribers === 0) this.#release(this.drain());
+    };
+  }
+
+  /** Remember the shape of a claim whose jobs are now running under `token`. */
+  remember(token: string, args: ClaimArgs, count: number): void {
+    if (count === 0 || this.#subscribers === 0) return;
+    if (this.#shapes.size >= MAX_TOKENS) this.#shapes.delete(this.#shapes.keys().next().value!);
+    this.#shapes.set(token, { shape: shapeOf(args), open: count });
+  }
+
+  /** The claim shape to refill for a completion under `token`, while prefetching is on. */
+  shapeFor(token: string): ClaimShape | undefined {
+    return this.#subscribers > 0 ? this.#shapes.get(token)?.shape : undefined;
+  }
+
+  /** Up to `args.limit` buffered jobs fitting `args`, now fenced by `args.token` (aliased). */
+  take(args: ClaimArgs): StoredJob[] {
+    const list = this.#buffer.get(shapeOf(args).key);
+    if (!list?.length) return [];
+    const out = list.splice(0, args.limit).map(({ job }) => {
+      this.#aliases.set(job.id, { alias: args.token, real: job.leaseToken! });
+      return { ...job, leaseToken: args.token };
+    });
+    if (list.length === 0) this.#buffer.delete(shapeOf(args).key);
+    return out;
+  }
+
+  /** The token stored in Redis for the core's (`id`, `token`). */
+  real(id: string, token: string): string {
+    const a = this.#aliases.get(id);
+    return a && a.alias === token ? a.real : token;
+  }
+
+  /** The run of `id` under `token` ended (any outcome): forget its alias and count it off. */
+  settle(id: string, token: string): void {
+    const a = this.#aliases.get(id);
+    if (a && a.alias === token) this.#aliases.delete(id);
+    const s = this.#shapes.get(token);
+    if (s && --s.open <= 0) this.#shapes.delete(token);
+  }
+
+  /** Keep jobs claimed ahead for the next claim of `shape`. */
+  offer(shape: ClaimShape, jobs: StoredJob[]): void {
+    if (jobs.length === 0) return;
+    if (this.#subscribers === 0) { this.#release(jobs); return; }
+    let list = this.#buffer.get(shape.key);
+    if (!list) this.#buffer.set(shape.key, (list = []));
+    const at = Date.now();
+    for (const job of jobs) list.push({ job, at });
+    this.#timer ??= setTimeout(() => this.#sweep(), IDLE_RELEASE_MS);
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    const cutoff = Date.now() - IDLE_RELEASE_MS;
+    const stale: StoredJob[] = [];
+    for (const [key, list] of this.#buffer) {
+      while (list.length && list[0]!.at <= cutoff) stale.push(list.shift()!.job);
+      if (list.length === 0) this.#buffer.delete(key);
+    }
+    if (stale.length) this.#release(stale);
+    if (this.#buffer.size) this.#timer = setTimeout(() => this.#sweep(), IDLE_RELEASE_MS);
+  }
+
+  /** Empty the buffer (for release at shutdown). */
+  drain(): StoredJob[] {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const all = [...this.#buffer.values()].flat().map((e) => e.job);
+    this.#buffer.clear();
+    return all;
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench -- jobs-redis [--quick] [--jobs=N] [--runs=N] [--latency-jobs=N] [--rate=N] [--redis-url=URL]`
+ *
+ * botwire's Redis JobQueue vs BullMQ 6 in the same run, on the same Redis (separate prefixes):
+ * - add N no-op jobs with a 1 KB payload (16 adds in flight), then drain them with one worker at
+ *   concurrency 1 and at concurrency 10 (jobs/s from worker start to the last completion);
+ * - enqueue→start latency p50/p99 under a paced load, workers already idle and waiting;
+ * - round trips per job (every command or pipeline an ioredis connection sends, blocking ones
+ *   included, across all connections either library opens) and server commands per job
+ *   (`INFO commandstats` delta, which also counts the commands run inside Lua scripts).
+ * Each figure is the median of `--runs` runs. By default a private redis-server is started so
+ * that other processes' traffic cannot leak into the command counts; `--redis-url` uses another
+ * server (keys are then deleted by prefix instead of flushing).
+ */
+import { spawnSync } from 'node:child_process';
+import { Queue, Worker as BullWorker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { redisJobQueue } from '../adapters/redis/job-backend.js';
+import { Worker } from '../src/jobs/worker.js';
+import { startPrivateRedis } from '../test/support/redis-server.js';
+import { median, percentile, redisCommandCalls, runOps } from './_support.js';
+
+const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = process.argv.includes('--quick');
+const N = Number(flag('jobs') ?? (quick ? 2_000 : 20_000));
+const RUNS = Number(flag('runs') ?? (quick ? 1 : 3));
+const LAT_N = Number(flag('latency-jobs') ?? (quick ? 300 : 2_000));
+const RATE = Number(flag("rate") ?? 200);
+const payload = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1_000) });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// Round trips of every ioredis connection in this process (both libraries use the same ioredis):
+// one per command sent on its own, one per pipeline however many commands it carries.
+let roundTrips = 0;
+let admin: Redis | undefined;
+const seenPipelines = new WeakSet<object>();
+const proto = Redis.prototype as unknown as { sendCommand: (...a: unknown[]) => unknown };
+const send = proto.sendCommand;
+proto.sendCommand = function (this: Redis, ...args: unknown[]) {
+  if (this !== admin) {
+    const stream = args[1] as { isPipeline?: boolean } | undefined;
+    if (!stream?.isPipeline) roundTrips++;
+    else if (!seenPipelines.has(stream)) { seenPipelines.add(stream); roundTrips++; }
+  }
+  return send.apply(this, args);
+};
+
+interface Impl {
+  name: string;
+  add(i: number): Promise<unknown>;
+  /** Start a worker whose handler calls `onStart(payload.i)`; resolves when it is listening. */
+  startWorker(concurrency: number, onStart: (i: number) => void): Promise<{ stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+function botwire(url: string, prefix: string): Impl {
+  const client = new Redis(url);
+  const queue = redisJobQueue({ client, prefix, handlers: { noop: () => null } });
+  return {
+    name: 'botwire',
+    add: (i) => queue.add('noop', payload(i)),
+    async startWorker(concurrency, onStart) {
+      const worker = new Worker(queue, { noop: ({ job }) => { onStart((job.payload as { i: number }).i); return null; } }, { concurrency });
+      await worker.start();
+      return { stop: () => worker.stop() };
+    },
+    async close() { await queue.close(); await client.quit(); },
+  };
+}
+
+function bullmq(url: string, prefix: string): Impl {
+  const u = new URL(url);
+  const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
+  const queue = new Queue('bench', { connection, prefix });
+  return {
+    name: 'BullMQ 6',
+    add: (i) => queue.add('noop', payload(i)),
+    async startWorker(concurrency, onStart) {
+      const worker = new BullWorker('bench', async (job) => { onStart((job.data as { i: number }).i); return null; }, { connection, prefix, concurrency });
+      await worker.waitUntilReady();
+      return { stop: () => worker.close() };
+    },
+    async close() { await queue.close(); },
+  };
+}
+
+interface Sample { impl: string; metric: string; value: number }
+
+async function throughput(impl: Impl, concurrency: number, server: () => Promise<number>, out: Sample[]): Promise<void> {
+  let rt = roundTrips;
+  let cmds = await server();
+  const added = await runOps(N, 16, (i) => impl.add(i));
+  if (concurrency === 1) {
+    out.push({ impl: impl.name, metric: 'add jobs/s', value: added.opsPerSec });
+    out.push({ impl: impl.name, metric: 'add round trips/job', value: (roundTrips - rt) / N });
+    out.push({ impl: impl.name, metric: 'add server cmds/job', value: ((await server()) - cmds - 1) / N });
+  }
+  rt = roundTrips;
+  cmds = await server();
+  let done = 0;
+  let finished!: () => void;
+  const all = new Promise<void>((r) => { finished = r; });
+  const started = performance.now();
+  const worker = await impl.startWorker(concurrency, () => { if (++done === N) finished(); });
+  await all;
+  const ms = performance.now() - started;
+  await worker.stop();
+  out.push({ impl: impl.name, metric: `drain c=${concurrency} jobs/s`, value: (N / ms) * 1000 });
+  out.push({ impl: impl.name, metric: `drain c=${concurrency} round trips/job`, value: (roundTrips - rt) / N });
+  out.push({ impl: impl.name, metric: `drain c=${concurrency} server cmds/job`, value: ((await server()) - cmds - 1) / N });
+}
+
+async function latency(impl: Impl, out: Sample[]): Promise<void> {
+  const sent = new Array<number>(LAT_N);
+  const waited: number[] = [];
+  let finished!: () => void;
+  const all = new Promise<void>((r) => { finished = r; });
+  const worker = await impl.startWorker(10, (i) => { waited.push(performance.now() - sent[i]!); if (waited.length === LAT_N) finished(); });
+  await sleep(200); // let the worker go idle (blocked / subscribed)
+  const gap = 1_000 / RATE;
+  const t0 = performance.now();
+  for (let i = 0; i < LAT_N; i++) {
+    const due = t0 + i * gap;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    sent[i] = performance.now();
+    void impl.add(i);
+  }
+  await all;
+  await worker.stop();
+  out.push({ impl: impl.name, metric: 'latency p50 ms', value: percentile(waited, 50) });
+  out.push({ impl: impl.name, metric: 'latency p99 ms', value: percentile(waited, 99) });
+}
+
+async function main(): Promise<void> {
+  const external = flag('redis-url');
+  const hasServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  const priv = external || !hasServer ? undefined : await startPrivateRedis();
+  const url = external ?? priv?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  admin = new Redis(url);
+  const server = (): Promise<number> => redisCommandCalls(admin!);
+  const version = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1];
+  console.log(`Redis ${version} at ${url}${priv ? ' (private)' : ''}; ${N} jobs, ${RUNS} run(s), latency ${LAT_N} jobs at ${RATE}/s`);
+  const samples: Sample[] = [];
+  let n = 0;
+  const fresh = async (): Promise<string> => {
+    if (priv) await admin!.flushall();
+    return `bwbench${process.pid}-${++n}`;
+  };
+  for (let run = 0; run < RUNS; run++) {
+    for (const make of run % 2 ? [bullmq, botwire] : [botwire, bullmq]) {
+      for (const c of [1, 10]) {
+        const impl = make(url, await fresh());
+        await throughput(impl, c, server, samples);
+        await impl.close();
+      }
+      const impl = make(url, await fresh());
+      await latency(impl, samples);
+      await impl.close();
+    }
+    console.log(`run ${run + 1}/${RUNS} done`);
+  }
+  if (external) {
+    for (const pattern of [`{bwbench${process.pid}-*`, `bwbench${process.pid}-*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (keys.length) await admin.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  }
+  report(samples);
+  admin.disconnect();
+  await priv?.dispose();
+}
+
+function report(samples: Sample[]): void {
+  const metrics = [...new Set(samples.map((s) => s.metric))];
+  const med = (impl: string, metric: string): number => median(samples.filter((s) => s.impl === impl && s.metric === metric).map((s) => s.value));
+  console.log('\n| metric | botwire | BullMQ 6 | botwire ÷ BullMQ |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const m of metrics) {
+    const a = med('botwire', m);
+    const b = med('BullMQ 6', m);
+    const fmt = (v: number): string => (m.includes('jobs/s') ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+    // For rates higher is better; for latency and counts lower is better: the ratio says "× better".
+    const ratio = m.includes('jobs/s') ? a / b : b / a;
+    console.log(`| ${m} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(2)}×${m.includes('jobs/s') ? '' : ' fewer/lower'} |`);
+  }
+}
+
+await main();
