@@ -307,3 +307,17 @@ describe('sync gateway: replay buffer bounds', () => {
     await p.next((f) => f.type === 'ack' && f.id === 'r');
   });
 });
+
+describe('sync gateway: admission limits', () => {
+  it('refuses with 503 when authorize hangs past authorizeTimeoutMs, and past maxConnections', async () => {
+    const { url, errors } = await setup({
+      authorizeTimeoutMs: 50, maxConnections: 1,
+      authorize: (_req, { token }) => (token === 'hang' ? new Promise(() => {}) : { allow: ['**'] }),
+    });
+    await expect(connectPeer(url, { token: 'hang' })).rejects.toMatchObject({ status: 503 });
+    expect(String(errors[0])).toMatch(/authorizeTimeoutMs/);
+    const first = await connectPeer(url, { token: 'ok' });
+    await expect(connectPeer(url, { token: 'ok' })).rejects.toMatchObject({ status: 503 });
+    await first.close();
+  });
+});

@@ -4,91 +4,17 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import { BotwireConfigError } from '../../src/errors.js';
 import { encodeEventFrame, SYNC_SUBPROTOCOL, SyncCloseCode } from '../../src/sync/protocol.js';
 import { compilePattern } from '../../src/sync/topic-pattern.js';
-import { RESYNC_TOPIC, type SyncBus } from '../../src/sync/types.js';
+import { RESYNC_TOPIC } from '../../src/sync/types.js';
 import { extractToken } from './auth.js';
 import { Connection, type GatewayCore } from './connection.js';
+import type { SyncAuthorization, SyncGateway, SyncGatewayOptions } from './options.js';
 import { ReplayBuffer } from './replay-buffer.js';
-
-/** What `authorize` grants a connection. */
-export interface SyncAuthorization {
-  /** Patterns this connection may subscribe to; a requested pattern must lie within one of them. `['**']` = every topic. */
-  allow: string[];
-  /** Who this is (user id, session id), for `gateway.disconnect(id)`. */
-  id?: string;
-}
-
-/** Extra facts `authorize` gets besides the raw request. */
-export interface AuthorizeInfo {
-  /** Bearer token from the `Authorization` header, the `bearer.<token>` subprotocol, or `?token=`. */
-  token: string | undefined;
-  /** The parsed request URL. */
-  url: URL;
-}
-
-/** Options of {@link createSyncGateway}. Give either `server` or `port`. */
-export interface SyncGatewayOptions {
-  /** The bus whose events are relayed (`subscribe` is all the gateway calls). */
-  bus: Pick<SyncBus, 'subscribe'>;
-  /** An existing HTTP(S) server to attach to: the gateway only takes upgrades on `path`. */
-  server?: Server;
-  /** Or a port to listen on with a server of the gateway's own (`0` = any free port; see `gateway.port`). */
-  port?: number;
-  /** Interface for `port`. @default all interfaces */
-  host?: string;
-  /** URL path of the endpoint. @default '/sync' */
-  path?: string;
-  /**
-   * Decide at upgrade time who may connect and what they may subscribe to. Return `false` (or
-   * nothing) to refuse with HTTP 401. Compare secrets with `safeEqual`. A throw refuses with 500 and
-   * goes to `onError`.
-   */
-  authorize: (request: IncomingMessage, info: AuthorizeInfo) => SyncAuthorization | false | null | undefined | Promise<SyncAuthorization | false | null | undefined>;
-  /** If set, upgrades whose `Origin` header is not listed are refused with 403 (guards cookie-based auth). */
-  allowedOrigins?: string[];
-  /** Ping interval; a connection that did not answer the previous ping is closed (4408). @default 30_000 */
-  heartbeatMs?: number;
-  /** Largest client frame in bytes; larger ones close the connection with 4413. @default 16_384 */
-  maxFrameBytes?: number;
-  /** Subscriptions per connection; more are refused with `too_many_subscriptions`. @default 100 */
-  maxSubscriptions?: number;
-  /** Events remembered for resuming clients; a client that missed more gets `resync`. @default 1_000 */
-  replayBufferSize?: number;
-  /** Bytes of event frames the replay buffer may hold; older events are forgotten first. @default 16_777_216 (16 MiB) */
-  replayBufferBytes?: number;
-  /** Open connections at most; more are refused with HTTP 503. @default 10_000 */
-  maxConnections?: number;
-  /** Bytes queued for one client before it is dropped as a slow consumer (4503). @default 1_048_576 */
-  maxBufferedBytes?: number;
-  /** Refused frames a connection may send before it is closed (4400/4403/4429). @default 10 */
-  maxBadFrames?: number;
-  /** Non-fatal problems (authorize throwing, socket errors). @default console.error */
-  onError?: (error: unknown) => void;
-}
-
-/** A running gateway. */
-export interface SyncGateway {
-  /** The port listened on when the gateway owns its server. */
-  readonly port: number | undefined;
-  /** Identifies this gateway run; clients resuming with another epoch are told to resync. */
-  readonly epoch: string;
-  /** Gateway seq of the last relayed event. */
-  readonly seq: number;
-  /** Open connections. */
-  readonly connections: number;
-  /**
-   * Close every connection `authorize` gave this `id`: `'unauthenticated'` (4401) lets the client
-   * reconnect with a fresh token, `'forbidden'` (4403) tells it to stop. Returns how many were closed.
-   */
-  disconnect(id: string, reason?: 'unauthenticated' | 'forbidden'): number;
-  /** Stop relaying, close every connection (1001) and the gateway's own server. Idempotent. */
-  close(): Promise<void>;
-}
 
 type WsModule = typeof import('ws');
 
@@ -163,6 +89,9 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     report,
   };
   const conns = new Set<Connection>();
+  let pending = 0;
+  const authorizeTimeoutMs = positive('authorizeTimeoutMs', options.authorizeTimeoutMs, 10_000);
+  const timeout = new BotwireConfigError(`createSyncGateway: authorize did not answer within authorizeTimeoutMs (${authorizeTimeoutMs} ms); upgrades are refused with 503 until it does`);
   const wss: WebSocketServer = new Wss({
     noServer: true,
     // Frames a little over the limit get a 4413 from us; far larger ones are cut by ws (1009) before buffering.
@@ -217,18 +146,29 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     if (closed) return reject(socket, 503, 'Service Unavailable');
-    if (conns.size >= maxConnections) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 5\r\n');
+    // Upgrades still being authorized count too, so a flood of slow handshakes cannot pile up.
+    if (conns.size + pending >= maxConnections) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 5\r\n');
     if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return reject(socket, 403, 'Forbidden');
     let auth: SyncAuthorization | false | null | undefined;
     let allow: string[];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    pending++;
     try {
-      auth = await options.authorize(request, { token: extractToken(request, url), url });
+      auth = await Promise.race([
+        options.authorize(request, { token: extractToken(request, url), url }),
+        new Promise<never>((_, fail) => {
+          timer = setTimeout(() => fail(timeout), authorizeTimeoutMs);
+        }),
+      ]);
       if (!auth) return reject(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer\r\n');
       allow = [...auth.allow];
       for (const p of allow) compilePattern(p);
     } catch (e) {
       report(e);
-      return reject(socket, 500, 'Internal Server Error');
+      return e === timeout ? reject(socket, 503, 'Service Unavailable') : reject(socket, 500, 'Internal Server Error');
+    } finally {
+      clearTimeout(timer);
+      pending--;
     }
     if (closed || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
     const id = auth.id;

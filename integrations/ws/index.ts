@@ -4,9 +4,8 @@
  *
  * @module botwire/ws
  */
-export {
-  createSyncGateway, type SyncGateway, type SyncGatewayOptions, type SyncAuthorization, type AuthorizeInfo,
-} from './gateway.js';
+export { createSyncGateway } from './gateway.js';
+export type { SyncGateway, SyncGatewayOptions, SyncAuthorization, AuthorizeInfo } from './options.js';
 export { safeEqual, extractToken } from './auth.js';
 export {
   SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, parseClientFrame, parseServerFrame, encodeFrame,
