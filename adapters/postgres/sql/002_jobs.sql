@@ -55,9 +55,12 @@ RETURNS void LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
 AS $$ SELECT pg_catalog.pg_notify('botwire_jobs', '{{schema}}:' || p_name) $$;
 
 -- Insert unless the id exists; returns the stored row and whether it was created.
+-- p_notify = false skips the wake-up: NOTIFY serializes committing transactions on a global lock,
+-- which costs several times the insert rate when nobody LISTENs anyway (serverless ticks).
 CREATE OR REPLACE FUNCTION {{schema}}.job_add(
   p_id text, p_name text, p_payload text, p_priority integer, p_run_at double precision, p_max_attempts integer,
-  p_backoff text, p_timeout_ms double precision, p_retry_until double precision, p_now double precision)
+  p_backoff text, p_timeout_ms double precision, p_retry_until double precision, p_now double precision,
+  p_notify boolean DEFAULT true)
 RETURNS TABLE (created boolean, job {{schema}}.jobs)
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
 AS $$
@@ -71,7 +74,7 @@ BEGIN
   ON CONFLICT (id) DO NOTHING
   RETURNING * INTO v_row;
   IF FOUND THEN
-    IF v_row.state = 'waiting' THEN PERFORM {{schema}}.job_wake(p_name); END IF;
+    IF v_row.state = 'waiting' AND p_notify THEN PERFORM {{schema}}.job_wake(p_name); END IF;
     RETURN QUERY SELECT true, v_row;
   ELSE
     RETURN QUERY SELECT false, j FROM {{schema}}.jobs AS j WHERE j.id = p_id;

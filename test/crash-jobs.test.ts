@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../adapters/postgres/migrate.js';
+import { postgresJobQueue } from '../adapters/postgres/job-backend.js';
+import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const workerSource = fileURLToPath(new URL('./fixtures/pg-job-worker.ts', import.meta.url));
+// Bundled once up front: a worker started through tsx needs seconds to boot on a loaded machine,
+// which would leave it little time to run between kills.
+const workerFile = `${root}.tmp/crash-jobs-worker-${process.pid}.mjs`;
+const JOBS = 2_000;
+const KILL_EVERY_MS = 2_000;
+
+describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
+  const schema = uniqueName('bw_crash');
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    mkdirSync(`${root}.tmp`, { recursive: true });
+    await build({ entryPoints: [workerSource], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: workerFile, logLevel: 'error' });
+    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+    pool.on('error', () => undefined);
+    await migrate(pool, { schema });
+    // Count every transition into `completed`: a job completed twice would show up as 2.
+    await pool.query(`
+      CREATE TABLE "${schema}".job_exec (id text PRIMARY KEY, runs integer NOT NULL);
+      CREATE TABLE "${schema}".job_completions (id text PRIMARY KEY, n integer NOT NULL);
+      CREATE FUNCTION "${schema}".count_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO "${schema}".job_completions (id, n) VALUES (NEW.id, 1)
+          ON CONFLICT (id) DO UPDATE SET n = "${schema}".job_completions.n + 1;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER count_completion AFTER UPDATE OF state ON "${schema}".jobs FOR EACH ROW
+        WHEN (NEW.state = 'completed' AND OLD.state IS DISTINCT FROM 'completed') EXECUTE FUNCTION "${schema}".count_completion();
+    `);
+  });
+  afterAll(async () => {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+    rmSync(workerFile, { force: true });
+  });
+
+  it(`completes ${JOBS} jobs exactly once while the worker is SIGKILLed every ~2 s`, async () => {
+    const queue = postgresJobQueue({ client: pool, schema, listen: false });
+    // Plenty of attempts: a job may be in flight at several kills; backoff short to keep the test quick.
+    for (let i = 0; i < JOBS; i += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, k) =>
+        queue.add('work', { i: i + k }, { attempts: 50, backoff: { type: 'fixed', delayMs: 100 } })));
+    }
+    const count = async (sql: string): Promise<number> => Number((await pool.query(sql)).rows[0].n);
+    const completed = (): Promise<number> => count(`SELECT count(*) AS n FROM "${schema}".jobs WHERE state = 'completed'`);
+
+    let child: ChildProcess | undefined;
+    let kills = 0;
+    const deadline = Date.now() + 45_000;
+    while ((await completed()) < JOBS && Date.now() < deadline) {
+      child = spawn(process.execPath, [workerFile, DATABASE_URL, schema], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      // Kill ~2 s after the worker is up (its start-up time varies a lot on a loaded machine).
+      await new Promise((r) => { child!.stdout!.once('data', r); child!.once('exit', r); });
+      await new Promise((r) => setTimeout(r, KILL_EVERY_MS * (0.5 + Math.random())));
+      if ((await completed()) < JOBS) {
+        child.kill('SIGKILL');
+        kills++;
+        await new Promise((r) => child!.once('exit', r));
+        child = undefined;
+      }
+    }
+    // The last worker may still hold leases of jobs it finished; let it drain, then stop it.
+    if (child) {
+      const end = Date.now() + 10_000;
+      while ((await completed()) < JOBS && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGKILL');
+    }
+
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(await completed()).toBe(JOBS);
+    expect(await count(`SELECT count(*) AS n FROM "${schema}".jobs WHERE state <> 'completed'`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM "${schema}".job_completions`)).toBe(JOBS);
+    expect(await count(`SELECT count(*) AS n FROM "${schema}".job_completions WHERE n <> 1`)).toBe(0);
+    // At-least-once: every job ran, some more than once (their worker died mid-run).
+    expect(await count(`SELECT count(*) AS n FROM "${schema}".job_exec`)).toBe(JOBS);
+    const rerun = await count(`SELECT count(*) AS n FROM "${schema}".job_exec WHERE runs > 1`);
+    console.log(`[crash-jobs] ${kills} kills, ${rerun} jobs ran more than once, every job completed exactly once`);
+  }, 60_000);
+});
