@@ -148,10 +148,10 @@ export function sessionStoreContract(
       }));
 
       it('touch slides the expiry without rewriting data or version', withStore(async ({ store }, elapse) => {
-        await store.set('s', { keep: true }, { ttlMs: 250 });
-        await elapse(150);
-        expect(await store.touch('s', 1_000)).toBe(true);
-        await elapse(200);
+        await store.set('s', { keep: true }, { ttlMs: 1_000 });
+        await elapse(300);
+        expect(await store.touch('s', 4_000)).toBe(true);
+        await elapse(900);
         expect(await store.get('s')).toMatchObject({ data: { keep: true }, version: 1 });
         expect(await store.touch('missing', 1_000)).toBe(false);
       }));
@@ -245,11 +245,11 @@ export function sessionStoreContract(
       }));
 
       it('commit without data with ttlMs slides the expiry only', withStore(async ({ store }, elapse) => {
-        await store.set('slide', 'v', { ttlMs: 250 });
-        await elapse(150);
+        await store.set('slide', 'v', { ttlMs: 1_000 });
+        await elapse(300);
         const lease = await store.acquire('slide');
-        await lease.commit(undefined, { ttlMs: 1_000 });
-        await elapse(200);
+        await lease.commit(undefined, { ttlMs: 4_000 });
+        await elapse(900);
         expect(await store.get('slide')).toMatchObject({ data: 'v', version: 1 });
       }));
 
@@ -323,10 +323,10 @@ export function sessionStoreContract(
       }));
 
       it('extend keeps the lease past its first expiry', withStore(async ({ store }, elapse) => {
-        const lease = await store.acquire('ext', { leaseMs: 200 });
-        await elapse(120);
-        await lease.extend(2_000);
-        await elapse(200);
+        const lease = await store.acquire('ext', { leaseMs: 1_000 });
+        await elapse(300);
+        await lease.extend(5_000);
+        await elapse(900);
         await expect(store.acquire('ext', { waitMs: 0 })).rejects.toBeInstanceOf(SessionLockTimeoutError);
         await lease.commit('extended');
         expect((await store.get('ext'))?.data).toBe('extended');
