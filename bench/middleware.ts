@@ -1,0 +1,275 @@
+/**
+ * `npm run bench -- middleware [--quick]`
+ *
+ * Updates through real bots (`bot.handleUpdate`, no network) whose handler does a read-modify-write
+ * on the session (`ctx.session.count++` with a yield in between), 100 chats, 50 updates in flight:
+ * botwire `session()` ('serialize', 'optimistic') vs grammY's `session()` + @grammyjs/storage-redis /
+ * @grammyjs/storage-psql, and Telegraf's `session()` + a durable store (botwire's store through
+ * `telegrafStore`), on the same Redis and Postgres in the same run.
+ *
+ * Reported per implementation: updates/s, p50/p99 latency of `handleUpdate` and the latency added
+ * over the same bot without sessions, client round trips per update, lost updates (successful
+ * updates whose increment is missing from the stored counters) and SessionConflictErrors.
+ */
+import { PsqlAdapter } from '@grammyjs/storage-psql';
+import { RedisAdapter } from '@grammyjs/storage-redis';
+import { session as grammySession, type Context } from 'grammy';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { session as telegrafSession, type Context as TelegrafContext } from 'telegraf';
+import { migrate, postgresSessionStore } from '../adapters/postgres/index.js';
+import { redisSessionStore } from '../adapters/redis/index.js';
+import { session, type SessionFlavor } from '../integrations/grammy/index.js';
+import { telegrafStore } from '../integrations/telegraf/index.js';
+import type { SessionStore } from '../src/session/session-store.js';
+import { grammyBot, telegrafBot, textUpdate } from '../test/support/telegram.js';
+import { countingPg, countingRedis, median, percentile } from './_support.js';
+
+const quick = process.argv.includes('--quick');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CHATS = 100;
+const CONCURRENCY = 50;
+const UPDATES = quick ? 1_000 : 4_000;
+const RUNS = quick ? 1 : 3;
+
+type Counter = { count: number };
+type Handle = (update: unknown) => Promise<unknown>;
+
+interface Impl {
+  name: string;
+  /** A fresh bot whose sessions live under `space` (so runs never share counters). */
+  bot(space: string): Promise<Handle>;
+  /** Sum of the counters stored for `base + 0 … base + CHATS - 1`. */
+  total(space: string, base: number): Promise<number>;
+  calls(): number;
+}
+
+interface Result { impl: string; backend: string; rate: number; p50: number; p99: number; added50: number; added99: number; rt: number; lost: number; conflicts: number; errors: number }
+
+const increment = async (s: Counter): Promise<void> => {
+  const n = s.count;
+  await new Promise((r) => setImmediate(r));
+  s.count = n + 1;
+};
+
+/** Deterministic pseudo-random chat per update (same sequence for every implementation). */
+function chatSequence(seed: number): number[] {
+  let x = seed;
+  return Array.from({ length: UPDATES }, () => {
+    x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+    return (x >>> 8) % CHATS;
+  });
+}
+
+async function drive(handle: Handle, base: number): Promise<{ rate: number; latencies: number[]; ok: number; conflicts: number; errors: number }> {
+  const latencies: number[] = [];
+  const chats = chatSequence(base);
+  let next = 0;
+  let ok = 0;
+  let conflicts = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < UPDATES) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        await handle(textUpdate(base + chats[i]!, 'inc'));
+        ok++;
+      } catch (err) {
+        const code = ((err as { error?: { code?: string } }).error ?? (err as { code?: string })).code;
+        if (code === 'SESSION_CONFLICT') conflicts++;
+        else { errors++; if (errors === 1) console.error(String(err)); }
+      }
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return { rate: (UPDATES / (performance.now() - started)) * 1000, latencies, ok, conflicts, errors };
+}
+
+interface Tally { rates: number[]; latencies: number[]; lost: number; conflicts: number; errors: number; rt: number }
+
+/** One run of one implementation, added to its tally. */
+async function measureOnce(impl: Impl, tally: Tally, run: number): Promise<void> {
+  const space = `r${run}_${Math.random().toString(36).slice(2, 7)}`;
+  const handle = await impl.bot(space);
+  const base = 10_000_000 + run * 1_000;
+  const before = impl.calls();
+  const result = await drive(handle, base);
+  tally.rt = (impl.calls() - before) / UPDATES;
+  tally.rates.push(result.rate);
+  tally.latencies.push(...result.latencies);
+  tally.lost += result.ok - (await impl.total(space, base));
+  tally.conflicts += result.conflicts;
+  tally.errors += result.errors;
+}
+
+/** Runs interleaved across implementations, so load drifting on the machine hits all of them alike. */
+async function measureAll(backend: string, impls: Impl[], baseline: { p50: number; p99: number }): Promise<Result[]> {
+  const tallies = impls.map((): Tally => ({ rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0 }));
+  for (let r = 0; r < RUNS; r++) {
+    for (let i = 0; i < impls.length; i++) await measureOnce(impls[i]!, tallies[i]!, r);
+  }
+  return impls.map((impl, i) => {
+    const t = tallies[i]!;
+    const p50 = percentile(t.latencies, 50);
+    const p99 = percentile(t.latencies, 99);
+    return {
+      impl: impl.name, backend, rate: median(t.rates), p50, p99, added50: p50 - baseline.p50, added99: p99 - baseline.p99,
+      rt: t.rt, lost: t.lost, conflicts: t.conflicts, errors: t.errors,
+    };
+  });
+}
+
+async function baselineLatency(): Promise<{ p50: number; p99: number }> {
+  const bot = grammyBot();
+  bot.on('message', async () => { await new Promise((r) => setImmediate(r)); });
+  const run = await drive((u) => bot.handleUpdate(u as never), 20_000_000);
+  return { p50: percentile(run.latencies, 50), p99: percentile(run.latencies, 99) };
+}
+
+function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
+  const stores = new Map<string, SessionStore<unknown>>();
+  return {
+    name,
+    calls,
+    async bot(space) {
+      const store = makeStore(space);
+      stores.set(space, store);
+      const bot = grammyBot<Context & SessionFlavor<Counter>>();
+      bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000 }));
+      bot.on('message', (ctx) => increment(ctx.session));
+      return (u) => bot.handleUpdate(u as never);
+    },
+    async total(space, base) {
+      const records = await stores.get(space)!.getMany(Array.from({ length: CHATS }, (_, i) => String(base + i)));
+      return records.reduce((s, r) => s + ((r?.data as Counter | undefined)?.count ?? 0), 0);
+    },
+  };
+}
+
+function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
+  const stores = new Map<string, SessionStore<unknown>>();
+  return {
+    name,
+    calls,
+    async bot(space) {
+      const store = makeStore(space);
+      stores.set(space, store);
+      const bot = telegrafBot<TelegrafContext & { session: Counter }>();
+      bot.use(telegrafSession({ store: telegrafStore(store as SessionStore<Counter>), defaultSession: () => ({ count: 0 }) }));
+      bot.on('message', (ctx) => increment(ctx.session));
+      return (u) => bot.handleUpdate(u as never);
+    },
+    async total(space, base) {
+      const records = await stores.get(space)!.getMany(Array.from({ length: CHATS }, (_, i) => `${base + i}:${base + i}`));
+      return records.reduce((s, r) => s + ((r?.data as Counter | undefined)?.count ?? 0), 0);
+    },
+  };
+}
+
+function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read(k: string): Promise<Counter | undefined> } & object>, calls: () => number): Impl {
+  const storages = new Map<string, { read(k: string): Promise<Counter | undefined> }>();
+  return {
+    name,
+    calls,
+    async bot(space) {
+      const adapter = await storage(space);
+      storages.set(space, adapter);
+      const bot = grammyBot<Context & { session: Counter }>();
+      bot.use(grammySession({ initial: () => ({ count: 0 }), storage: adapter as never }));
+      bot.on('message', (ctx) => increment(ctx.session));
+      return (u) => bot.handleUpdate(u as never);
+    },
+    async total(space, base) {
+      const s = storages.get(space)!;
+      let sum = 0;
+      for (let i = 0; i < CHATS; i++) sum += (await s.read(String(base + i)))?.count ?? 0;
+      return sum;
+    },
+  };
+}
+
+function print(rows: Result[]): void {
+  console.log(`\n${UPDATES} updates × ${RUNS} runs, ${CHATS} chats, ${CONCURRENCY} in flight; latency = bot.handleUpdate, "added" = minus the same bot without sessions.\n`);
+  console.log('| backend | implementation | updates/s | p50 ms | p99 ms | added p50 ms | added p99 ms | round trips/update | lost updates | conflicts | serialize ÷ this |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const ours = rows.find((x) => x.backend === r.backend && x.impl.includes("'serialize'"));
+    const ratio = ours ? `${(ours.rate / r.rate).toFixed(2)}×` : '—';
+    console.log(`| ${r.backend} | ${r.impl} | ${Math.round(r.rate).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.added50.toFixed(2)} | ${r.added99.toFixed(2)} | ${r.rt.toFixed(2)} | ${r.lost} | ${r.conflicts} | ${ratio} |${r.errors ? ` (${r.errors} other errors)` : ''}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const baseline = await baselineLatency();
+  console.log(`baseline (no session middleware): p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms`);
+  const rows: Result[] = [];
+
+  // Redis: each implementation gets its own counted client.
+  const clients: Redis[] = [];
+  const redis = (): ReturnType<typeof countingRedis> => { const c = countingRedis(new Redis(REDIS_URL)); clients.push(c.client); return c; };
+  const rSer = redis();
+  const rOpt = redis();
+  const rGrammy = redis();
+  const rTelegraf = redis();
+  const redisStores: Array<SessionStore<unknown>> = [];
+  const rStore = (client: Redis) => (space: string) => { const s = redisSessionStore({ client, prefix: `bench:mw:${space}:` }); redisStores.push(s); return s; };
+  const redisImpls: Impl[] = [
+    botwireImpl("botwire 'serialize'", 'serialize', rStore(rSer.client), rSer.calls),
+    botwireImpl("botwire 'optimistic'", 'optimistic', rStore(rOpt.client), rOpt.calls),
+    grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => {
+      const adapter = new RedisAdapter<Counter>({ instance: rGrammy.client, ttl: 3600 });
+      // storage-redis has no prefix option: namespace the keys so runs never share counters.
+      return {
+        read: (k: string) => adapter.read(`bench:mw:${space}:${k}`) as Promise<Counter | undefined>,
+        write: (k: string, v: Counter) => adapter.write(`bench:mw:${space}:${k}`, v),
+        delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
+      };
+    }, rGrammy.calls),
+    telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
+  ];
+  rows.push(...(await measureAll('Redis', redisImpls, baseline)));
+
+  // Postgres: one counted pool per implementation.
+  const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  const schema = 'bench_mw';
+  await migrate(admin, { schema });
+  const pools: pg.Pool[] = [];
+  const pool = (): ReturnType<typeof countingPg> => { const c = countingPg(new pg.Pool({ connectionString: DATABASE_URL, max: 20 })); pools.push(c.client); return c; };
+  const pSer = pool();
+  const pOpt = pool();
+  const pGrammy = pool();
+  const pTelegraf = pool();
+  const pgStores: Array<SessionStore<unknown>> = [];
+  const pStore = (client: pg.Pool) => (space: string) => { const s = postgresSessionStore({ client, schema, prefix: `${space}:` }); pgStores.push(s); return s; };
+  const pgImpls: Impl[] = [
+    botwireImpl("botwire 'serialize'", 'serialize', pStore(pSer.client), pSer.calls),
+    botwireImpl("botwire 'optimistic'", 'optimistic', pStore(pOpt.client), pOpt.calls),
+    grammyPeerImpl('grammY session() + @grammyjs/storage-psql', async (space) => {
+      const adapter = await PsqlAdapter.create({ tableName: `bench_mw_grammy_${space}`, client: pGrammy.client as never });
+      return adapter as never;
+    }, pGrammy.calls),
+    telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
+  ];
+  rows.push(...(await measureAll('Postgres', pgImpls, baseline)));
+
+  print(rows);
+
+  await Promise.all([...redisStores, ...pgStores].map((s) => s.close()));
+  const cleanup = new Redis(REDIS_URL);
+  const keys = await cleanup.keys('bench:mw:*');
+  for (let i = 0; i < keys.length; i += 500) await cleanup.del(...keys.slice(i, i + 500));
+  await cleanup.quit();
+  await Promise.all(clients.map((c) => c.quit()));
+  const { rows: tables } = await admin.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename LIKE 'bench_mw_grammy_%'");
+  for (const t of tables) await admin.query(`DROP TABLE "${t.tablename}"`);
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await Promise.all([...pools, admin].map((p) => p.end()));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
