@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
 import { redisSyncBus } from '../adapters/redis/sync-transport.js';
@@ -103,6 +104,28 @@ describe.runIf(hasRedisServer)('SyncBus when a private Redis is killed and resta
       await Promise.all([a.close(), b.close()]);
     }
   }, 60_000);
+});
+
+describe.runIf(hasRedisServer)('SyncBus liveness probe on a private Redis that stops answering', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => { redis = await startPrivateRedis(); });
+  afterAll(async () => { await redis?.dispose(); });
+
+  it('notices an unanswered PING, reconnects the subscriber and emits $resync', async () => {
+    const bus = redisSyncBus({ url: redis.url, probeIntervalMs: 100, operationTimeoutMs: 300, onError: () => {} });
+    await bus.ready();
+    const resyncs: ResyncInfo[] = [];
+    bus.subscribe('$resync', (e) => { resyncs.push(e.data); });
+    const admin = new Redis(redis.url);
+    try {
+      // The socket stays open but nothing is answered: what a half-dead connection looks like.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      await expect.poll(() => resyncs, { timeout: 10_000, interval: 50 }).toEqual([{ reason: 'reconnect' }]);
+    } finally {
+      admin.disconnect();
+      await bus.close();
+    }
+  }, 30_000);
 });
 
 describe.runIf(await needs('postgres'))('SyncBus when its LISTEN connection is terminated (pg_terminate_backend)', () => {

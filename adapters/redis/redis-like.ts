@@ -23,8 +23,10 @@ export interface RedisSubscriberLike {
   on(event: 'close', listener: () => void): unknown;
   /** Subscribe to a channel pattern; resolves once Redis confirmed it (used by the sync bus). */
   psubscribe?(pattern: string): Promise<unknown>;
-  /** Close the connection at once, dropping anything in flight. */
-  disconnect(): void;
+  /** Liveness check; allowed in subscriber mode (used by the sync bus's probe). */
+  ping?(): Promise<unknown>;
+  /** Close the connection at once, dropping anything in flight; `reconnect` = open it again right away. */
+  disconnect(reconnect?: boolean): void;
 }
 
 /**

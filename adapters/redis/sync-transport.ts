@@ -27,10 +27,17 @@ export interface RedisSyncTransportOptions {
    */
   channelPrefix?: string;
   /**
-   * Upper bound for connecting and for one PUBLISH in ms (the bus additionally bounds how long `publish` waits).
+   * Upper bound for connecting and for one PUBLISH or probe in ms (the bus additionally bounds how long `publish` waits).
    * @default 2_000
    */
   operationTimeoutMs?: number;
+  /**
+   * How often the subscriber connection is PINGed; no answer within `operationTimeoutMs` makes it
+   * reconnect (a connection dropped without a FIN, e.g. by a NAT, would otherwise look alive forever).
+   * `0` disables the probe.
+   * @default 10_000
+   */
+  probeIntervalMs?: number;
 }
 
 /** Options of {@link redisSyncBus}: the transport's and the bus's. */
@@ -65,6 +72,8 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
   let subscriber: Subscriber | undefined;
   let publisher: RedisLike | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let probeTimer: ReturnType<typeof setInterval> | undefined;
+  const probeMs = options.probeIntervalMs ?? 10_000;
   let closed = false;
 
   const start = (events: SyncTransportEvents): void => {
@@ -104,6 +113,18 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       };
       sub.on('ready', subscribe);
       if ((sub as { status?: string }).status === 'ready') subscribe();
+      if (probeMs > 0 && typeof sub.ping === 'function') {
+        let probing = false;
+        probeTimer = setInterval(() => {
+          if (!live || probing) return;
+          probing = true;
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          Promise.race([sub.ping!(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`Redis PING: no answer within ${timeoutMs} ms`)), timeoutMs); })])
+            .catch((err: unknown) => { if (!closed && live) { events.error(err); sub.disconnect(true); } })
+            .finally(() => { clearTimeout(timer); probing = false; });
+        }, probeMs);
+        (probeTimer as { unref?: () => void }).unref?.();
+      }
     }, (err: unknown) => {
       // First connect failed (Redis down at start): keep trying without a reconnect storm.
       if (closed) return;
@@ -129,6 +150,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(probeTimer);
       try { subscriber?.disconnect(); } catch { /* already gone */ }
       subscriber = undefined;
       await connection.close();
@@ -148,6 +170,6 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
  * ```
  */
 export function redisSyncBus<TM extends object = Record<string, unknown>>(options: RedisSyncBusOptions): SyncBus<TM> {
-  const { client, url, channelPrefix, operationTimeoutMs, ...bus } = options;
-  return createSyncBus<TM>({ ...bus, transport: redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs }) });
+  const { client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, ...bus } = options;
+  return createSyncBus<TM>({ ...bus, transport: redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs, probeIntervalMs }) });
 }
