@@ -59,6 +59,37 @@ describe.runIf(run)('Postgres SyncBus (pg)', () => {
     expect(() => postgresSyncBus({} as never)).toThrow(BotwireConfigError);
   });
 
+  it('replaces a LISTEN connection that stops answering its liveness probe, then emits $resync', async () => {
+    let hang = false;
+    // Connections whose `SELECT 1` never returns while `hang` is set: a half-dead connection.
+    const gated = {
+      query: (text: string, params?: unknown[]) => pool.query(text, params),
+      connect: async () => {
+        const conn = await pool.connect();
+        return new Proxy(conn, {
+          get(target, key) {
+            if (key === 'query') {
+              return (text: string, params?: unknown[]) => (hang && text === 'SELECT 1' ? new Promise(() => {}) : target.query(text, params));
+            }
+            const value = Reflect.get(target, key) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      },
+      totalCount: 0,
+      options: { max: 12 },
+    };
+    const bus = postgresSyncBus({ client: gated, schema, probeIntervalMs: 100, operationTimeoutMs: 300, onError: () => {} });
+    await bus.ready();
+    const resyncs: unknown[] = [];
+    bus.subscribe('$resync', (e) => { resyncs.push(e.data); });
+    hang = true;
+    await expect.poll(() => bus.state, { timeout: 5_000, interval: 10 }).toBe('down');
+    hang = false;
+    await expect.poll(() => resyncs, { timeout: 5_000 }).toEqual([{ reason: 'reconnect' }]);
+    await bus.close();
+  });
+
   it('reconnects after pg_terminate_backend of its LISTEN connection, emits $resync, resumes delivery', async () => {
     const errors: unknown[] = [];
     const a = postgresSyncBus({ client: pool, schema, onError: (e) => { errors.push(e); } });
