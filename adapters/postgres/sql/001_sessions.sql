@@ -5,8 +5,10 @@
 --   * Idempotent: CREATE … IF NOT EXISTS / CREATE OR REPLACE, so pasting it twice is harmless.
 --   * Every table gets ROW LEVEL SECURITY with no policies: only the owner (and BYPASSRLS roles such as
 --     Supabase's service_role) can touch rows; anon/authenticated see nothing.
---   * Functions are SECURITY INVOKER with `SET search_path = ''` and fully qualified names, take
---     named `p_*` arguments and return OUT columns / scalars, so Supabase can call them via rpc().
+--   * Functions are SECURITY INVOKER with fully qualified names (pg_catalog.now(), {{schema}}.t) and
+--     `SET search_path = ''` on plpgsql ones; hot SQL-language reads leave SET out so they inline
+--     (see session_get). They take named `p_*` arguments and return OUT columns / scalars, so
+--     Supabase can call them via rpc().
 --   * The server clock (clock_timestamp()) decides TTLs and leases, never the caller's.
 --   * Milliseconds are double precision so fractional or large JS numbers pass without casts.
 --
@@ -34,9 +36,13 @@ CREATE INDEX IF NOT EXISTS sessions_expires_at_idx ON {{schema}}.sessions (expir
 ALTER TABLE {{schema}}.sessions ENABLE ROW LEVEL SECURITY;
 
 -- Read several live records. Keys without a live record are simply missing from the result.
+-- No `SET search_path` here on purpose: a SET clause stops Postgres from inlining a SQL function, and
+-- a non-inlined SQL function is planned again on every call (measured: ~150-340 µs of server time per
+-- get vs ~15 µs inlined). Every name inside is schema-qualified, and as SECURITY INVOKER it runs with
+-- the caller's own rights, so a caller's search_path can only ever affect that caller.
 CREATE OR REPLACE FUNCTION {{schema}}.session_get(p_keys text[])
 RETURNS TABLE (key text, data text, version bigint, expires_at_ms double precision)
-LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
   SELECT s.key, s.data::text, s.version,
          pg_catalog.floor(EXTRACT(EPOCH FROM s.expires_at) * 1000)::double precision
