@@ -22,6 +22,13 @@ export type EngineMiddleware<C> = (ctx: C, next: () => Promise<void>) => Promise
 async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
   const todo = runs.filter((r) => r.key !== undefined && !r.loaded);
   const leased = todo.filter((r) => r.cfg.mode === 'serialize').sort((a, b) => (a.fullKey < b.fullKey ? -1 : a.fullKey > b.fullKey ? 1 : 0));
+  for (let i = 1; i < leased.length; i++) {
+    const [a, b] = [leased[i - 1]!, leased[i]!];
+    if (a.fullKey === b.fullKey && a.cfg.store === b.cfg.store) {
+      // The second lease would wait for the first, held by this very update, until waitMs.
+      throw new BotwireConfigError(`session parts "${a.cfg.name}" and "${b.cfg.name}" resolve to the same key "${a.key}"; give each part its own getSessionKey.`);
+    }
+  }
   const groups = new Map<SessionStore<unknown>, Array<PartRun<C>>>();
   for (const r of todo) {
     if (r.cfg.mode === 'serialize') continue;

@@ -394,6 +394,14 @@ export function grammySessionSuite(name: string, { make }: SuiteStore): void {
       expect((await store.getMany([`a:${c}`, `b:${c}`])).map((r) => r?.data)).toEqual([{ n: 4 }, { n: 8 }]);
     });
 
+    it('refuses two serialize parts that resolve to the same key instead of waiting for itself', async () => {
+      const store = await make();
+      const bot = grammyBot<Context & SessionFlavor<{ a: Counter; b: Counter }>>();
+      bot.use(session<{ a: Counter; b: Counter }>({ type: 'multi', parts: { a: { store }, b: { store } } }));
+      bot.on('message', () => {});
+      expect(String(await failure(bot.handleUpdate(textUpdate(chatId(), 'x'))))).toMatch(/same key/);
+    });
+
     it('an update without a chat has no session: untouched it passes, touched it throws clearly', async () => {
       const store = await make();
       const bot = grammyBot<CounterCtx>();
