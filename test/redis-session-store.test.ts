@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
-import { BackendUnavailableError, BotwireConfigError, SessionLockTimeoutError } from '../src/errors.js';
+import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
@@ -11,13 +11,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const privateServerTests = hasRedisServer || process.env.CI === 'true';
 if (!privateServerTests) console.warn('[botwire tests] redis-server binary not found: skipping private-server Redis tests.');
 
-/** Wraps a client and logs every script call and reply, in order. */
+/** Wraps a client and logs every script call, GET/MGET and reply, in order. */
 function counting(client: Redis): { client: RedisLike; log: string[]; reset: () => void } {
   const log: string[] = [];
   const proxy = new Proxy(client, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
-      if (prop === 'evalsha' || prop === 'eval') {
+      if (prop === 'evalsha' || prop === 'eval' || prop === 'get' || prop === 'mget') {
         return (...args: unknown[]) => {
           log.push(prop);
           return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => log.push('reply'));
@@ -67,7 +67,7 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(client.status).toBe('ready');
   });
 
-  it('runs get, set, acquire and commit as exactly one EVALSHA each', async () => {
+  it('runs get as one plain GET, and set, acquire and commit as exactly one EVALSHA each', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:rt:` });
     await store.set('warm', 0); // the server may not know the scripts yet (EVAL once)
@@ -85,21 +85,69 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     for (const [name, op] of Object.entries(ops)) {
       c.reset();
       await op();
-      expect({ name, log: c.log }).toEqual({ name, log: ['evalsha', 'reply'] });
+      expect({ name, log: c.log }).toEqual({ name, log: [name === 'get' ? 'get' : 'evalsha', 'reply'] });
     }
-    const shas = (await client.script('EXISTS', ...(await import('../adapters/redis/lua/session-get-1.js').then((m) => [m.sessionGet.sha])))) as number[];
+    const shas = (await client.script('EXISTS', ...(await import('../adapters/redis/lua/session-commit-3.js').then((m) => [m.sessionCommit.sha])))) as number[];
     expect(shas).toEqual([1]);
     await store.close();
   });
 
-  it('getMany sends every per-key EVALSHA before the first reply (one round trip of latency)', async () => {
+  it('getMany is one MGET on a standalone server', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:many:` });
     await store.set('a', 1);
     await store.set('c', 3);
     c.reset();
     expect((await store.getMany(['a', 'b', 'c'])).map((r) => r?.data)).toEqual([1, undefined, 3]);
-    expect(c.log).toEqual(['evalsha', 'evalsha', 'evalsha', 'reply', 'reply', 'reply']);
+    expect(c.log).toEqual(['mget', 'reply']);
+    await store.close();
+  });
+
+  it('stores one string per record, with expiry and version in a header that touch patches in place', async () => {
+    const store = redisSessionStore<{ n: number }>({ client, prefix: `${run}:layout:` });
+    const backend = store.backend as RedisSessionBackend;
+    const before = Date.now();
+    await store.set('k', { n: 1 }, { ttlMs: 60_000 });
+    const raw = (await client.get(backend.recordKey('k')))!;
+    expect(raw).toMatch(/^\d{15}:1:\{"n":1\}$/);
+    const expiresAt = Number(raw.slice(0, 15));
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+    expect(await store.get('k')).toEqual({ data: { n: 1 }, version: 1, expiresAt });
+    expect(await client.pttl(backend.recordKey('k'))).toBeGreaterThan(50_000);
+    await store.touch('k', 600_000);
+    const touched = (await client.get(backend.recordKey('k')))!;
+    expect(touched.slice(15)).toBe(':1:{"n":1}');
+    expect(Number(touched.slice(0, 15))).toBeGreaterThanOrEqual(before + 600_000);
+    expect(await client.pttl(backend.recordKey('k'))).toBeGreaterThan(500_000);
+    await store.set('k', { n: 2 });
+    expect(await client.get(backend.recordKey('k'))).toBe('000000000000000:2:{"n":2}');
+    expect(await client.pttl(backend.recordKey('k'))).toBe(-1);
+    expect((await store.get('k'))?.expiresAt).toBeUndefined();
+    await store.close();
+  });
+
+  it('reports a value without the botwire header (written by another tool) as SessionCorruptError', async () => {
+    const store = redisSessionStore({ client, prefix: `${run}:foreign:` });
+    const backend = store.backend as RedisSessionBackend;
+    await client.set(backend.recordKey('k'), '{"plain":"json"}');
+    await expect(store.get('k')).rejects.toMatchObject({ name: 'SessionCorruptError', subject: 'k' });
+    await expect(store.acquire('k', { waitMs: 0 })).rejects.toBeInstanceOf(SessionCorruptError);
+    expect(await client.get(backend.recordKey('k'))).toBe('{"plain":"json"}');
+    await store.close();
+  });
+
+  it('reads through a one-line script when the client has no get/mget', async () => {
+    const noGet = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'get' || prop === 'mget') return undefined;
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as unknown as RedisLike;
+    const store = redisSessionStore<number>({ client: noGet, prefix: `${run}:noget:` });
+    await store.set('a', 1);
+    expect(await store.get('a')).toMatchObject({ data: 1, version: 1 });
+    expect((await store.getMany(['a', 'b'])).map((r) => r?.data)).toEqual([1, undefined]);
     await store.close();
   });
 
@@ -215,6 +263,20 @@ describe.runIf(privateServerTests)('botwire/redis on a private single-node Redis
       expect({ key, slots: new Set(slots).size }).toEqual({ key, slots: 1 });
     }
     expect(backend.recordKey('a}')).not.toBe(backend.recordKey('a%7D'));
+  });
+
+  it('getMany falls back from MGET (CROSSSLOT) to GETs sent back to back, and remembers it', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: 'many:' });
+    await store.set('a', 1);
+    await store.set('c', 3);
+    c.reset();
+    expect((await store.getMany(['a', 'b', 'c'])).map((r) => r?.data)).toEqual([1, undefined, 3]);
+    expect(c.log).toEqual(['mget', 'reply', 'get', 'get', 'get', 'reply', 'reply', 'reply']);
+    c.reset();
+    expect((await store.getMany(['a', 'c'])).map((r) => r?.data)).toEqual([1, 3]);
+    expect(c.log).toEqual(['get', 'get', 'reply', 'reply']);
+    await store.close();
   });
 
   it('recovers from a flushed script cache (NOSCRIPT) with EVAL, then uses EVALSHA again', async () => {

@@ -1,4 +1,4 @@
-import { BotwireConfigError } from '../../src/errors.js';
+import { BotwireConfigError, SessionCorruptError } from '../../src/errors.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
@@ -41,6 +41,10 @@ export interface RedisSessionStoreOptions {
 
 /** How long a waiter marker outlives the lease it waits for (covers the waiter's retry). */
 const WAITER_MARGIN_MS = 1_000;
+/** Width of the expiry field at the start of every stored value (epoch ms, zero-padded). */
+const EXPIRY_DIGITS = 15;
+const MAX_EXPIRY = 10 ** EXPIRY_DIGITS - 1;
+const NO_EXPIRY = `${'0'.repeat(EXPIRY_DIGITS)}:`;
 
 type Reply = Array<string | number | null>;
 
@@ -52,15 +56,31 @@ function tag(key: string): string {
   return key.includes('}') || key.includes('%') ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D')) : key;
 }
 
-function expiresAt(pttl: string | number | null | undefined): number | undefined {
-  const ms = Number(pttl);
-  return ms >= 0 ? Date.now() + ms : undefined;
+/** The header start `<expiresAt:15>:` for a write with `ttlMs` (fixed width, so touch can patch it in place). */
+function expiryHeader(ttlMs: number | undefined): string {
+  if (ttlMs === undefined) return NO_EXPIRY;
+  return `${String(Math.min(Date.now() + Math.ceil(ttlMs), MAX_EXPIRY)).padStart(EXPIRY_DIGITS, '0')}:`;
 }
 
 /**
- * {@link SessionBackend} on Redis: record = hash `<prefix>{<key>}` (`d` JSON text, `v` version)
- * with native PEXPIRE; lease = `<prefix>{<key>}:lease` holding the token with PX. Each primitive
- * is one Lua script run by EVALSHA.
+ * Split a stored `<expiresAt:15>:<version>:<json>` string. Anything else (a value written by
+ * something other than botwire) is reported as corrupt, never read as an empty session.
+ */
+function parseRecord(key: string, value: string): RawSessionRecord {
+  const end = value.indexOf(':', EXPIRY_DIGITS + 1);
+  const expires = Number(value.slice(0, EXPIRY_DIGITS));
+  const version = Number(value.slice(EXPIRY_DIGITS + 1, end));
+  if (end < 0 || value.charCodeAt(EXPIRY_DIGITS) !== 58 || !Number.isSafeInteger(expires) || !(Number.isSafeInteger(version) && version > 0)) {
+    throw new SessionCorruptError(key, new Error('the stored value lacks the botwire header "<expiresAt>:<version>:"'));
+  }
+  return { data: value.slice(end + 1), version, expiresAt: expires > 0 ? expires : undefined };
+}
+
+/**
+ * {@link SessionBackend} on Redis. A record is ONE string `<prefix>{<key>}` =
+ * `<expiresAt, 15 digits>:<version>:<json>` with native PX expiry, so a read is a plain `GET`
+ * parsed here; the lease is `<prefix>{<key>}:lease` holding the token with PX. Every write is one
+ * Lua script run by EVALSHA.
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly name = 'Redis';
@@ -70,6 +90,8 @@ export class RedisSessionBackend implements SessionBackend {
   readonly #connection: RedisConnection;
   readonly #notifier: ReleaseNotifier;
   readonly #channel: string;
+  /** False once MGET was refused with CROSSSLOT (a Cluster-mode server): pipelined GETs from then on. */
+  #mget = true;
 
   constructor(options: RedisSessionStoreOptions) {
     const prefix = options.prefix ?? 'botwire:s:';
@@ -103,19 +125,44 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#connection.get().then((c) => runScript(c, script, keys, args) as Promise<Reply>);
   }
 
-  async get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
-    const client = this.#connection.ready() ?? (await this.#connection.get());
-    const decode = (r: Reply | null): RawSessionRecord | undefined =>
-      r ? { data: String(r[0]), version: Number(r[1]), expiresAt: expiresAt(r[2]) } : undefined;
-    if (keys.length === 1) return [decode((await runScript(client, sessionGet, [this.recordKey(keys[0]!)], [])) as Reply | null)];
-    // One EVALSHA per key, all sent before any reply is awaited: a single round trip of latency,
-    // and on Cluster each goes to its own slot's node (a multi-key script could not).
-    const replies = await Promise.all(keys.map((k) => runScript(client, sessionGet, [this.recordKey(k)], []) as Promise<Reply | null>));
-    return replies.map(decode);
+  get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+    const client = this.#connection.ready();
+    if (client && keys.length === 1) {
+      // The hot path: one GET, parsed here, no async frame in between.
+      const key = keys[0]!;
+      return this.#getOne(client, key).then((v) => [v === null || v === undefined ? undefined : parseRecord(key, v)]);
+    }
+    if (client) return this.#read(client, keys);
+    return this.#connection.get().then((c) => this.#read(c, keys));
+  }
+
+  #getOne(client: RedisLike, key: string): Promise<string | null> {
+    const record = this.recordKey(key);
+    return (client.get ? client.get(record) : runScript(client, sessionGet, [record], [])) as Promise<string | null>;
+  }
+
+  async #read(client: RedisLike, keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+    const parse = (value: string | null, i: number): RawSessionRecord | undefined =>
+      value === null || value === undefined ? undefined : parseRecord(keys[i]!, value);
+    if (keys.length === 1) return this.#getOne(client, keys[0]!).then((v) => [parse(v, 0)]);
+    if (this.#mget && client.mget && client.isCluster !== true) {
+      try {
+        return (await client.mget(...keys.map((k) => this.recordKey(k)))).map(parse);
+      } catch (err) {
+        // A Cluster-mode server refuses multi-slot MGET; every record has its own slot.
+        if (!String((err as Error)?.message ?? err).includes('CROSSSLOT')) throw err;
+        this.#mget = false;
+      }
+    }
+    // One GET per key, all sent before any reply is awaited: a single round trip of latency, and
+    // on Cluster each goes to its own slot's node.
+    return (await Promise.all(keys.map((k) => this.#getOne(client, k)))).map(parse);
   }
 
   async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
-    const [ok, version] = await this.#run(sessionSet, [this.recordKey(key)], [data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '']);
+    const [ok, version] = await this.#run(sessionSet, [this.recordKey(key)], [
+      data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '', expiryHeader(ttlMs),
+    ]);
     return ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) };
   }
 
@@ -125,7 +172,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async touch(key: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.#run(sessionTouch, [this.recordKey(key)], [Math.ceil(ttlMs)])) === 1;
+    return Number(await this.#run(sessionTouch, [this.recordKey(key)], [Math.ceil(ttlMs), expiryHeader(ttlMs).slice(0, EXPIRY_DIGITS)])) === 1;
   }
 
   acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
@@ -133,17 +180,16 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#notifier.attempt(key, async () => {
       const r = await this.#run(sessionAcquire, [record, `${record}:lease`, `${record}:w`], [token, Math.ceil(leaseMs), WAITER_MARGIN_MS]);
       if (r[0] !== 1) return { ok: false, retryInMs: Math.max(1, Number(r[1])) };
-      if (r.length < 4) return { ok: true, record: undefined };
-      return { ok: true, record: { data: String(r[1]), version: Number(r[2]), expiresAt: expiresAt(r[3]) } };
+      return { ok: true, record: r.length < 2 ? undefined : parseRecord(key, String(r[1])) };
     });
   }
 
   async commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
     const record = this.recordKey(key);
-    const ttl = write.kind === 'delete' || write.ttlMs === undefined ? '' : Math.ceil(write.ttlMs);
+    const ttlMs = write.kind === 'delete' ? undefined : write.ttlMs;
     const r = await this.#run(sessionCommit, [record, `${record}:lease`, `${record}:w`], [
-      token, version, write.kind, write.kind === 'set' ? write.data : '', ttl,
-      keepLeaseMs === undefined ? '' : Math.ceil(keepLeaseMs), this.#channel, key,
+      token, version, write.kind, write.kind === 'set' ? write.data : '', ttlMs === undefined ? '' : Math.ceil(ttlMs),
+      keepLeaseMs === undefined ? '' : Math.ceil(keepLeaseMs), this.#channel, key, expiryHeader(ttlMs),
     ]);
     return r[0] === 1 ? { ok: true, version: Number(r[1]) } : { ok: false };
   }

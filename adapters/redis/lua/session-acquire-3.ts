@@ -5,14 +5,14 @@ import { luaScript } from '../script.js';
  * holds it, mark the key as having waiters so that releases publish a wake-up for as long as any
  * waiter may still be waiting (the marker is only ever lengthened).
  *
- * KEYS[1] record hash `<prefix>{<key>}`
+ * KEYS[1] record `<prefix>{<key>}` (string `<expiresAt:15>:<version>:<json>`)
  * KEYS[2] lease `<prefix>{<key>}:lease` (value = holder's token)
  * KEYS[3] waiter marker `<prefix>{<key>}:w`
  * ARGV[1] token
  * ARGV[2] lease duration in ms
  * ARGV[3] how long the waiter marker outlives the current lease, in ms
  *
- * Returns `{ 1 }` (taken, no record), `{ 1, data, version, pttl }` (taken, with record) or
+ * Returns `{ 1 }` (taken, no record), `{ 1, storedString }` (taken, with record) or
  * `{ 0, leasePttl }` (busy).
  */
 export const sessionAcquire = luaScript('session-acquire', 3, `
@@ -25,7 +25,7 @@ if holder and holder ~= ARGV[1] then
   return { 0, left }
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-local r = redis.call('HMGET', KEYS[1], 'd', 'v')
-if not r[1] then return { 1 } end
-return { 1, r[1], tonumber(r[2]) or 0, redis.call('PTTL', KEYS[1]) }
+local r = redis.call('GET', KEYS[1])
+if not r then return { 1 } end
+return { 1, r }
 `);

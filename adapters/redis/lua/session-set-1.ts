@@ -1,20 +1,25 @@
 import { luaScript } from '../script.js';
 
 /**
- * Write a record, optionally as a compare-and-set on its version.
+ * Write a record, optionally as a compare-and-set on its version. The version is read with
+ * GETRANGE from the header, so the old value is never copied whatever its size.
  *
- * KEYS[1] record hash `<prefix>{<key>}`
+ * KEYS[1] record `<prefix>{<key>}` (string `<expiresAt:15>:<version>:<json>`)
  * ARGV[1] data (JSON text)
  * ARGV[2] ttl in ms, or '' for no expiry (an earlier expiry is removed)
  * ARGV[3] expected version ('0' = must not exist), or '' for an unconditional write
+ * ARGV[4] header start: expiresAt as 15 digits (all zeros = none) followed by ':'
  *
  * Returns `{ 1, newVersion }` or `{ 0, actualVersion }` on a version mismatch.
  */
 export const sessionSet = luaScript('session-set', 1, `
-local cur = tonumber(redis.call('HGET', KEYS[1], 'v')) or 0
+local cur = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 16, 40), '^%d+')) or 0
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= cur then return { 0, cur } end
 local v = cur + 1
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', v)
-if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[4] .. v .. ':' .. ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[4] .. v .. ':' .. ARGV[1])
+end
 return { 1, v }
 `);
