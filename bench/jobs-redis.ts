@@ -6,8 +6,9 @@
  *   concurrency 1 and at concurrency 10 (jobs/s from worker start to the last completion);
  * - enqueue→start latency p50/p99 under a paced load, workers already idle and waiting;
  * - round trips per job (every command or pipeline an ioredis connection sends, blocking ones
- *   included, across all connections either library opens) and server commands per job
- *   (`INFO commandstats` delta, which also counts the commands run inside Lua scripts).
+ *   included, across all connections either library opens), server commands per job
+ *   (`INFO commandstats` delta, which also counts the commands run inside Lua scripts), and CPU
+ *   per job of the Redis server process and of this (client) process.
  * Each figure is the median of `--runs` runs. By default a private redis-server is started so
  * that other processes' traffic cannot leak into the command counts; `--redis-url` uses another
  * server (keys are then deleted by prefix instead of flushing).
@@ -18,7 +19,7 @@ import { Redis } from 'ioredis';
 import { redisJobQueue } from '../adapters/redis/job-backend.js';
 import { Worker } from '../src/jobs/worker.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
-import { median, percentile, redisCommandCalls, runOps } from './_support.js';
+import { median, percentile, runOps } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
@@ -86,28 +87,49 @@ function bullmq(url: string, prefix: string): Impl {
 
 interface Sample { impl: string; metric: string; value: number }
 
-async function throughput(impl: Impl, concurrency: number, server: () => Promise<number>, out: Sample[]): Promise<void> {
-  let rt = roundTrips;
-  let cmds = await server();
-  const added = await runOps(N, 16, (i) => impl.add(i));
-  if (concurrency === 1) {
-    out.push({ impl: impl.name, metric: 'add jobs/s', value: added.opsPerSec });
-    out.push({ impl: impl.name, metric: 'add round trips/job', value: (roundTrips - rt) / N });
-    out.push({ impl: impl.name, metric: 'add server cmds/job', value: ((await server()) - cmds - 1) / N });
-  }
-  rt = roundTrips;
-  cmds = await server();
-  let done = 0;
-  let finished!: () => void;
-  const all = new Promise<void>((r) => { finished = r; });
-  const started = performance.now();
-  const worker = await impl.startWorker(concurrency, () => { if (++done === N) finished(); });
-  await all;
-  const ms = performance.now() - started;
-  await worker.stop();
+/**
+ * Server-side totals: commands executed (INFO commandstats, including those run inside scripts)
+ * and the server process's CPU time (INFO cpu, user + system: no double counting of script
+ * internals, and it includes the network work of every round trip).
+ */
+async function serverStats(): Promise<{ calls: number; usec: number }> {
+  const info = await admin!.info('all');
+  let calls = 0;
+  for (const m of info.matchAll(/^cmdstat_.*calls=(\d+)/gm)) calls += Number(m[1]);
+  const cpu = (k: string): number => Number(info.match(new RegExp(`^${k}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return { calls, usec: (cpu('used_cpu_user') + cpu('used_cpu_sys')) * 1e6 };
+}
+
+/** Run `phase` and record round trips, server commands, server time and client CPU per job. */
+async function counted(impl: Impl, label: string, jobs: number, out: Sample[], phase: () => Promise<void>): Promise<void> {
+  const rt = roundTrips;
+  const s0 = await serverStats();
+  const c0 = process.cpuUsage();
+  await phase();
+  const c = process.cpuUsage(c0);
+  const s1 = await serverStats();
+  out.push({ impl: impl.name, metric: `${label} round trips/job`, value: (roundTrips - rt) / jobs });
+  out.push({ impl: impl.name, metric: `${label} server cmds/job`, value: (s1.calls - s0.calls - 1) / jobs });
+  out.push({ impl: impl.name, metric: `${label} server CPU µs/job`, value: (s1.usec - s0.usec) / jobs });
+  out.push({ impl: impl.name, metric: `${label} client CPU µs/job`, value: (c.user + c.system) / jobs });
+}
+
+async function throughput(impl: Impl, concurrency: number, out: Sample[]): Promise<void> {
+  let added = { opsPerSec: 0 };
+  await counted(impl, 'add', N, concurrency === 1 ? out : [], async () => { added = await runOps(N, 16, (i) => impl.add(i)); });
+  if (concurrency === 1) out.push({ impl: impl.name, metric: 'add jobs/s', value: added.opsPerSec });
+  let ms = 0;
+  await counted(impl, `drain c=${concurrency}`, N, out, async () => {
+    let done = 0;
+    let finished!: () => void;
+    const all = new Promise<void>((r) => { finished = r; });
+    const started = performance.now();
+    const worker = await impl.startWorker(concurrency, () => { if (++done === N) finished(); });
+    await all;
+    ms = performance.now() - started;
+    await worker.stop();
+  });
   out.push({ impl: impl.name, metric: `drain c=${concurrency} jobs/s`, value: (N / ms) * 1000 });
-  out.push({ impl: impl.name, metric: `drain c=${concurrency} round trips/job`, value: (roundTrips - rt) / N });
-  out.push({ impl: impl.name, metric: `drain c=${concurrency} server cmds/job`, value: ((await server()) - cmds - 1) / N });
 }
 
 async function latency(impl: Impl, out: Sample[]): Promise<void> {
@@ -138,7 +160,6 @@ async function main(): Promise<void> {
   const priv = external || !hasServer ? undefined : await startPrivateRedis();
   const url = external ?? priv?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   admin = new Redis(url);
-  const server = (): Promise<number> => redisCommandCalls(admin!);
   const version = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1];
   console.log(`Redis ${version} at ${url}${priv ? ' (private)' : ''}; ${N} jobs, ${RUNS} run(s), latency ${LAT_N} jobs at ${RATE}/s`);
   const samples: Sample[] = [];
@@ -147,13 +168,18 @@ async function main(): Promise<void> {
     if (priv) await admin!.flushall();
     return `bwbench${process.pid}-${++n}`;
   };
+  // Phases alternate between the libraries (and which goes first alternates by run), so a change
+  // in machine load hits both alike.
   for (let run = 0; run < RUNS; run++) {
-    for (const make of run % 2 ? [bullmq, botwire] : [botwire, bullmq]) {
-      for (const c of [1, 10]) {
+    const order = run % 2 ? [bullmq, botwire] : [botwire, bullmq];
+    for (const c of [1, 10]) {
+      for (const make of order) {
         const impl = make(url, await fresh());
-        await throughput(impl, c, server, samples);
+        await throughput(impl, c, samples);
         await impl.close();
       }
+    }
+    for (const make of order) {
       const impl = make(url, await fresh());
       await latency(impl, samples);
       await impl.close();
@@ -183,7 +209,7 @@ function report(samples: Sample[]): void {
   for (const m of metrics) {
     const a = med('botwire', m);
     const b = med('BullMQ 6', m);
-    const fmt = (v: number): string => (m.includes('jobs/s') ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+    const fmt = (v: number): string => (m.includes('jobs/s') || m.includes('µs') ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
     // For rates higher is better; for latency and counts lower is better: the ratio says "× better".
     const ratio = m.includes('jobs/s') ? a / b : b / a;
     console.log(`| ${m} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(2)}×${m.includes('jobs/s') ? '' : ' fewer/lower'} |`);

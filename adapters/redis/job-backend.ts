@@ -96,7 +96,10 @@ export class RedisJobBackend implements JobBackend {
     const r = (await this.#run(jobAdd, [this.#key(`j:${job.id}`)], [
       job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? '', now,
     ])) as [number, unknown];
-    return { created: r[0] === 1, job: decodeJob(r[1])! };
+    if (r[0] !== 1) return { created: false, job: decodeJob(r[1])! };
+    // Created: the stored job is exactly what was sent, so the payload need not travel back.
+    const state = job.runAt <= now ? 'waiting' : 'delayed';
+    return { created: true, job: { ...job, state, attempts: 0, progress: 0, createdAt: now, updatedAt: now } };
   }
 
   async claim(a: ClaimArgs): Promise<StoredJob[]> {
@@ -137,7 +140,7 @@ export class RedisJobBackend implements JobBackend {
   /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
   async #releaseAhead(jobs: StoredJob[]): Promise<void> {
     await Promise.allSettled(jobs.map((job) =>
-      this.#run(jobRelease, [this.#key(`j:${job.id}`), this.#key('a')], [job.id, job.leaseToken!, Date.now()])));
+      this.#run(jobRelease, [this.#key(`j:${job.id}`), this.#key('a')], [job.id, job.leaseToken!, Date.now(), 'keep'])));
   }
 
   async partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
@@ -155,7 +158,7 @@ export class RedisJobBackend implements JobBackend {
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), now]);
+    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), now, '']);
     this.#prefetch.settle(id, token);
     return r === 1;
   }
@@ -178,8 +181,10 @@ export class RedisJobBackend implements JobBackend {
     let cId = '';
     if (a.cursor) {
       const i = a.cursor.indexOf(':');
-      if (i <= 0) throw new BotwireConfigError(`Invalid list cursor ${JSON.stringify(a.cursor)}: pass back the cursor of the previous page.`);
       cAt = a.cursor.slice(0, i);
+      if (i <= 0 || !Number.isFinite(Number(cAt))) {
+        throw new BotwireConfigError(`Invalid list cursor ${JSON.stringify(a.cursor)}: pass back the cursor of the previous page.`);
+      }
       cId = a.cursor.slice(i + 1);
     }
     const r = (await this.#run(jobList, [this.#key('all')], [a.state ?? '', a.name ?? '', a.limit, cAt, cId])) as unknown[];

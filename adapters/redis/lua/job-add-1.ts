@@ -10,7 +10,8 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[5] priority; ARGV[6] runAt; ARGV[7] maxAttempts; ARGV[8] backoff (JSON text)
  * ARGV[9] timeoutMs; ARGV[10] retryUntil or ''; ARGV[11] now
  *
- * Returns `{ created (1|0), HGETALL of the job }`.
+ * Returns `{ 1, seq }` when created (the caller knows every field it wrote), or `{ 0, HGETALL }`
+ * with the existing job.
  */
 export const jobAdd = luaScript('job-add', 1, `${JOB_LIB}
 if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HGETALL', KEYS[1]) } end
@@ -26,5 +27,5 @@ redis.call('ZADD', T .. 'n:' .. name, now, imember(sq, id))
 setState(id, sq, now, nil, state)
 if state == 'waiting' then toReady(id, name, ARGV[5], runAt, sq)
 else redis.call('ZADD', T .. 'd', runAt, id) end
-return { 1, redis.call('HGETALL', KEYS[1]) }
+return { 1, sq }
 `);

@@ -13,17 +13,20 @@ export const JOB_CLAIM_LIB = `
 local function claimJobs(names, limit, maxTo, token, leaseEnd, now)
   if limit < 1 then return {} end
   promote(math.max(limit, 100), now)
-  local chunk = math.max(limit, 16)
   local streams = {}
-  for _, name in ipairs(names) do streams[#streams + 1] = { key = T .. 'w:' .. name, buf = {}, pos = 1, off = 0, done = false } end
+  for _, name in ipairs(names) do
+    streams[#streams + 1] = { key = T .. 'w:' .. name, buf = {}, pos = 1, off = 0, done = false, chunk = limit }
+  end
+  -- Reads a due set in chunks: \`limit\` first (the usual case: nothing skipped), growing after.
   local function peek(s)
     if s.pos > #s.buf then
       if s.done then return nil end
-      local r = redis.call('ZRANGE', s.key, s.off, s.off + chunk - 1, 'WITHSCORES')
-      s.off = s.off + chunk
+      local r = redis.call('ZRANGE', s.key, s.off, s.off + s.chunk - 1, 'WITHSCORES')
+      s.off = s.off + s.chunk
       s.buf, s.pos = {}, 1
       for j = 1, #r, 2 do s.buf[#s.buf + 1] = { r[j], tonumber(r[j + 1]) } end
-      if #s.buf < chunk then s.done = true end
+      if #s.buf < s.chunk then s.done = true end
+      s.chunk = math.min(s.chunk * 4, 256)
       if #s.buf == 0 then return nil end
     end
     return s.buf[s.pos]

@@ -6,7 +6,8 @@ import { JOB_LIB } from './job-lib.js';
  * one attempt fewer.
  *
  * KEYS[1] job hash; KEYS[2] active set
- * ARGV[1] key base; ARGV[2] id; ARGV[3] token; ARGV[4] now
+ * ARGV[1] key base; ARGV[2] id; ARGV[3] token; ARGV[4] now;
+ * ARGV[5] 'keep' to keep runAt (a job claimed ahead goes back to its place in line), else ''
  *
  * Returns 1, or 0 when the lease was lost.
  */
@@ -18,6 +19,8 @@ endLease(id)
 local at = (tonumber(h.at) or 1) - 1
 if at < 0 then at = 0 end
 redis.call('HSET', KEYS[1], 'at', at)
-requeue(id, h, 'waiting', now, now)
+local runAt = now
+if ARGV[5] == 'keep' then runAt = h.ra end
+requeue(id, h, 'waiting', runAt, now)
 return 1
 `);
