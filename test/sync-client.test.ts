@@ -246,3 +246,16 @@ describe('connectSync', () => {
     expect(() => sync.on('a..b', () => {})).toThrow(/segment|pattern/);
   });
 });
+
+describe('connectSync without a WebSocket', () => {
+  it('says what to pass when the runtime has no WebSocket', () => {
+    const g = globalThis as { WebSocket?: unknown };
+    const saved = g.WebSocket;
+    delete g.WebSocket;
+    try {
+      expect(() => connectSync('ws://127.0.0.1:1/sync')).toThrow(/pass `\{ WebSocket \}`/);
+    } finally {
+      if (saved) g.WebSocket = saved;
+    }
+  });
+});

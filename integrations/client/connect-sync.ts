@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SyncGatewayError } from '../../src/errors.js';
+import { BotwireConfigError, SyncGatewayError } from '../../src/errors.js';
 import {
   encodeFrame, isSubprotocolSafe, parseServerFrame, SYNC_SUBPROTOCOL, SYNC_TOKEN_SUBPROTOCOL_PREFIX, SyncCloseCode,
   MAX_PATTERNS_PER_FRAME, type ClientFrame, type ServerFrame,
@@ -66,7 +66,7 @@ class Client implements SyncClient {
   constructor(private readonly url: string, private readonly opts: ConnectSyncOptions) {
     const Ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) {
-      throw new SyncGatewayError('config', 'no WebSocket implementation here: pass `{ WebSocket }` (e.g. from the `ws` package on Node 20)');
+      throw new BotwireConfigError('connectSync: no WebSocket implementation here; pass `{ WebSocket }` (e.g. from the `ws` package on Node 20).');
     }
     this.Ctor = Ctor;
     this.pingIntervalMs = opts.pingIntervalMs ?? 25_000;
