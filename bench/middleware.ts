@@ -169,7 +169,28 @@ function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<u
   };
 }
 
-function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read(k: string): Promise<Counter | undefined> } & object>, calls: () => number): Impl {
+/**
+ * In-process per-chat queue, like @grammyjs/runner's `sequentialize`: grammY's documented fix for
+ * lost updates. It only orders updates inside one process.
+ */
+function sequentialize(): (ctx: Context, next: () => Promise<void>) => Promise<void> {
+  const tails = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const key = String(ctx.chat?.id);
+    const previous = tails.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => { done = r; });
+    const tail = previous.then(() => mine);
+    tails.set(key, tail);
+    await previous;
+    try { await next(); } finally {
+      done();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
+function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read(k: string): Promise<Counter | undefined> } & object>, calls: () => number, sequential = false): Impl {
   const storages = new Map<string, { read(k: string): Promise<Counter | undefined> }>();
   return {
     name,
@@ -178,6 +199,7 @@ function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read
       const adapter = await storage(space);
       storages.set(space, adapter);
       const bot = grammyBot<Context & { session: Counter }>();
+      if (sequential) bot.use(sequentialize());
       bot.use(grammySession({ initial: () => ({ count: 0 }), storage: adapter as never }));
       bot.on('message', (ctx) => increment(ctx.session));
       return (u) => bot.handleUpdate(u as never);
@@ -214,6 +236,7 @@ async function main(): Promise<void> {
   const rOpt = redis();
   const rGrammy = redis();
   const rTelegraf = redis();
+  const rSeq = redis();
   const redisStores: Array<SessionStore<unknown>> = [];
   const rStore = (client: Redis) => (space: string) => { const s = redisSessionStore({ client, prefix: `bench:mw:${space}:` }); redisStores.push(s); return s; };
   const redisImpls: Impl[] = [
@@ -228,6 +251,14 @@ async function main(): Promise<void> {
         delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
       };
     }, rGrammy.calls),
+    grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => {
+      const adapter = new RedisAdapter<Counter>({ instance: rSeq.client, ttl: 3600 });
+      return {
+        read: (k: string) => adapter.read(`bench:mw:${space}:${k}`) as Promise<Counter | undefined>,
+        write: (k: string, v: Counter) => adapter.write(`bench:mw:${space}:${k}`, v),
+        delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
+      };
+    }, rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
   ];
   rows.push(...(await measureAll('Redis', redisImpls, baseline)));
@@ -242,6 +273,7 @@ async function main(): Promise<void> {
   const pOpt = pool();
   const pGrammy = pool();
   const pTelegraf = pool();
+  const pSeq = pool();
   const pgStores: Array<SessionStore<unknown>> = [];
   const pStore = (client: pg.Pool) => (space: string) => { const s = postgresSessionStore({ client, schema, prefix: `${space}:` }); pgStores.push(s); return s; };
   const pgImpls: Impl[] = [
@@ -251,6 +283,10 @@ async function main(): Promise<void> {
       const adapter = await PsqlAdapter.create({ tableName: `bench_mw_grammy_${space}`, client: pGrammy.client as never });
       return adapter as never;
     }, pGrammy.calls),
+    grammyPeerImpl('grammY session() + storage-psql + in-process sequentialize', async (space) => {
+      const adapter = await PsqlAdapter.create({ tableName: `bench_mw_grammy_seq_${space}`, client: pSeq.client as never });
+      return adapter as never;
+    }, pSeq.calls, true),
     telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
   ];
   rows.push(...(await measureAll('Postgres', pgImpls, baseline)));

@@ -171,6 +171,37 @@ export function grammySessionSuite(name: string, { make }: SuiteStore): void {
       expect((one.counts.calls.commit ?? 0) + (two.counts.calls.commit ?? 0)).toBe(60);
     });
 
+    it('serialize: queued local updates get the lease handed on, released after 16 hand-overs for fairness', async () => {
+      const { store, counts } = countingStore(await make());
+      const bot = grammyBot<CounterCtx>();
+      bot.use(session({ store, initial: () => ({ n: 0 }), waitMs: 20_000 }));
+      bot.on('message', (ctx) => { ctx.session.n++; });
+      const c = chatId();
+      await Promise.all(Array.from({ length: 40 }, () => bot.handleUpdate(textUpdate(c, 'x'))));
+      expect((await store.get(String(c)))?.data).toEqual({ n: 40 });
+      // 1 acquire serves 17 updates (itself + 16 hand-overs): 40 updates need 3.
+      expect(counts.calls.acquire).toBe(3);
+      expect(counts.calls.commit).toBe(40);
+    });
+
+    it('serialize: an update queued locally behind a slow one times out after waitMs', async () => {
+      const store = await make();
+      const bot = grammyBot<CounterCtx>();
+      bot.use(session({ store, initial: () => ({ n: 0 }), waitMs: 150 }));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      bot.command('slow', async (ctx) => { ctx.session.n++; await gate; });
+      bot.on('message', (ctx) => { ctx.session.n += 10; });
+      const c = chatId();
+      const slow = bot.handleUpdate(textUpdate(c, '/slow'));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await failure(bot.handleUpdate(textUpdate(c, 'queued')))).toBeInstanceOf(SessionLockTimeoutError);
+      release();
+      await slow;
+      await bot.handleUpdate(textUpdate(c, 'after'));
+      expect((await store.get(String(c)))?.data).toEqual({ n: 11 });
+    });
+
     it('serialize: other chats are not blocked by a slow one', async () => {
       const store = await make();
       const bot = grammyBot<CounterCtx>();
