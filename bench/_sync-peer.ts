@@ -1,13 +1,14 @@
 // Publisher side of `npm run bench -- sync`, run as a separate OS process. Modes: botwire-redis,
 // botwire-pg, raw-redis (ioredis PUBLISH), raw-pg (pg NOTIFY). Commands arrive on stdin as JSON lines.
+// In every mode the publisher process also listens on the channel, as each app instance does.
 import pg from 'pg';
-
-// The raw-pg mode fires concurrent client.query() calls on purpose (what naive code does); keep its deprecation notice out of the table.
-process.noDeprecation = true;
 import { Redis } from 'ioredis';
 import { createInterface } from 'node:readline';
 import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
 import { redisSyncBus } from '../adapters/redis/sync-transport.js';
+
+// The raw-pg mode fires concurrent client.query() calls on purpose (what naive code does); keep its deprecation notice out of the table.
+process.noDeprecation = true;
 
 const [mode, url, space] = process.argv.slice(2) as [string, string, string];
 const pad = 'x'.repeat(60);
@@ -24,13 +25,21 @@ if (mode === 'botwire-redis' || mode === 'botwire-pg') {
   close = () => bus.close();
 } else if (mode === 'raw-redis') {
   const r = new Redis(url);
+  // Like every botwire instance, this one also listens (and receives its own messages): same broker topology.
+  const sub = new Redis(url);
+  sub.on('pmessage', (_p, _c, m) => { JSON.parse(m); });
+  await sub.psubscribe(`${space}*`);
   publish = (i) => r.publish(`${space}bench.ev`, JSON.stringify({ t: now(), i, pad }));
-  close = () => r.quit();
+  close = async () => { sub.disconnect(); await r.quit(); };
 } else {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
+  const listener = new pg.Client({ connectionString: url });
+  await listener.connect();
+  listener.on('notification', (m) => { JSON.parse(m.payload ?? '{}'); });
+  await listener.query(`LISTEN "${space}_sync"`);
   publish = (i) => c.query('SELECT pg_notify($1, $2)', [`${space}_sync`, JSON.stringify({ t: now(), i, pad })]);
-  close = () => c.end();
+  close = async () => { await listener.end(); await c.end(); };
 }
 process.stdout.write('ready\n');
 
