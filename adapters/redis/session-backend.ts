@@ -14,6 +14,7 @@ import { sessionSet } from './lua/session-set-1.js';
 import { sessionTouch } from './lua/session-touch-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
 import { ReleaseNotifier } from './release-notifier.js';
+import { coalesceWrites } from './write-coalescer.js';
 import { runScript, type LuaScript } from './script.js';
 
 /** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
@@ -121,7 +122,10 @@ export class RedisSessionBackend implements SessionBackend {
   #run(script: LuaScript, keys: string[], args: RedisArg[]): Promise<Reply> {
     // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
     const client = this.#connection.ready();
-    if (client) return runScript(client, script, keys, args) as Promise<Reply>;
+    if (client) {
+      coalesceWrites(client);
+      return runScript(client, script, keys, args) as Promise<Reply>;
+    }
     return this.#connection.get().then((c) => runScript(c, script, keys, args) as Promise<Reply>);
   }
 
@@ -130,6 +134,7 @@ export class RedisSessionBackend implements SessionBackend {
     if (client && keys.length === 1) {
       // The hot path: one GET, parsed here, no async frame in between.
       const key = keys[0]!;
+      coalesceWrites(client);
       return this.#getOne(client, key).then((v) => [v === null || v === undefined ? undefined : parseRecord(key, v)]);
     }
     if (client) return this.#read(client, keys);
@@ -159,11 +164,10 @@ export class RedisSessionBackend implements SessionBackend {
     return (await Promise.all(keys.map((k) => this.#getOne(client, k)))).map(parse);
   }
 
-  async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
-    const [ok, version] = await this.#run(sessionSet, [this.recordKey(key)], [
+  set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
+    return this.#run(sessionSet, [this.recordKey(key)], [
       data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '', expiryHeader(ttlMs),
-    ]);
-    return ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) };
+    ]).then(([ok, version]) => (ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) }));
   }
 
   async delete(key: string, ifVersion: number | undefined): Promise<CasResult> {

@@ -35,31 +35,93 @@ export function classifyBackendError(backend: string, operation: string, err: un
   return err;
 }
 
+/** A backend call still waiting for its answer, with the moment it must give up. */
+interface Pending {
+  deadline: number;
+  reject: (err: unknown) => void;
+  backend: string;
+  operation: string;
+  timeoutMs: number;
+  subject: string | undefined;
+}
+
+// Deadlines of all calls in flight share ONE timer, armed for the earliest of them: a setTimeout +
+// clearTimeout + Promise.race per call cost a measurable share of a 20 µs Redis round trip. The
+// timer is unref'd while nothing is in flight (a finished script can exit at once) and ref'd again
+// while a call waits (an unanswered call still ends in BackendUnavailableError, never in a silent exit).
+const pending = new Set<Pending>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let armedFor = Infinity;
+
+type Refable = { ref?: () => unknown; unref?: () => unknown };
+
+function arm(at: number): void {
+  if (timer !== undefined) clearTimeout(timer);
+  armedFor = at;
+  timer = setTimeout(sweep, Math.max(0, at - performance.now()));
+}
+
+function sweep(): void {
+  timer = undefined;
+  armedFor = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const p of pending) {
+    // Timers may fire a fraction of a millisecond early on the monotonic clock: allow 1 ms.
+    if (p.deadline <= now + 1) {
+      pending.delete(p);
+      p.reject(new BackendUnavailableError(p.backend, p.operation, new Error(`no answer within ${p.timeoutMs} ms`), p.subject));
+    } else if (p.deadline < next) next = p.deadline;
+  }
+  if (next !== Infinity) arm(next);
+}
+
+function track(p: Pending): void {
+  pending.add(p);
+  if (p.deadline < armedFor) arm(p.deadline);
+  else if (pending.size === 1) (timer as Refable | undefined)?.ref?.();
+}
+
+function untrack(p: Pending): void {
+  if (pending.delete(p) && pending.size === 0) (timer as Refable | undefined)?.unref?.();
+}
+
 /**
  * Run one backend call with a hard upper bound on how long the caller waits, so an unreachable
  * backend turns into {@link BackendUnavailableError} in bounded time (ioredis alone waits ~10 s).
+ * `map` turns the answer into the result in the same step (an error it throws rejects the call).
  */
-export async function callBackend<T>(
+export function callBackend<T, R = T>(
   backend: string,
   operation: string,
   timeoutMs: number,
   run: () => Promise<T>,
   subject?: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new BackendUnavailableError(backend, operation, new Error(`no answer within ${timeoutMs} ms`), subject)),
-      timeoutMs,
+  map?: (value: T) => R,
+): Promise<R> {
+  let work: Promise<T>;
+  try {
+    work = Promise.resolve(run());
+  } catch (err) {
+    return Promise.reject(classifyBackendError(backend, operation, err, subject));
+  }
+  return new Promise<R>((resolve, reject) => {
+    const p: Pending = { deadline: performance.now() + timeoutMs, reject, backend, operation, timeoutMs, subject };
+    track(p);
+    work.then(
+      (value) => {
+        untrack(p);
+        if (!map) resolve(value as unknown as R);
+        else {
+          try { resolve(map(value)); } catch (err) { reject(err); }
+        }
+      },
+      (err: unknown) => {
+        untrack(p);
+        reject(classifyBackendError(backend, operation, err, subject));
+      },
     );
   });
-  try {
-    return await Promise.race([run(), timeout]);
-  } catch (err) {
-    throw classifyBackendError(backend, operation, err, subject);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Resolve after `ms` milliseconds. */

@@ -137,8 +137,8 @@ export class SessionStore<T = unknown> {
     this.prefix = options.prefix ?? '';
   }
 
-  #call<R>(operation: string, key: string | undefined, run: () => Promise<R>): Promise<R> {
-    return callBackend(this.backend.name, operation, this.#timeoutMs, run, key);
+  #call<R, M = R>(operation: string, key: string | undefined, run: () => Promise<R>, map?: (value: R) => M): Promise<M> {
+    return callBackend(this.backend.name, operation, this.#timeoutMs, run, key, map);
   }
 
   #full(key: string): string {
@@ -152,10 +152,15 @@ export class SessionStore<T = unknown> {
   }
 
   /** Read one record; `undefined` when absent or expired. One round trip. */
-  async get(key: string): Promise<SessionRecord<T> | undefined> {
-    const full = this.#full(key);
-    const [raw] = await this.#call('get', key, () => this.backend.get([full]));
-    return this.#decode(key, raw);
+  get(key: string): Promise<SessionRecord<T> | undefined> {
+    // Not `async`: the hot path saves an await layer, so input errors must become rejections by hand.
+    let full: string;
+    try {
+      full = this.#full(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#call('get', key, () => this.backend.get([full]), (raws) => this.#decode(key, raws[0]));
   }
 
   /** Read several records in one round trip, in the order given. */
@@ -170,13 +175,21 @@ export class SessionStore<T = unknown> {
    * Write a record; returns its new version. With `ifVersion` it is a compare-and-set that throws
    * {@link SessionConflictError} on mismatch and writes nothing.
    */
-  async set(key: string, data: T, options: SetOptions = {}): Promise<number> {
-    const full = this.#full(key);
-    assertMs('ttlMs', options.ttlMs);
-    const text = encode(key, data);
-    const result = await this.#call('set', key, () => this.backend.set(full, text, options.ttlMs, options.ifVersion));
-    if (!result.ok) throw new SessionConflictError(key, options.ifVersion ?? 0, result.actual);
-    return result.version;
+  set(key: string, data: T, options: SetOptions = {}): Promise<number> {
+    let full: string;
+    let text: string;
+    try {
+      full = this.#full(key);
+      assertMs('ttlMs', options.ttlMs);
+      text = encode(key, data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { ttlMs, ifVersion } = options;
+    return this.#call('set', key, () => this.backend.set(full, text, ttlMs, ifVersion), (result) => {
+      if (!result.ok) throw new SessionConflictError(key, ifVersion ?? 0, result.actual);
+      return result.version;
+    });
   }
 
   /** Delete a record; false when there was none. With `ifVersion`, a conflict throws and deletes nothing. */
