@@ -20,6 +20,7 @@ export type EngineMiddleware<C> = (ctx: C, next: () => Promise<void>) => Promise
  * part fails, the leases already taken are given back and the first error is thrown.
  */
 async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
+  if (runs.length === 1) return loadOne(runs[0]!);
   const todo = runs.filter((r) => r.key !== undefined && !r.loaded);
   const leased = todo.filter((r) => r.cfg.mode === 'serialize').sort((a, b) => (a.fullKey < b.fullKey ? -1 : a.fullKey > b.fullKey ? 1 : 0));
   for (let i = 1; i < leased.length; i++) {
@@ -57,8 +58,27 @@ async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
   }
 }
 
+/** The common single-session case, without the bookkeeping of several parts. */
+async function loadOne<C>(run: PartRun<C>): Promise<void> {
+  if (run.key === undefined || run.loaded) return;
+  if (run.cfg.mode === 'serialize') return run.loadLeased();
+  const since = performance.now();
+  let record;
+  try {
+    record = await run.cfg.store.get(run.key);
+  } catch (err) {
+    run.failed(err);
+    return;
+  }
+  run.accept(record);
+  run.logLoad(since);
+}
+
 /** Save/release every part; errors are collected so one failing part never keeps another's lease. */
 async function finishAll<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Promise<unknown[]> {
+  if (runs.length === 1) {
+    try { await runs[0]!.finish(ok); return []; } catch (err) { return [err]; }
+  }
   const results = await Promise.allSettled(runs.map((r) => r.finish(ok)));
   return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
 }

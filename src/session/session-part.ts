@@ -30,6 +30,8 @@ export interface ResolvedPart<C> {
   plan: MigrationPlan | undefined;
   fresh: boolean;
   logger: SessionLogger;
+  /** False when nobody listens: skip building debug lines. */
+  verbose: boolean;
   leaseMs: number;
   waitMs: number;
 }
@@ -77,6 +79,7 @@ export function resolvePart<C>(
     plan: planMigrations(options.migrations),
     fresh: onError === 'fresh',
     logger: options.logger ?? defaults.logger ?? SILENT,
+    verbose: (options.logger ?? defaults.logger) !== undefined,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     waitMs: options.waitMs ?? DEFAULT_WAIT_MS,
   };
@@ -151,7 +154,7 @@ export class PartRun<C> {
   }
 
   logLoad(since: number): void {
-    if (this.fresh) return;
+    if (this.fresh || !this.cfg.verbose) return;
     this.cfg.logger.debug(`botwire session load key=${this.key} version=${this.#version} mode=${this.cfg.mode} ms=${ms(since)}`);
   }
 
@@ -237,6 +240,6 @@ export class PartRun<C> {
       else if (write === 'delete') { await store.delete(key, { ifVersion }); version = 0; }
       else await store.touch(key, slideMs!);
     }
-    this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
+    if (this.cfg.verbose) this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
   }
 }
