@@ -130,7 +130,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       if (closed) return;
       events.down(err);
       retryTimer = setTimeout(() => start(events), RETRY_MS);
-    });
+    }).catch((err: unknown) => events.error(err)); // a client that threw while duplicating: report, never reject unhandled
   };
 
   return {
