@@ -55,9 +55,10 @@ class PostgresSessionBackend implements SessionBackend {
   readonly #listener: ChannelListener | undefined;
   readonly #timeoutMs: number;
   readonly #waiters = new Map<string, Set<() => void>>();
-  // When a release of a key was last heard, and when each not-yet-waited failed acquire was sent:
-  // a release heard after the send but before the wait began must not be slept through.
-  readonly #heardAt = new Map<string, number>();
+  // A release heard while nobody here was registered to wait (key → when), and when each
+  // not-yet-waited failed acquire was sent: a release heard after the send but before the wait
+  // began must not be slept through. One such release lets one waiter through, not all.
+  readonly #unclaimed = new Map<string, number>();
   readonly #pending = new Map<string, number[]>();
 
   constructor(options: PostgresSessionStoreOptions) {
@@ -124,6 +125,7 @@ class PostgresSessionBackend implements SessionBackend {
       `SELECT ok, version FROM ${this.#s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
       [key, token, version, write.kind, data, ttl, keepLeaseMs ?? null],
     ).catch((err: unknown) => rejectJson(key, err));
+    if (keepLeaseMs === undefined) this.#wakeOne(key);
     return r.ok ? { ok: true, version: num(r.version) } : { ok: false };
   }
 
@@ -132,7 +134,9 @@ class PostgresSessionBackend implements SessionBackend {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    return (await this.#one(`SELECT ${this.#s}.session_release($1, $2) AS ok`, [key, token])).ok === true;
+    const ok = (await this.#one(`SELECT ${this.#s}.session_release($1, $2) AS ok`, [key, token])).ok === true;
+    this.#wakeOne(key);
+    return ok;
   }
 
   async cleanup(limit: number): Promise<number> {
@@ -153,10 +157,18 @@ class PostgresSessionBackend implements SessionBackend {
 
   #heard(key: string): void {
     if (key === '') return this.#wakeAll();
-    if (this.#heardAt.size > 1_000) this.#prune(this.#heardAt, (t) => t);
-    this.#heardAt.set(key, performance.now());
-    const waiters = this.#waiters.get(key);
-    if (waiters) for (const wake of [...waiters]) wake();
+    if (this.#wakeOne(key)) return;
+    if (this.#unclaimed.size > 1_000) this.#prune(this.#unclaimed, (t) => t);
+    this.#unclaimed.set(key, performance.now());
+  }
+
+  // One waiter per process per release, not all: every woken waiter retries, and a hundred of them
+  // racing for one lease cost a hundred queries for one winner. A loser's failed acquire marks the
+  // row again, so the next release notifies; a winner's own commit/release here wakes the next one.
+  #wakeOne(key: string): boolean {
+    const wake = this.#waiters.get(key)?.values().next().value;
+    wake?.();
+    return wake !== undefined;
   }
 
   #wakeAll(): void {
@@ -176,7 +188,11 @@ class PostgresSessionBackend implements SessionBackend {
       if (!ok) await sleep(Math.min(timeoutMs, FALLBACK_POLL_MS));
       return;
     }
-    if ((this.#heardAt.get(key) ?? -Infinity) >= since) return;
+    const heard = this.#unclaimed.get(key);
+    if (heard !== undefined && heard >= since) {
+      this.#unclaimed.delete(key);
+      return;
+    }
     await new Promise<void>((resolve) => {
       let set = this.#waiters.get(key);
       if (!set) this.#waiters.set(key, (set = new Set()));
