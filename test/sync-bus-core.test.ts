@@ -83,6 +83,13 @@ describe('SyncBus core', () => {
     await bus.close();
   });
 
+  it('measures the payload limit in UTF-8 bytes, not characters', async () => {
+    const bus = memorySyncBus({ maxPayloadBytes: 3_000 });
+    await bus.publish('ascii', 'a'.repeat(2_000));
+    await expect(bus.publish('cyrillic', 'я'.repeat(2_000))).rejects.toMatchObject({ code: 'SYNC_PAYLOAD_TOO_LARGE' });
+    await bus.close();
+  });
+
   it('rejects a missing transport, an empty instanceId and a non-function handler with BotwireConfigError', () => {
     expect(() => createSyncBus({} as never)).toThrow(BotwireConfigError);
     expect(() => memorySyncBus({ instanceId: '' })).toThrow(BotwireConfigError);

@@ -55,9 +55,11 @@ const ORIGIN_IDLE_MS = 3_600_000;
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
 
-function utf8Length(text: string): number {
-  // Each UTF-16 unit becomes at most 3 UTF-8 bytes, so short texts never need encoding to be measured.
-  return text.length * 3 <= 4096 ? text.length : encoder.encode(text).length;
+/** UTF-8 size of `text` when it might exceed `limit`; 0 when it cannot (each UTF-16 unit is ≤ 3 bytes). */
+function bytesOver(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return 0;
+  const bytes = encoder.encode(text).length;
+  return bytes > limit ? bytes : 0;
 }
 
 interface OriginState { seq: number; seenAt: number }
@@ -127,8 +129,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     } catch (e) {
       return Promise.reject(new SyncSerializationError(topic, e));
     }
-    const bytes = utf8Length(text);
-    if (bytes > this.maxPayloadBytes) return Promise.reject(new SyncPayloadTooLargeError(topic, bytes, this.maxPayloadBytes, this.transport.name));
+    const bytes = bytesOver(text, this.maxPayloadBytes);
+    if (bytes > 0) return Promise.reject(new SyncPayloadTooLargeError(topic, bytes, this.maxPayloadBytes, this.transport.name));
     this.seq = seq;
     this.counters.published++;
     this.deliver(envelope);
