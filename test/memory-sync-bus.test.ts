@@ -70,6 +70,15 @@ describe('memory SyncBus: faults', () => {
     // @ts-expect-error unknown topic is a compile error
     await bus.publish('users.unknown', 1);
     expect(balances).toEqual([7, undefined]); // the ill-typed publish still runs: types guard at compile time only
+    // Wildcard handlers get the union of the matching topics' envelopes, narrowed by `topic`.
+    bus.subscribe('users.*', (e) => {
+      const balance: number = e.data.balance;
+      void balance;
+    });
+    bus.subscribe('*', (e) => {
+      if (e.topic === 'users.balance_updated') { const id: number = e.data.userId; void id; }
+    });
+    bus.subscribe('$resync', (e) => { const reason: 'reconnect' | 'gap' = e.data.reason; void reason; });
     await bus.close();
   });
 });
