@@ -95,7 +95,7 @@ interface Sample { impl: string; metric: string; value: number }
 async function serverStats(): Promise<{ calls: number; usec: number }> {
   const info = await admin!.info('all');
   let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_.*calls=(\d+)/gm)) calls += Number(m[1]);
+  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1]);
   const cpu = (k: string): number => Number(info.match(new RegExp(`^${k}:([\\d.]+)`, 'm'))?.[1] ?? 0);
   return { calls, usec: (cpu('used_cpu_user') + cpu('used_cpu_sys')) * 1e6 };
 }

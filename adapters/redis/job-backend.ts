@@ -57,7 +57,7 @@ export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOp
  * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
  * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
  * one is in flight are sent together in the next script call, and a long-running worker's
- * completions claim their replacements in the same call (see {@link JobPrefetch}), so a busy
+ * completions claim their replacements in the same call (see job-prefetch.ts), so a busy
  * worker pays about one round trip per job.
  */
 export class RedisJobBackend implements JobBackend {

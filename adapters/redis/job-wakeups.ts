@@ -18,14 +18,22 @@ export class JobWakeups {
     this.#client = client;
   }
 
-  /** Add a listener; resolves once the subscription is confirmed. The result removes it. */
-  async subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+  /**
+   * Add a listener; resolves once the subscription is confirmed, or after `waitMs` while Redis is
+   * slow to answer (the subscription then completes in the background: a worker must not hang at
+   * start because its wake-ups are late). The result removes the listener.
+   */
+  async subscribe(listener: (name: string) => void, waitMs = 2_000): Promise<() => Promise<void>> {
     this.#listeners.add(listener);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await (this.#subscribing ??= this.#open());
+      const opening = (this.#subscribing ??= this.#open());
+      await Promise.race([opening, new Promise((r) => { timer = setTimeout(r, waitMs); })]);
     } catch (err) {
       this.#listeners.delete(listener);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     return async () => {
       this.#listeners.delete(listener);
