@@ -268,7 +268,7 @@ async function main(): Promise<void> {
   const schema = 'bench_mw';
   await migrate(admin, { schema });
   const pools: pg.Pool[] = [];
-  const pool = (): ReturnType<typeof countingPg> => { const c = countingPg(new pg.Pool({ connectionString: DATABASE_URL, max: 20 })); pools.push(c.client); return c; };
+  const pool = (): ReturnType<typeof countingPg> => { const c = countingPg(new pg.Pool({ connectionString: DATABASE_URL, max: 8 })); pools.push(c.client); return c; };
   const pSer = pool();
   const pOpt = pool();
   const pGrammy = pool();
