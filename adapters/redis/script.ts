@@ -26,10 +26,18 @@ function isNoScript(err: unknown): boolean {
  * Run `script` with EVALSHA (one round trip: only the hash travels), falling back to EVAL when the
  * server lost its script cache (restart, failover, SCRIPT FLUSH). EVAL caches it again.
  */
-export function runScript(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+export function runScript(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown>;
+/** Same, with `map` applied to the reply in the same step (one promise less on a hot path). */
+export function runScript<R>(
+  client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[], map: (reply: unknown) => R,
+): Promise<R>;
+export function runScript<R>(
+  client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[], map?: (reply: unknown) => R,
+): Promise<unknown> {
   const params = [...keys, ...args];
-  return client.evalsha(script.sha, script.numKeys, ...params).catch((err: unknown) => {
+  return client.evalsha(script.sha, script.numKeys, ...params).then(map, (err: unknown) => {
     if (!isNoScript(err)) throw err;
-    return client.eval(script.source, script.numKeys, ...params);
+    const retried = client.eval(script.source, script.numKeys, ...params);
+    return map ? retried.then(map) : retried;
   });
 }

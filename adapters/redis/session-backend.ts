@@ -119,14 +119,15 @@ export class RedisSessionBackend implements SessionBackend {
     return `${this.prefix}{${tag(key)}}`;
   }
 
-  #run(script: LuaScript, keys: string[], args: RedisArg[]): Promise<Reply> {
+  #run<R = Reply>(script: LuaScript, keys: string[], args: RedisArg[], map?: (reply: Reply) => R): Promise<R> {
+    const m = (map ?? ((r: Reply) => r)) as (reply: unknown) => R;
     // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
     const client = this.#connection.ready();
     if (client) {
       coalesceWrites(client);
-      return runScript(client, script, keys, args) as Promise<Reply>;
+      return runScript(client, script, keys, args, m);
     }
-    return this.#connection.get().then((c) => runScript(c, script, keys, args) as Promise<Reply>);
+    return this.#connection.get().then((c) => runScript(c, script, keys, args, m));
   }
 
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
@@ -167,7 +168,7 @@ export class RedisSessionBackend implements SessionBackend {
   set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
     return this.#run(sessionSet, [this.recordKey(key)], [
       data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '', expiryHeader(ttlMs),
-    ]).then(([ok, version]) => (ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) }));
+    ], ([ok, version]) => (ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) }));
   }
 
   async delete(key: string, ifVersion: number | undefined): Promise<CasResult> {
@@ -188,14 +189,13 @@ export class RedisSessionBackend implements SessionBackend {
     });
   }
 
-  async commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
+  commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
     const record = this.recordKey(key);
     const ttlMs = write.kind === 'delete' ? undefined : write.ttlMs;
-    const r = await this.#run(sessionCommit, [record, `${record}:lease`, `${record}:w`], [
+    return this.#run(sessionCommit, [record, `${record}:lease`, `${record}:w`], [
       token, version, write.kind, write.kind === 'set' ? write.data : '', ttlMs === undefined ? '' : Math.ceil(ttlMs),
       keepLeaseMs === undefined ? '' : Math.ceil(keepLeaseMs), this.#channel, key, expiryHeader(ttlMs),
-    ]);
-    return r[0] === 1 ? { ok: true, version: Number(r[1]) } : { ok: false };
+    ], (r): CommitResult => (r[0] === 1 ? { ok: true, version: Number(r[1]) } : { ok: false }));
   }
 
   async extend(key: string, token: string, leaseMs: number): Promise<boolean> {
