@@ -204,6 +204,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         resolve();
       };
       const timer = setTimeout(() => finish(new Error(`no answer within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      // A pending send must not keep a process alive that is otherwise done (e.g. after close()).
+      (timer as { unref?: () => void }).unref?.();
       try {
         this.transport.send(text, topic).then(() => finish(), (e: unknown) => finish(e ?? new Error('send failed')));
       } catch (e) {
