@@ -266,9 +266,17 @@ export class SessionStore<T = unknown> {
         const { write } = this.#commitWrite(key, data, options);
         finish('handOver');
         const started = Date.now();
-        const result = await this.#call('commit', key, () =>
-          this.backend.commit({ key: full, token, version: record?.version ?? 0, write, keepLeaseMs }),
-        );
+        let result;
+        try {
+          result = await this.#call('commit', key, () =>
+            this.backend.commit({ key: full, token, version: record?.version ?? 0, write, keepLeaseMs }),
+          );
+        } catch (err) {
+          // The write may have landed with the lease kept; nobody will use it now, so free the key
+          // instead of letting it block others for keepLeaseMs.
+          void this.#call('release', key, () => this.backend.release(full, token)).catch(() => undefined);
+          throw err;
+        }
         if (!result.ok) throw new SessionLeaseLostError(key);
         let next: SessionRecord<T> | undefined;
         if (write.kind === 'delete') next = undefined;
