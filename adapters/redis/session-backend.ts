@@ -47,7 +47,14 @@ const EXPIRY_DIGITS = 15;
 const MAX_EXPIRY = 10 ** EXPIRY_DIGITS - 1;
 const NO_EXPIRY = `${'0'.repeat(EXPIRY_DIGITS)}:`;
 
-type Reply = Array<string | number | null>;
+/** A script's reply: the write scripts answer one integer (or, for acquire, the stored string). */
+type Reply = string | number | null;
+
+/** Decode the integer a CAS script answers: the version when done, `-1 - actual` on a mismatch. */
+function cas(reply: Reply): CasResult {
+  const n = Number(reply);
+  return n >= 0 ? { ok: true, version: n } : { ok: false, actual: -1 - n };
+}
 
 /**
  * Hash tag content for a key: `%` and `}` are escaped so the tag always spans the whole key (a `}`
@@ -168,12 +175,11 @@ export class RedisSessionBackend implements SessionBackend {
   set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
     return this.#run(sessionSet, [this.recordKey(key)], [
       data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '', expiryHeader(ttlMs),
-    ], ([ok, version]) => (ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) }));
+    ], cas);
   }
 
-  async delete(key: string, ifVersion: number | undefined): Promise<CasResult> {
-    const [ok, version] = await this.#run(sessionDelete, [this.recordKey(key)], [ifVersion ?? '']);
-    return ok === 1 ? { ok: true, version: Number(version) } : { ok: false, actual: Number(version) };
+  delete(key: string, ifVersion: number | undefined): Promise<CasResult> {
+    return this.#run(sessionDelete, [this.recordKey(key)], [ifVersion ?? ''], cas);
   }
 
   async touch(key: string, ttlMs: number): Promise<boolean> {
@@ -184,8 +190,9 @@ export class RedisSessionBackend implements SessionBackend {
     const record = this.recordKey(key);
     return this.#notifier.attempt(key, async () => {
       const r = await this.#run(sessionAcquire, [record, `${record}:lease`, `${record}:w`], [token, Math.ceil(leaseMs), WAITER_MARGIN_MS]);
-      if (r[0] !== 1) return { ok: false, retryInMs: Math.max(1, Number(r[1])) };
-      return { ok: true, record: r.length < 2 ? undefined : parseRecord(key, String(r[1])) };
+      if (typeof r === 'string') return { ok: true, record: parseRecord(key, r) };
+      const n = Number(r);
+      return n === 0 ? { ok: true, record: undefined } : { ok: false, retryInMs: Math.max(1, -n) };
     });
   }
 
@@ -195,7 +202,7 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#run(sessionCommit, [record, `${record}:lease`, `${record}:w`], [
       token, version, write.kind, write.kind === 'set' ? write.data : '', ttlMs === undefined ? '' : Math.ceil(ttlMs),
       keepLeaseMs === undefined ? '' : Math.ceil(keepLeaseMs), this.#channel, key, expiryHeader(ttlMs),
-    ], (r): CommitResult => (r[0] === 1 ? { ok: true, version: Number(r[1]) } : { ok: false }));
+    ], (r): CommitResult => (Number(r) >= 0 ? { ok: true, version: Number(r) } : { ok: false }));
   }
 
   async extend(key: string, token: string, leaseMs: number): Promise<boolean> {

@@ -12,8 +12,7 @@ import { luaScript } from '../script.js';
  * ARGV[2] lease duration in ms
  * ARGV[3] how long the waiter marker outlives the current lease, in ms
  *
- * Returns `{ 1 }` (taken, no record), `{ 1, storedString }` (taken, with record) or
- * `{ 0, leasePttl }` (busy).
+ * Returns the stored string (taken, with record), 0 (taken, no record) or `-leasePttl` (busy, < 0).
  */
 export const sessionAcquire = luaScript('session-acquire', 3, `
 local holder = redis.call('GET', KEYS[2])
@@ -22,10 +21,8 @@ if holder and holder ~= ARGV[1] then
   if left < 1 then left = 1 end
   local mark = left + tonumber(ARGV[3])
   if redis.call('PTTL', KEYS[3]) < mark then redis.call('SET', KEYS[3], '1', 'PX', mark) end
-  return { 0, left }
+  return -left
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-local r = redis.call('GET', KEYS[1])
-if not r then return { 1 } end
-return { 1, r }
+return redis.call('GET', KEYS[1]) or 0
 `);

@@ -17,15 +17,16 @@ import { luaScript } from '../script.js';
  *   (it is kept, not deleted: waiters not woken by this release still need the next one)
  * ARGV[9] expiresAt as 15 digits (all zeros = none) followed by ':' (the new header's start)
  *
- * Returns `{ 1, version }` (0 after a delete) or `{ 0 }` when fenced off (nothing written).
+ * Returns the version (0 after a delete or when there is no record), or -1 when fenced off
+ * (nothing written).
  */
 export const sessionCommit = luaScript('session-commit', 3, `
 local holder = redis.call('GET', KEYS[2])
 local cur = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 16, 40), '^%d+')) or 0
 if holder then
-  if holder ~= ARGV[1] then return { 0 } end
+  if holder ~= ARGV[1] then return -1 end
 elseif cur ~= tonumber(ARGV[2]) then
-  return { 0 }
+  return -1
 end
 local v = cur
 if ARGV[3] == 'set' then
@@ -48,5 +49,5 @@ else
   if holder then redis.call('DEL', KEYS[2]) end
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
 end
-return { 1, v }
+return v
 `);

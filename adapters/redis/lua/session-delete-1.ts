@@ -6,11 +6,11 @@ import { luaScript } from '../script.js';
  * KEYS[1] record `<prefix>{<key>}` (string `<expiresAt:15>:<version>:<json>`)
  * ARGV[1] expected version, or '' for an unconditional delete
  *
- * Returns `{ 1, versionDeleted }` (0 = nothing was there) or `{ 0, actualVersion }` on mismatch.
+ * Returns the version deleted (0 = nothing was there), or `-1 - actualVersion` (< 0) on mismatch.
  */
 export const sessionDelete = luaScript('session-delete', 1, `
 local cur = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 16, 40), '^%d+')) or 0
-if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return { 0, cur } end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= cur then return -1 - cur end
 if cur > 0 then redis.call('DEL', KEYS[1]) end
-return { 1, cur }
+return cur
 `);
