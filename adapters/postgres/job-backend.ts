@@ -3,6 +3,7 @@ import type {
 } from '../../src/jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import type { PgQueryable } from './client.js';
+import { CompletionBatcher } from './completion-batcher.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
@@ -59,6 +60,12 @@ class PostgresJobBackend implements JobBackend {
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
+  readonly #completions = new CompletionBatcher(async (ids, tokens, results, now) => {
+    const { rows } = await this.#client.query(
+      `SELECT id, token FROM ${this.#s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)`, [ids, tokens, results, now],
+    );
+    return new Set(rows.map((r: { id: string; token: string }) => `${r.id}\u0000${r.token}`));
+  });
 
   constructor(options: PostgresJobQueueOptions) {
     if (typeof options.client?.query !== 'function') {
@@ -103,8 +110,8 @@ class PostgresJobBackend implements JobBackend {
 
   claim(a: ClaimArgs): Promise<StoredJob[]> {
     return this.#rows(
-      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8)`,
-      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now],
+      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
+      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#channel?.listening ? a.waiter ?? null : null],
     );
   }
 
@@ -113,8 +120,9 @@ class PostgresJobBackend implements JobBackend {
       [id, token, leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
   }
 
-  async complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    return (await this.#scalar('job_complete', '$1, $2, $3, $4::float8', [id, token, result, now])) === true;
+  complete(id: string, token: string, result: string, now: number): Promise<boolean> {
+    // Batched with completions arriving meanwhile: still at most one round trip per call.
+    return this.#completions.complete(id, token, result, now);
   }
 
   async partial(

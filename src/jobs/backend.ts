@@ -15,6 +15,7 @@
  * Compatibility: this file is the contract between the core and the adapters. Changes after its
  * first commit are additive and backward compatible only (new optional members), each noted here:
  * - `partial(...)` gained an optional trailing `final` argument (finish as `failed`, keeping the result).
+ * - `ClaimArgs` gained an optional `waiter` (backends may ignore it).
  *
  * @module
  */
@@ -105,6 +106,12 @@ export interface ClaimArgs {
   /** Lease length: claimed jobs get `leaseUntil = now + leaseMs`. */
   leaseMs: number;
   now: number;
+  /**
+   * Stable id of a long-running worker that listens for wake-ups (absent for ticks). A backend whose
+   * wake-ups are costly (Postgres NOTIFY) may record the worker as idle when the claim returns fewer
+   * than `limit` jobs, and wake only while some worker is idle. Optional; backends may ignore it.
+   */
+  waiter?: string | undefined;
 }
 
 /** Arguments of {@link JobBackend.list}. */

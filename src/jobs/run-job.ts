@@ -35,10 +35,12 @@ export function resolveHandlers(queue: JobQueue, handlers: JobHandlers | undefin
 
 /**
  * Run one claimed job to its end: heartbeats while it runs, aborts its signal on timeout, loss of
- * the lease or `stop`, and records the outcome fenced by the claim's token.
- * Never throws: backend errors go to `queue.onError` and the lease lapses into a reclaim.
+ * the lease or `stop`, and records the outcome fenced by the claim's token. `onSettled` is called
+ * once the handler is done and before the outcome is written. Never throws: backend errors go to `queue.onError` and the lease lapses into a reclaim.
  */
-export async function runJob(queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal): Promise<RunOutcome> {
+export async function runJob(
+  queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void,
+): Promise<RunOutcome> {
   const ctrl = new AbortController();
   const abort = (reason: JobAbortedError): void => { if (!ctrl.signal.aborted) ctrl.abort(reason); };
   const onStop = (): void => abort(new JobAbortedError('shutdown', 'The worker is shutting down; the job will run again.'));
@@ -85,22 +87,31 @@ export async function runJob(queue: JobQueue, handler: JobHandler, raw: StoredJo
   };
 
   const aborted = new Promise<typeof ABORTED>((resolve) => ctrl.signal.addEventListener('abort', () => resolve(ABORTED), { once: true }));
-  let outcome: RunOutcome;
+  // Decide the outcome first, then free the caller's slot (`onSettled`), then record it: a worker
+  // may start its next job while this outcome is still being written.
+  let record: () => Promise<RunOutcome>;
   try {
     const value = await Promise.race([Promise.resolve().then(() => handler(ctx)), aborted]);
-    if (value === ABORTED) outcome = await onAbort(queue, raw, token, ctrl.signal.reason as JobAbortedError);
-    else if (partial && partial.missing.length > 0) outcome = await recordPartial(queue, raw, token, partial);
-    else outcome = await recordComplete(queue, raw, token, partial ? partial.result : encodeJson(raw.name, 'result', value));
+    if (value === ABORTED) {
+      const reason = ctrl.signal.reason as JobAbortedError;
+      record = () => onAbort(queue, raw, token, reason);
+    } else if (partial && partial.missing.length > 0) {
+      const p = partial;
+      record = () => recordPartial(queue, raw, token, p);
+    } else {
+      const result = partial ? partial.result : encodeJson(raw.name, 'result', value);
+      record = () => recordComplete(queue, raw, token, result);
+    }
   } catch (err) {
-    outcome = ctrl.signal.aborted
-      ? await onAbort(queue, raw, token, ctrl.signal.reason as JobAbortedError)
-      : await recordFailure(queue, raw, token, toJobError(err));
+    const reason = ctrl.signal.reason as JobAbortedError;
+    record = ctrl.signal.aborted ? () => onAbort(queue, raw, token, reason) : () => recordFailure(queue, raw, token, toJobError(err));
   } finally {
     clearInterval(heartbeat);
     clearTimeout(timeout);
     stop?.removeEventListener('abort', onStop);
   }
-  return outcome;
+  onSettled?.();
+  return record();
 }
 
 async function guarded(queue: JobQueue, run: () => Promise<RunOutcome>): Promise<RunOutcome> {

@@ -68,13 +68,19 @@ export class Worker {
   readonly #maintEvery: number;
   readonly #retentionEvery: number;
   readonly #onOutcome: WorkerOptions['onOutcome'];
+  /** Every run not fully recorded yet (for stop()). */
   readonly #inflight = new Set<Promise<void>>();
+  /** Handlers still running: what `concurrency` bounds. */
+  #handling = 0;
+  /** Outcomes being written after their handler finished. */
+  #recording = 0;
   readonly #wake = new Wakeup();
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopping = false;
   #waitingForSlot = false;
+  readonly #id = crypto.randomUUID();
 
   constructor(queue: JobQueue, handlers?: JobHandlers, options: WorkerOptions = {}) {
     this.queue = queue;
@@ -93,10 +99,16 @@ export class Worker {
 
   /** Jobs running right now. */
   get running(): number {
-    return this.#inflight.size;
+    return this.#handling;
   }
 
-  /** Start the loop (idempotent). Resolves once wake-ups are subscribed. */
+  // A slot frees when a handler finishes, while its outcome is still being written (so the next
+  // claim overlaps the previous completion); at most `concurrency` writes may trail behind.
+  #free(): number {
+    return this.#recording >= this.#concurrency ? 0 : this.#concurrency - this.#handling;
+  }
+
+  /** Start the loop (idempotent). Resolves once wake-ups are subscribed and the queue was looked at once. */
   async start(): Promise<void> {
     if (this.#loop || this.#stopping) return;
     let ready!: () => void;
@@ -116,8 +128,8 @@ export class Worker {
         queue.onError(err); // polling still works
       }
     }
-    ready();
     let nextMaint = 0;
+    let first = true;
     let nextRetention = Date.now() + this.#retentionEvery;
     while (!this.#stopping) {
       try {
@@ -127,33 +139,49 @@ export class Worker {
           nextMaint = Date.now() + this.#maintEvery;
           if (retention) nextRetention = Date.now() + this.#retentionEvery;
         }
-        const free = this.#concurrency - this.#inflight.size;
+        const free = this.#free();
         let claimed = 0;
         if (free > 0) {
           const token = crypto.randomUUID();
           const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
             names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now: queue.now(),
+            waiter: this.#unsubscribe ? this.#id : undefined,
           }));
           claimed = jobs.length;
           for (const raw of jobs) {
             queue.publish(raw, 'active');
-            this.#track(runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal).then((o) => this.#onOutcome?.(o, raw.id)));
+            this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled)
+              .then((o) => this.#onOutcome?.(o, raw.id)));
           }
         }
+        if (first) { first = false; ready(); }
         if (this.#stopping) break;
         // Full: wait for a slot. Drained: wait for a wake-up or the poll interval.
-        this.#waitingForSlot = this.#inflight.size >= this.#concurrency;
+        this.#waitingForSlot = this.#free() <= 0;
         if (this.#waitingForSlot || claimed < free) await this.#wake.wait(this.#poll);
         this.#waitingForSlot = false;
       } catch (err) {
         queue.onError(err);
+        if (first) { first = false; ready(); }
         await this.#wake.wait(this.#poll);
       }
     }
+    if (first) ready();
   }
 
-  #track(run: Promise<void>): void {
-    const p: Promise<void> = run.catch((err) => this.queue.onError(err)).finally(() => {
+  #track(start: (settled: () => void) => Promise<void>): void {
+    this.#handling++;
+    let handling = true;
+    const settled = (): void => {
+      if (!handling) return;
+      handling = false;
+      this.#handling--;
+      this.#recording++;
+      if (this.#waitingForSlot) this.#wake.notify();
+    };
+    const p: Promise<void> = start(settled).catch((err) => this.queue.onError(err)).finally(() => {
+      settled();
+      this.#recording--;
       this.#inflight.delete(p);
       if (this.#waitingForSlot) this.#wake.notify();
     });

@@ -48,6 +48,17 @@ CREATE INDEX IF NOT EXISTS jobs_list_state_idx ON {{schema}}.jobs (state, create
 
 ALTER TABLE {{schema}}.jobs ENABLE ROW LEVEL SECURITY;
 
+-- Long-running workers that found the queue (partly) empty and LISTEN for new jobs, until `until`.
+-- job_add sends NOTIFY only while one of them waits for that name: NOTIFY serializes committing
+-- transactions on a global lock, a cost not worth paying when every worker is busy or nobody listens.
+CREATE TABLE IF NOT EXISTS {{schema}}.job_waiters (
+  worker text PRIMARY KEY,
+  names  text[] NOT NULL,
+  until  double precision NOT NULL
+);
+
+ALTER TABLE {{schema}}.job_waiters ENABLE ROW LEVEL SECURITY;
+
 -- Wake-ups: one shared channel; the payload is '<quoted schema>:<job name>' so listeners of other
 -- schemas ignore it. Sent at commit, only for jobs that are due now.
 CREATE OR REPLACE FUNCTION {{schema}}.job_wake(p_name text)
@@ -74,7 +85,10 @@ BEGIN
   ON CONFLICT (id) DO NOTHING
   RETURNING * INTO v_row;
   IF FOUND THEN
-    IF v_row.state = 'waiting' AND p_notify THEN PERFORM {{schema}}.job_wake(p_name); END IF;
+    IF v_row.state = 'waiting' AND p_notify
+       AND EXISTS (SELECT 1 FROM {{schema}}.job_waiters AS w WHERE w.until > p_now AND p_name = ANY (w.names)) THEN
+      PERFORM {{schema}}.job_wake(p_name);
+    END IF;
     RETURN QUERY SELECT true, v_row;
   ELSE
     RETURN QUERY SELECT false, j FROM {{schema}}.jobs AS j WHERE j.id = p_id;
@@ -82,12 +96,18 @@ BEGIN
 END $$;
 
 -- Lease up to p_limit due jobs, highest priority first; SKIP LOCKED keeps concurrent claims apart.
+-- p_waiter (a listening worker's id): registered as waiting when fewer than p_limit jobs were found,
+-- unregistered when the claim was full.
 CREATE OR REPLACE FUNCTION {{schema}}.job_claim(
   p_names text[], p_limit integer, p_max_timeout_ms double precision, p_token text, p_lease_ms double precision,
-  p_now double precision)
+  p_now double precision, p_waiter text DEFAULT NULL)
 RETURNS SETOF {{schema}}.jobs
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
 AS $$
+DECLARE
+  v_n integer;
+BEGIN
+  RETURN QUERY
   UPDATE {{schema}}.jobs AS j
      SET state = 'active', lease_token = p_token, lease_until = p_now + p_lease_ms, attempts = j.attempts + 1,
          started_at = p_now, updated_at = p_now
@@ -98,8 +118,18 @@ AS $$
            LIMIT p_limit
            FOR UPDATE SKIP LOCKED) AS c
    WHERE j.id = c.id
-  RETURNING j.*
-$$;
+  RETURNING j.*;
+  IF p_waiter IS NULL THEN RETURN; END IF;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n < p_limit THEN
+    -- Refreshed only when half its time is gone, so an idle worker's polls rarely write.
+    INSERT INTO {{schema}}.job_waiters AS w (worker, names, until) VALUES (p_waiter, p_names, p_now + 30000)
+    ON CONFLICT (worker) DO UPDATE SET names = excluded.names, until = excluded.until
+      WHERE w.until < p_now + 15000 OR w.names IS DISTINCT FROM excluded.names;
+  ELSE
+    DELETE FROM {{schema}}.job_waiters AS w WHERE w.worker = p_waiter;
+  END IF;
+END $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_heartbeat(
   p_id text, p_token text, p_lease_ms double precision, p_now double precision,
@@ -129,6 +159,27 @@ AS $$
     RETURNING 1)
   SELECT EXISTS (SELECT 1 FROM u)
 $$;
+
+-- Several completions in one statement (one commit), each fenced by its own token; returns the
+-- (id, token) pairs that were accepted. Rows are locked in id order so concurrent batches cannot deadlock.
+CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
+  p_ids text[], p_tokens text[], p_results text[], p_now double precision)
+RETURNS TABLE (id text, token text)
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+AS $$
+BEGIN
+  RETURN QUERY
+  WITH c AS (SELECT * FROM unnest(p_ids, p_tokens, p_results) AS c(id, token, result)),
+  l AS (SELECT j.id FROM {{schema}}.jobs AS j JOIN c ON c.id = j.id
+         WHERE j.state = 'active' AND j.lease_token = c.token
+         ORDER BY j.id FOR UPDATE OF j)
+  UPDATE {{schema}}.jobs AS j
+     SET state = 'completed', result = c.result, missing = NULL, progress = 100, finished_at = p_now,
+         updated_at = p_now, lease_token = NULL, lease_until = NULL
+    FROM c
+   WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active' AND j.id IN (SELECT l.id FROM l)
+  RETURNING j.id, c.token;
+END $$;
 
 -- Partial result: run again at p_retry_at for the missing parts, or (p_final_error given) fail for good.
 CREATE OR REPLACE FUNCTION {{schema}}.job_partial(
