@@ -290,6 +290,30 @@ describe.runIf(privateServerTests)('redisJobQueue on a private Redis', () => {
     }
   });
 
+  it('fails fast while Redis is down and works again once it is back (url connection)', async () => {
+    const server = await startPrivateRedis();
+    const queue = redisJobQueue({ url: server.url, operationTimeoutMs: 2_000, defaultTimeoutMs: 1_000, handlers: { a: () => 1 } });
+    try {
+      await queue.add('a', 1, { id: 'before' });
+      await server.kill();
+      const started = Date.now();
+      await expect(queue.add('a', 2, { id: 'during' })).rejects.toBeInstanceOf(BackendUnavailableError);
+      await expect(runDue(queue, undefined, { budgetMs: 5_000 })).rejects.toBeInstanceOf(BackendUnavailableError);
+      expect(Date.now() - started).toBeLessThan(6_000);
+      await server.restart(); // an empty server: the data was in memory only
+      let added = false;
+      for (let i = 0; i < 50 && !added; i++) {
+        added = await queue.add('a', 3, { id: 'after' }).then(() => true, () => false);
+        if (!added) await sleep(100);
+      }
+      expect(added).toBe(true);
+      expect((await runDue(queue, undefined, { budgetMs: 5_000 })).completed).toBe(1);
+    } finally {
+      await queue.close();
+      await server.dispose();
+    }
+  });
+
   it('runs every script on Redis Cluster without CROSSSLOT errors', async () => {
     const server = await startPrivateRedis({ cluster: true });
     const client = new Redis(server.url);
