@@ -24,9 +24,9 @@ export interface PostgresJobQueueOptions extends JobQueueOptions {
    */
   listen?: boolean;
   /**
-   * Send a NOTIFY when a job is added, so LISTENing workers start it at once. NOTIFY serializes
-   * committing transactions on a global lock (several times fewer adds per second under load), so
-   * turn it off when only serverless ticks or polling workers consume the queue.
+   * Send a NOTIFY when a job is added while some LISTENing worker is idle (workers register as idle
+   * in `job_waiters` when a claim comes back short), so it starts the job at once. NOTIFY serializes
+   * committing transactions on a global lock, hence only then; `false` never sends it.
    * @default the value of `listen`
    */
   notify?: boolean;

@@ -105,7 +105,7 @@ export class Worker {
   // A slot frees when a handler finishes, while its outcome is still being written (so the next
   // claim overlaps the previous completion); at most `concurrency` writes may trail behind.
   #free(): number {
-    return this.#recording >= this.#concurrency ? 0 : this.#concurrency - this.#handling;
+    return this.#recording > this.#concurrency ? 0 : this.#concurrency - this.#handling;
   }
 
   /** Start the loop (idempotent). Resolves once wake-ups are subscribed and the queue was looked at once. */
