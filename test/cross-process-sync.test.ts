@@ -33,7 +33,7 @@ async function exchange(backend: 'redis' | 'postgres', url: string, space: strin
     for (const [i, report] of reports.entries()) {
       const other = i === 0 ? b.id : a.id;
       expect(report.origins).toEqual([{ origin: other, count: EVENTS, duplicates: 0, outOfOrder: 0, distinct: EVENTS }]);
-      expect(report.resyncs).toBe(0);
+      expect(report.resyncs).toEqual([]);
     }
   } finally {
     await Promise.all([a.stop(), b.stop()]);
@@ -98,7 +98,9 @@ describe.runIf(hasRedisServer)('SyncBus when a private Redis is killed and resta
       const resumedMs = performance.now() - restartedAt;
       console.info(`[redis outage] delivery resumed ${resumedMs.toFixed(0)} ms after the server came back`);
       expect(resumedMs).toBeLessThan(2_000);
-      expect(resyncs[0]).toEqual({ reason: 'reconnect' });
+      // A loaded machine may also time out a send before the kill (a `gap` resync): fine, but the
+      // reconnect must be reported.
+      expect(resyncs).toContainEqual({ reason: 'reconnect' });
     } finally {
       clearInterval(ticker);
       await Promise.all([a.close(), b.close()]);
@@ -112,7 +114,7 @@ describe.runIf(hasRedisServer)('SyncBus liveness probe on a private Redis that s
   afterAll(async () => { await redis?.dispose(); });
 
   it('notices an unanswered PING, reconnects the subscriber and emits $resync', async () => {
-    const bus = redisSyncBus({ url: redis.url, probeIntervalMs: 100, operationTimeoutMs: 300, onError: () => {} });
+    const bus = redisSyncBus({ url: redis.url, probeIntervalMs: 100, probeTimeoutMs: 300, onError: () => {} });
     await bus.ready();
     const resyncs: ResyncInfo[] = [];
     bus.subscribe('$resync', (e) => { resyncs.push(e.data); });
@@ -177,7 +179,7 @@ describe.runIf(await needs('postgres'))('SyncBus when its LISTEN connection is t
       const resumedMs = performance.now() - reopenedAt;
       console.info(`[pg outage] delivery resumed ${resumedMs.toFixed(0)} ms after connections were allowed again`);
       expect(resumedMs).toBeLessThan(2_000);
-      expect(resyncs[0]).toEqual({ reason: 'reconnect' });
+      expect(resyncs).toContainEqual({ reason: 'reconnect' });
     } finally {
       clearInterval(ticker);
       blocked = false;

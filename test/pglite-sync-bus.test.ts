@@ -12,7 +12,7 @@ const schema = 'bw_sync';
 beforeAll(async () => {
   await db.waitReady;
   await migrate(db, { schema });
-}, 60_000);
+}, 180_000); // PGlite starts in ~5 s, far slower while parallel suites load the machine
 afterAll(async () => { await db.close(); });
 
 syncBusContract('postgres (PGlite)', () => ({ create: (o) => postgresSyncBus({ ...o, client: db, schema }) }));

@@ -79,7 +79,7 @@ describe.runIf(run)('Postgres SyncBus (pg)', () => {
       totalCount: 0,
       options: { max: 12 },
     };
-    const bus = postgresSyncBus({ client: gated, schema, probeIntervalMs: 100, operationTimeoutMs: 300, onError: () => {} });
+    const bus = postgresSyncBus({ client: gated, schema, probeIntervalMs: 100, probeTimeoutMs: 300, onError: () => {} });
     await bus.ready();
     const resyncs: unknown[] = [];
     bus.subscribe('$resync', (e) => { resyncs.push(e.data); });

@@ -21,8 +21,10 @@ export interface ListenerTiming {
   maxBackoffMs: number;
   /** How often the connection is probed with `SELECT 1` (0 = never). */
   probeIntervalMs: number;
-  /** How long a connect, LISTEN or probe may take before the connection counts as dead. */
+  /** How long a connect or LISTEN may take before the attempt counts as failed. */
   timeoutMs: number;
+  /** How long a probe may take before the connection counts as dead. */
+  probeTimeoutMs: number;
 }
 
 /** Keeps one LISTEN alive on a dedicated connection. */
@@ -32,6 +34,8 @@ export class ResilientListener {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
   #everUp = false;
+  /** When the current connection last delivered something: a busy connection needs no probe. */
+  #lastHeard = 0;
   #connecting = false;
   #closed = false;
 
@@ -55,7 +59,11 @@ export class ResilientListener {
       conn = await withTimeout(this.source(), this.timing.timeoutMs, 'Postgres connect', (late) => void late.close());
       if (this.#closed) { await conn.close(); return; }
       const current = conn;
-      conn.onNotification((channel, payload) => { if (channel === this.channel && this.#conn === current) this.events.payload(payload); });
+      conn.onNotification((channel, payload) => {
+        if (this.#conn !== current) return;
+        this.#lastHeard = Date.now();
+        if (channel === this.channel) this.events.payload(payload);
+      });
       conn.onLost((error) => this.#lost(current, error));
       await withTimeout(conn.query(`LISTEN "${this.channel}"`), this.timing.timeoutMs, 'LISTEN');
       if (this.#closed) { await conn.close(); return; }
@@ -97,11 +105,14 @@ export class ResilientListener {
   #startProbe(conn: DedicatedConnection): void {
     if (this.timing.probeIntervalMs <= 0) return;
     let inFlight = false;
+    this.#lastHeard = Date.now();
     this.#probe = setInterval(() => {
-      if (inFlight || this.#conn !== conn) return;
+      // Only a silent connection is probed: under a flood of notifications the answer would queue
+      // behind them and a loaded process could mistake a healthy connection for a dead one.
+      if (inFlight || this.#conn !== conn || Date.now() - this.#lastHeard < this.timing.probeIntervalMs / 2) return;
       inFlight = true;
-      withTimeout(conn.query('SELECT 1'), this.timing.timeoutMs, 'liveness probe')
-        .catch((error: unknown) => this.#lost(conn, error))
+      withTimeout(conn.query('SELECT 1'), this.timing.probeTimeoutMs, 'liveness probe')
+        .then(() => { this.#lastHeard = Date.now(); }, (error: unknown) => this.#lost(conn, error))
         .finally(() => { inFlight = false; });
     }, this.timing.probeIntervalMs);
     // The probe must not keep a process alive that has nothing else to do.

@@ -33,8 +33,14 @@ export interface PostgresSyncTransportOptions {
    * @default 1_048_576
    */
   maxPayloadBytes?: number;
-  /** How often the LISTEN connection is probed; a failed probe reconnects. `0` disables it. @default 10_000 */
+  /**
+   * How often a LISTEN connection that has been silent that long is probed with `SELECT 1`; no answer
+   * within `probeTimeoutMs` reconnects. `0` disables it.
+   * @default 10_000
+   */
   probeIntervalMs?: number;
+  /** How long the probe may take before the connection counts as dead. @default 5_000 */
+  probeTimeoutMs?: number;
   /** Bound on connect, LISTEN, probe and publish calls, in ms. @default 2_000 */
   operationTimeoutMs?: number;
   /** Longest wait between reconnect attempts, in ms. Reconnecting never stops. @default 1_000 */
@@ -129,7 +135,10 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
         up: (resumed) => events.up(resumed),
         down: (error) => events.down(error),
         error: (error) => events.error(error),
-      }, { maxBackoffMs: options.maxBackoffMs ?? 1_000, probeIntervalMs: options.probeIntervalMs ?? 10_000, timeoutMs });
+      }, {
+        maxBackoffMs: options.maxBackoffMs ?? 1_000, probeIntervalMs: options.probeIntervalMs ?? 10_000,
+        probeTimeoutMs: options.probeTimeoutMs ?? 5_000, timeoutMs,
+      });
       listener.start();
     },
     send(text) {
@@ -161,7 +170,9 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
  * ```
  */
 export function postgresSyncBus<TM extends object = Record<string, unknown>>(options: PostgresSyncBusOptions): SyncBus<TM> {
-  const { client, connectionString, schema, maxPayloadBytes, probeIntervalMs, operationTimeoutMs, maxBackoffMs, ...bus } = options;
-  const transport = postgresSyncTransport({ client, connectionString, schema, maxPayloadBytes, probeIntervalMs, operationTimeoutMs, maxBackoffMs });
+  const { client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, ...bus } = options;
+  const transport = postgresSyncTransport({
+    client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs,
+  });
   return createSyncBus<TM>({ ...bus, maxPayloadBytes: transport.maxPayloadBytes, transport });
 }

@@ -27,17 +27,19 @@ export interface RedisSyncTransportOptions {
    */
   channelPrefix?: string;
   /**
-   * Upper bound for connecting and for one PUBLISH or probe in ms (the bus additionally bounds how long `publish` waits).
+   * Upper bound for connecting in ms (the bus's `sendTimeoutMs` bounds how long `publish` waits).
    * @default 2_000
    */
   operationTimeoutMs?: number;
   /**
-   * How often the subscriber connection is PINGed; no answer within `operationTimeoutMs` makes it
-   * reconnect (a connection dropped without a FIN, e.g. by a NAT, would otherwise look alive forever).
-   * `0` disables the probe.
+   * How often a subscriber connection that has been silent that long is PINGed; no answer within
+   * `probeTimeoutMs` makes it reconnect (a connection dropped without a FIN, e.g. by a NAT, would
+   * otherwise look alive forever). `0` disables the probe.
    * @default 10_000
    */
   probeIntervalMs?: number;
+  /** How long the PING may take before the connection counts as dead. @default 5_000 */
+  probeTimeoutMs?: number;
 }
 
 /** Options of {@link redisSyncBus}: the transport's and the bus's. */
@@ -74,6 +76,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let probeTimer: ReturnType<typeof setInterval> | undefined;
   const probeMs = options.probeIntervalMs ?? 10_000;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
   let closed = false;
 
   const start = (events: SyncTransportEvents): void => {
@@ -98,7 +101,9 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
         live = false;
         lostSinceLive = true;
       });
+      let lastHeard = Date.now();
       sub.on('pmessage', (_pattern, channel, message) => {
+        lastHeard = Date.now();
         if (channel.startsWith(prefix)) events.message(message);
       });
       const subscribe = (): void => {
@@ -116,11 +121,16 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       if (probeMs > 0 && typeof sub.ping === 'function') {
         let probing = false;
         probeTimer = setInterval(() => {
-          if (!live || probing) return;
+          // Only a silent connection is probed: behind a flood of messages a loaded process could
+          // read the PONG late and mistake a healthy connection for a dead one.
+          if (!live || probing || Date.now() - lastHeard < probeMs / 2) return;
           probing = true;
           let timer: ReturnType<typeof setTimeout> | undefined;
-          Promise.race([sub.ping!(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`Redis PING: no answer within ${timeoutMs} ms`)), timeoutMs); })])
-            .catch((err: unknown) => { if (!closed && live) { events.error(err); sub.disconnect(true); } })
+          const noAnswer = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`Redis PING: no answer within ${probeTimeoutMs} ms`)), probeTimeoutMs);
+          });
+          Promise.race([sub.ping!(), noAnswer])
+            .then(() => { lastHeard = Date.now(); }, (err: unknown) => { if (!closed && live) { events.error(err); sub.disconnect(true); } })
             .finally(() => { clearTimeout(timer); probing = false; });
         }, probeMs);
         (probeTimer as { unref?: () => void }).unref?.();
@@ -170,6 +180,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
  * ```
  */
 export function redisSyncBus<TM extends object = Record<string, unknown>>(options: RedisSyncBusOptions): SyncBus<TM> {
-  const { client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, ...bus } = options;
-  return createSyncBus<TM>({ ...bus, transport: redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs, probeIntervalMs }) });
+  const { client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, probeTimeoutMs, ...bus } = options;
+  const transport = redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, probeTimeoutMs });
+  return createSyncBus<TM>({ ...bus, transport });
 }
