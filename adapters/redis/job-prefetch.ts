@@ -13,8 +13,10 @@ const IDLE_RELEASE_MS = 200;
 /** Bound on remembered claim tokens (runs lost without a final call never settle). */
 const MAX_TOKENS = 10_000;
 
+// The budget (maxTimeoutMs) is not part of the key: a tick's budget shrinks claim by claim, so
+// \`take\` checks each job's timeout against the claim's budget instead.
 function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): ClaimShape {
-  return { key: `${a.leaseMs}|${a.maxTimeoutMs}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs, maxTimeoutMs: a.maxTimeoutMs };
+  return { key: `${a.leaseMs}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs, maxTimeoutMs: a.maxTimeoutMs };
 }
 
 /**
@@ -66,13 +68,18 @@ export class JobPrefetch {
 
   /** Up to `args.limit` buffered jobs fitting `args`, now fenced by `args.token` (aliased). */
   take(args: ClaimArgs): StoredJob[] {
-    const list = this.#buffer.get(shapeOf(args).key);
+    const key = shapeOf(args).key;
+    const list = this.#buffer.get(key);
     if (!list?.length) return [];
-    const out = list.splice(0, args.limit).map(({ job }) => {
+    const out: StoredJob[] = [];
+    for (let i = 0; i < list.length && out.length < args.limit;) {
+      const { job } = list[i]!;
+      if (job.timeoutMs > args.maxTimeoutMs) { i++; continue; }
+      list.splice(i, 1);
       this.#aliases.set(job.id, { alias: args.token, real: job.leaseToken! });
-      return { ...job, leaseToken: args.token };
-    });
-    if (list.length === 0) this.#buffer.delete(shapeOf(args).key);
+      out.push({ ...job, leaseToken: args.token });
+    }
+    if (list.length === 0) this.#buffer.delete(key);
     return out;
   }
 
