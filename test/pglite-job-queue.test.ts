@@ -1,3 +1,4 @@
+import { createPGlite } from './support/pglite.js';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
@@ -6,7 +7,7 @@ import { runDue } from '../src/jobs/run-due.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
-const db = new PGlite();
+const db = await createPGlite();
 const schema = 'botwire';
 
 beforeAll(async () => {

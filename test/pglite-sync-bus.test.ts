@@ -1,3 +1,4 @@
+import { createPGlite } from './support/pglite.js';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrate } from '../adapters/postgres/migrate.js';
@@ -6,7 +7,7 @@ import { syncBusContract } from '../src/testing/sync-bus-contract.js';
 import type { SyncEnvelope } from '../src/sync/types.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
-const db = new PGlite();
+const db = await createPGlite();
 const schema = 'bw_sync';
 
 beforeAll(async () => {

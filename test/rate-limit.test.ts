@@ -1,3 +1,4 @@
+import { createPGlite } from './support/pglite.js';
 import { PGlite } from '@electric-sql/pglite';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -171,7 +172,7 @@ describe.runIf(await needs('postgres'))('on Postgres', () => {
 describe('on PGlite', () => {
   let db: PGlite;
   beforeAll(async () => {
-    db = await PGlite.create();
+    db = await createPGlite();
     await migrate(db);
   }, 60_000);
   afterAll(async () => { await db.close(); });

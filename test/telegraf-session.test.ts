@@ -1,3 +1,4 @@
+import { createPGlite } from './support/pglite.js';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -40,7 +41,7 @@ describe('on PGlite', () => {
   let db: PGlite;
   let store: SessionStore<unknown>;
   beforeAll(async () => {
-    db = await PGlite.create();
+    db = await createPGlite();
     await migrate(db);
     store = postgresSessionStore({ client: db });
   }, 60_000);
