@@ -103,6 +103,22 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await store.close();
   });
 
+  it('merges gets requested in one tick into one MGET; a bad value fails only its own get', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:batch:` });
+    await store.set('a', 1);
+    await store.set('b', 2);
+    await client.set((store.backend as RedisSessionBackend).recordKey('bad'), 'not botwire');
+    c.reset();
+    const results = await Promise.allSettled([store.get('a'), store.get('bad'), store.get('b'), store.get('none')]);
+    expect(c.log).toEqual(['mget', 'reply']);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value?.data : (r.reason as Error).name))).toEqual([1, 'SessionCorruptError', 2, undefined]);
+    c.reset();
+    expect((await store.get('a'))?.data).toBe(1);
+    expect(c.log).toEqual(['get', 'reply']);
+    await store.close();
+  });
+
   it('stores one string per record, with expiry and version in a header that touch patches in place', async () => {
     const store = redisSessionStore<{ n: number }>({ client, prefix: `${run}:layout:` });
     const backend = store.backend as RedisSessionBackend;

@@ -8,11 +8,11 @@ import { sessionAcquire } from './lua/session-acquire-3.js';
 import { sessionCommit } from './lua/session-commit-3.js';
 import { sessionDelete } from './lua/session-delete-1.js';
 import { sessionExtend } from './lua/session-extend-1.js';
-import { sessionGet } from './lua/session-get-1.js';
 import { sessionRelease } from './lua/session-release-2.js';
 import { sessionSet } from './lua/session-set-1.js';
 import { sessionTouch } from './lua/session-touch-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
+import { ReadBatcher } from './read-batcher.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { coalesceWrites } from './write-coalescer.js';
 import { runScript, type LuaScript } from './script.js';
@@ -98,8 +98,7 @@ export class RedisSessionBackend implements SessionBackend {
   readonly #connection: RedisConnection;
   readonly #notifier: ReleaseNotifier;
   readonly #channel: string;
-  /** False once MGET was refused with CROSSSLOT (a Cluster-mode server): pipelined GETs from then on. */
-  #mget = true;
+  readonly #reads = new ReadBatcher();
 
   constructor(options: RedisSessionStoreOptions) {
     const prefix = options.prefix ?? 'botwire:s:';
@@ -139,37 +138,19 @@ export class RedisSessionBackend implements SessionBackend {
 
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
     const client = this.#connection.ready();
-    if (client && keys.length === 1) {
-      // The hot path: one GET, parsed here, no async frame in between.
-      const key = keys[0]!;
-      coalesceWrites(client);
-      return this.#getOne(client, key).then((v) => [v === null || v === undefined ? undefined : parseRecord(key, v)]);
-    }
     if (client) return this.#read(client, keys);
     return this.#connection.get().then((c) => this.#read(c, keys));
   }
 
-  #getOne(client: RedisLike, key: string): Promise<string | null> {
-    const record = this.recordKey(key);
-    return (client.get ? client.get(record) : runScript(client, sessionGet, [record], [])) as Promise<string | null>;
-  }
-
-  async #read(client: RedisLike, keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
-    const parse = (value: string | null, i: number): RawSessionRecord | undefined =>
-      value === null || value === undefined ? undefined : parseRecord(keys[i]!, value);
-    if (keys.length === 1) return this.#getOne(client, keys[0]!).then((v) => [parse(v, 0)]);
-    if (this.#mget && client.mget && client.isCluster !== true) {
-      try {
-        return (await client.mget(...keys.map((k) => this.recordKey(k)))).map(parse);
-      } catch (err) {
-        // A Cluster-mode server refuses multi-slot MGET; every record has its own slot.
-        if (!String((err as Error)?.message ?? err).includes('CROSSSLOT')) throw err;
-        this.#mget = false;
-      }
+  #read(client: RedisLike, keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+    if (keys.length === 1) {
+      // The hot path: no array of promises, no async frame.
+      const key = keys[0]!;
+      return this.#reads.read(client, this.recordKey(key)).then((v) => [v === null || v === undefined ? undefined : parseRecord(key, v)]);
     }
-    // One GET per key, all sent before any reply is awaited: a single round trip of latency, and
-    // on Cluster each goes to its own slot's node.
-    return (await Promise.all(keys.map((k) => this.#getOne(client, k)))).map(parse);
+    // Requested together, so they leave together: one MGET (or, on Cluster, GETs back to back).
+    return Promise.all(keys.map((k) => this.#reads.read(client, this.recordKey(k)))).then((values) =>
+      values.map((v, i) => (v === null || v === undefined ? undefined : parseRecord(keys[i]!, v))));
   }
 
   set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
