@@ -96,8 +96,9 @@ BEGIN
 END $$;
 
 -- Lease up to p_limit due jobs, highest priority first; SKIP LOCKED keeps concurrent claims apart.
--- p_waiter (a listening worker's id): registered as waiting when fewer than p_limit jobs were found,
--- unregistered when the claim was full.
+-- p_waiter (a listening worker's id): registered as waiting for 30 s when fewer than p_limit jobs
+-- were found. A full claim does not unregister it: a worker filling its last free slot would then
+-- miss the wake-ups of jobs added before its next short claim. A busy worker's entry simply expires.
 CREATE OR REPLACE FUNCTION {{schema}}.job_claim(
   p_names text[], p_limit integer, p_max_timeout_ms double precision, p_token text, p_lease_ms double precision,
   p_now double precision, p_waiter text DEFAULT NULL)
@@ -126,8 +127,6 @@ BEGIN
     INSERT INTO {{schema}}.job_waiters AS w (worker, names, until) VALUES (p_waiter, p_names, p_now + 30000)
     ON CONFLICT (worker) DO UPDATE SET names = excluded.names, until = excluded.until
       WHERE w.until < p_now + 15000 OR w.names IS DISTINCT FROM excluded.names;
-  ELSE
-    DELETE FROM {{schema}}.job_waiters AS w WHERE w.worker = p_waiter;
   END IF;
 END $$;
 
