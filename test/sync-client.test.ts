@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
 import { backoffDelay, connectSync, SyncGatewayError, type SyncClient, type WebSocketConstructor } from 'botwire/client';
@@ -257,5 +257,19 @@ describe('connectSync without a WebSocket', () => {
     } finally {
       if (saved) g.WebSocket = saved;
     }
+  });
+});
+
+describe('typed topics', () => {
+  it('types handler events from a topic map (checked by tsc)', () => {
+    interface Topics { 'users.balance_updated': { userId: number; balance: number }; 'buttons.updated': { id: number } }
+    const sync = connectSync<Topics>('ws://127.0.0.1:1/sync', { WebSocket: WS, backoff: { initialMs: 60_000 }, onError: () => {} });
+    cleanups.push(() => sync.close());
+    const off = sync.on('users.balance_updated', (e) => { expectTypeOf(e.data).toEqualTypeOf<{ userId: number; balance: number }>(); });
+    sync.on('buttons.*', (e) => { expectTypeOf(e.data).toEqualTypeOf<{ id: number }>(); });
+    sync.on('$resync', (e) => { expectTypeOf(e.data.reason).toEqualTypeOf<'buffer' | 'epoch' | 'bus'>(); });
+    // @ts-expect-error balance is a number
+    sync.on('users.balance_updated', (e) => { const wrong: string = e.data.balance; void wrong; });
+    expect(typeof off).toBe('function');
   });
 });

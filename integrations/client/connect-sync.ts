@@ -9,7 +9,7 @@ import {
   MAX_PATTERNS_PER_FRAME, type ClientFrame, type ServerFrame,
 } from '../../src/sync/protocol.js';
 import { compilePattern, type TopicMatcher } from '../../src/sync/topic-pattern.js';
-import { RESYNC_TOPIC, type SyncEnvelope } from '../../src/sync/types.js';
+import { RESYNC_TOPIC, type SyncEnvelope, type TopicMap } from '../../src/sync/types.js';
 import { backoffDelay } from './backoff.js';
 import type {
   ConnectSyncOptions, SyncClient, SyncClientHandler, SyncClientState, WebSocketConstructor, WebSocketLike,
@@ -17,6 +17,7 @@ import type {
 
 export type {
   ConnectSyncOptions, SyncClient, SyncClientHandler, SyncClientState, WebSocketConstructor, WebSocketLike, ClientResyncInfo,
+  ClientEventFor,
 } from './types.js';
 
 interface Entry { handler: SyncClientHandler; matches: TopicMatcher }
@@ -28,16 +29,18 @@ const OPEN = 1;
  *
  * @example
  * ```ts
- * const sync = connectSync('wss://api.example.com/sync', { token: () => auth.accessToken });
+ * interface Topics { 'users.balance_updated': { userId: number; balance: number } }
+ * const sync = connectSync<Topics>('wss://api.example.com/sync', { token: () => auth.accessToken });
+ * sync.on('users.balance_updated', (e) => showBalance(e.data.balance)); // typed
  * const off = sync.on('users.*', (e) => console.log(e.topic, e.data));
  * sync.on('$resync', () => reloadEverything());
  * ```
  */
-export function connectSync(url: string, options: ConnectSyncOptions = {}): SyncClient {
-  return new Client(url, options);
+export function connectSync<TM extends object = TopicMap>(url: string, options: ConnectSyncOptions = {}): SyncClient<TM> {
+  return new Client(url, options) as unknown as SyncClient<TM>;
 }
 
-class Client implements SyncClient {
+class Client {
   state: SyncClientState = 'connecting';
   lastSeq = 0;
   private epoch: string | undefined;

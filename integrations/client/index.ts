@@ -6,7 +6,7 @@
  */
 export {
   connectSync, type SyncClient, type SyncClientState, type SyncClientHandler, type ConnectSyncOptions,
-  type ClientResyncInfo, type WebSocketLike, type WebSocketConstructor,
+  type ClientResyncInfo, type ClientEventFor, type WebSocketLike, type WebSocketConstructor,
 } from './connect-sync.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, type SyncErrorCode, type SyncResyncReason } from '../../src/sync/protocol.js';

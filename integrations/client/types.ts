@@ -4,7 +4,7 @@
  * @module
  */
 import type { SyncResyncReason } from '../../src/sync/protocol.js';
-import type { SyncEnvelope } from '../../src/sync/types.js';
+import type { RESYNC_TOPIC, SyncEnvelope, SyncEventFor, TopicMap } from '../../src/sync/types.js';
 import type { BackoffOptions } from './backoff.js';
 
 /** The few members of a WebSocket the client uses (the browser's, undici's, or the `ws` package's). */
@@ -31,7 +31,12 @@ export interface ClientResyncInfo {
 }
 
 /** Handler of {@link SyncClient.on}; `'$resync'` handlers get `data: ClientResyncInfo`. */
-export type SyncClientHandler = (event: SyncEnvelope) => void | Promise<void>;
+export type SyncClientHandler<E = SyncEnvelope> = (event: E) => void | Promise<void>;
+
+/** The event a handler of pattern `P` receives from a client typed with topic map `TM`. */
+export type ClientEventFor<TM extends object, P extends string> = P extends typeof RESYNC_TOPIC
+  ? SyncEnvelope<ClientResyncInfo, typeof RESYNC_TOPIC>
+  : SyncEventFor<TM, P>;
 
 /** Options of {@link connectSync}. */
 export interface ConnectSyncOptions {
@@ -62,7 +67,7 @@ export interface ConnectSyncOptions {
 }
 
 /** A live connection to a sync gateway that reconnects on its own. */
-export interface SyncClient {
+export interface SyncClient<TM extends object = TopicMap> {
   /** Current connection state. */
   readonly state: SyncClientState;
   /** The gateway seq up to which this client has everything it subscribed to (resume point). */
@@ -72,7 +77,7 @@ export interface SyncClient {
    * gateway says events may have been missed: refetch then. Returns a function that removes the handler.
    * Throws `SyncTopicError` for an invalid pattern.
    */
-  on(pattern: string, handler: SyncClientHandler): () => void;
+  on<P extends string>(pattern: P, handler: SyncClientHandler<ClientEventFor<TM, P>>): () => void;
   /** Listen to state changes. Returns a function that removes the listener. */
   onState(listener: (state: SyncClientState) => void): () => void;
   /** Drop the current connection (if any) and connect again now. */

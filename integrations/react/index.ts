@@ -4,7 +4,7 @@
  *
  * @module botwire/react
  */
-export { SyncProvider, useSyncClient, type SyncProviderProps } from './sync-provider.js';
+export { SyncProvider, useSyncClient, type SyncProviderProps, type AnySyncClient } from './sync-provider.js';
 export {
   useSync, useSyncRefetch, useSyncState, type UseSyncOptions, type UseSyncRefetchOptions, type UseSyncResult, type PatternInput,
 } from './use-sync.js';

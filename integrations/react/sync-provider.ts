@@ -8,13 +8,20 @@ import { createContext, createElement, useContext, useEffect, useState, type Rea
 import { BotwireConfigError } from '../../src/errors.js';
 import { connectSync, type ConnectSyncOptions, type SyncClient } from '../client/connect-sync.js';
 
+/**
+ * A client with any topic map: typed clients (`connectSync<Topics>()`) are accepted wherever the
+ * hooks take one; the hooks themselves hand out untyped envelopes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySyncClient = SyncClient<any>;
+
 /** `undefined` = no provider above; `null` = a provider that is still connecting. */
-const SyncContext = createContext<SyncClient | null | undefined>(undefined);
+const SyncContext = createContext<AnySyncClient | null | undefined>(undefined);
 
 /** Props of {@link SyncProvider}: give `client`, or `url` (with `options`). */
 export interface SyncProviderProps {
   /** A client from `connectSync`; the provider does not close it. */
-  client?: SyncClient;
+  client?: AnySyncClient;
   /** Or a gateway URL: the provider connects on mount and closes on unmount. */
   url?: string;
   /** Options for `connectSync` when `url` is given (read once per `url`). */
@@ -54,9 +61,9 @@ export function SyncProvider(props: SyncProviderProps): ReactElement {
  * The client from the nearest `SyncProvider` (or `explicit`), `null` while it is connecting.
  * Throws when there is neither.
  */
-export function useSyncClient(explicit?: SyncClient): SyncClient | null {
+export function useSyncClient(explicit?: AnySyncClient): SyncClient | null {
   const fromContext = useContext(SyncContext);
-  if (explicit) return explicit;
+  if (explicit) return explicit as SyncClient;
   if (fromContext === undefined) {
     throw new BotwireConfigError('useSync/useSyncRefetch need a <SyncProvider> above them, or `{ client }` in their options.');
   }

@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import type { SyncClient, SyncClientHandler, SyncClientState } from '../client/connect-sync.js';
-import { useSyncClient } from './sync-provider.js';
+import { useSyncClient, type AnySyncClient } from './sync-provider.js';
 
 /** One pattern or several. */
 export type PatternInput = string | readonly string[];
@@ -14,7 +14,7 @@ export type PatternInput = string | readonly string[];
 /** Options shared by the hooks. */
 export interface UseSyncOptions {
   /** Use this client instead of the one from `SyncProvider`. */
-  client?: SyncClient;
+  client?: AnySyncClient;
 }
 
 /** What `useSync` returns: imperative access for the seed's `const { subscribe } = useSync()` style. */
