@@ -1,7 +1,6 @@
 import { sessionGet } from './lua/session-get-1.js';
 import type { RedisLike } from './redis-like.js';
 import { runScript } from './script.js';
-import { coalesceWrites } from './write-coalescer.js';
 
 type Settle = [resolve: (value: string | null) => void, reject: (err: unknown) => void];
 
@@ -32,10 +31,7 @@ export class ReadBatcher {
   /** The stored string at `key`, or null. */
   read(client: RedisLike, key: string): Promise<string | null> {
     if (!client.get) return runScript(client, sessionGet, [key], []) as Promise<string | null>;
-    if (!this.#multi || !client.mget || client.isCluster === true) {
-      coalesceWrites(client);
-      return client.get(key);
-    }
+    if (!this.#multi || !client.mget || client.isCluster === true) return client.get(key);
     let batch = this.#pending;
     if (!batch || batch.client !== client) {
       const fresh: Batch = { client, keys: [], settle: [] };
@@ -53,7 +49,6 @@ export class ReadBatcher {
   #flush(batch: Batch): void {
     if (this.#pending === batch) this.#pending = undefined;
     const { client, keys, settle } = batch;
-    coalesceWrites(client);
     if (keys.length === 1) {
       client.get!(keys[0]!).then(settle[0]![0], settle[0]![1]);
       return;
@@ -68,7 +63,6 @@ export class ReadBatcher {
           return;
         }
         this.#multi = false;
-        coalesceWrites(client);
         keys.forEach((k, i) => client.get!(k).then(settle[i]![0], settle[i]![1]));
       },
     );

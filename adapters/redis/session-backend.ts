@@ -14,7 +14,6 @@ import { sessionTouch } from './lua/session-touch-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
 import { ReadBatcher } from './read-batcher.js';
 import { ReleaseNotifier } from './release-notifier.js';
-import { coalesceWrites } from './write-coalescer.js';
 import { runScript, type LuaScript } from './script.js';
 
 /** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
@@ -129,10 +128,7 @@ export class RedisSessionBackend implements SessionBackend {
     const m = (map ?? ((r: Reply) => r)) as (reply: unknown) => R;
     // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
     const client = this.#connection.ready();
-    if (client) {
-      coalesceWrites(client);
-      return runScript(client, script, keys, args, m);
-    }
+    if (client) return runScript(client, script, keys, args, m);
     return this.#connection.get().then((c) => runScript(c, script, keys, args, m));
   }
 
