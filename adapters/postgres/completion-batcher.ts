@@ -37,7 +37,8 @@ export class CompletionBatcher {
     this.#flushing = true;
     try {
       while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, MAX_BATCH);
+        // Sorted by id: concurrent batches then lock their rows in the same order.
+        const batch = this.#pending.splice(0, MAX_BATCH).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         // One `now` per write (the latest): finishedAt differs from each caller's clock by the wait only.
         const now = Math.max(...batch.map((c) => c.now));
         try {

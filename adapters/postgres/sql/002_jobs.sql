@@ -160,7 +160,8 @@ AS $$
 $$;
 
 -- Several completions in one statement (one commit), each fenced by its own token; returns the
--- (id, token) pairs that were accepted. Rows are locked in id order so concurrent batches cannot deadlock.
+-- (id, token) pairs that were accepted. The caller sends ids sorted, so concurrent batches lock rows
+-- in the same order (the nested loop follows the array).
 CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
   p_ids text[], p_tokens text[], p_results text[], p_now double precision)
 RETURNS TABLE (id text, token text)
@@ -168,15 +169,11 @@ LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
 AS $$
 BEGIN
   RETURN QUERY
-  WITH c AS (SELECT * FROM unnest(p_ids, p_tokens, p_results) AS c(id, token, result)),
-  l AS (SELECT j.id FROM {{schema}}.jobs AS j JOIN c ON c.id = j.id
-         WHERE j.state = 'active' AND j.lease_token = c.token
-         ORDER BY j.id FOR UPDATE OF j)
   UPDATE {{schema}}.jobs AS j
      SET state = 'completed', result = c.result, missing = NULL, progress = 100, finished_at = p_now,
          updated_at = p_now, lease_token = NULL, lease_until = NULL
-    FROM c
-   WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active' AND j.id IN (SELECT l.id FROM l)
+    FROM unnest(p_ids, p_tokens, p_results) AS c(id, token, result)
+   WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active'
   RETURNING j.id, c.token;
 END $$;
 
