@@ -3,7 +3,7 @@ import type {
 } from '../../src/jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import type { PgQueryable } from './client.js';
-import { CompletionBatcher } from './completion-batcher.js';
+import { completionBatcher } from './completion-batcher.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
@@ -60,7 +60,7 @@ class PostgresJobBackend implements JobBackend {
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
-  readonly #completions = new CompletionBatcher(async (ids, tokens, results, now) => {
+  readonly #completions = completionBatcher(async (ids, tokens, results, now) => {
     const { rows } = await this.#client.query(
       `SELECT id, token FROM ${this.#s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)`, [ids, tokens, results, now],
     );
@@ -122,7 +122,7 @@ class PostgresJobBackend implements JobBackend {
 
   complete(id: string, token: string, result: string, now: number): Promise<boolean> {
     // Batched with completions arriving meanwhile: still at most one round trip per call.
-    return this.#completions.complete(id, token, result, now);
+    return this.#completions.push({ id, token, result, now });
   }
 
   async partial(

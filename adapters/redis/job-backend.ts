@@ -5,7 +5,7 @@ import type {
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import { RedisConnection } from './connection.js';
 import { decodeJob, decodeJobs } from './job-codec.js';
-import { CompletionBatcher, type CompleteCall } from './job-completions.js';
+import { completionBatcher, type CompleteCall } from './job-completions.js';
 import { JobPrefetch } from './job-prefetch.js';
 import { JobWakeups } from './job-wakeups.js';
 import { jobAdd } from './lua/job-add-1.js';
@@ -67,7 +67,7 @@ export class RedisJobBackend implements JobBackend {
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
   readonly #prefetch = new JobPrefetch((jobs) => void this.#releaseAhead(jobs));
-  readonly #completions = new CompletionBatcher(this.#prefetch, (call) => this.#sendCompletions(call));
+  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call));
 
   constructor(options: RedisJobBackendOptions) {
     const { client, url } = options;
@@ -125,7 +125,7 @@ export class RedisJobBackend implements JobBackend {
   }
 
   complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    return this.#completions.complete(id, token, result, now);
+    return this.#completions.push({ id, token, result, now });
   }
 
   async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {

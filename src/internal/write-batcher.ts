@@ -1,0 +1,45 @@
+/**
+ * Nagle-style write coalescing shared by adapters: the first item goes out at once; items that
+ * arrive while a write is in flight go together in the next one. No added latency when idle, one
+ * round trip (and on Postgres one commit) for many items under load.
+ */
+export class WriteBatcher<I, R> {
+  readonly #maxBatch: number;
+  readonly #send: (batch: I[]) => Promise<R[]>;
+  #pending: Array<{ item: I; done: (r: R) => void; fail: (err: unknown) => void }> = [];
+  #flushing = false;
+
+  /**
+   * @param maxBatch most items per write (bounds a statement's or script's run time)
+   * @param send writes one batch and returns one result per item, in the batch's order
+   */
+  constructor(maxBatch: number, send: (batch: I[]) => Promise<R[]>) {
+    this.#maxBatch = maxBatch;
+    this.#send = send;
+  }
+
+  /** Queue one item; resolves with its own result, rejects with its batch's error. */
+  push(item: I): Promise<R> {
+    return new Promise((done, fail) => {
+      this.#pending.push({ item, done, fail });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#maxBatch);
+        try {
+          const results = await this.#send(batch.map((p) => p.item));
+          batch.forEach((p, i) => p.done(results[i]!));
+        } catch (err) {
+          for (const p of batch) p.fail(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+}
