@@ -1,6 +1,6 @@
 -- 002_jobs: the JobQueue table and one function per JobBackend primitive (src/jobs/backend.ts).
 --
--- Same conventions as 001_sessions (RLS without policies, SECURITY INVOKER, search_path = '',
+-- Same conventions as 001_sessions (RLS without policies, SECURITY INVOKER, no SET search_path,
 -- p_* named arguments for Supabase rpc), with one deliberate difference: every function takes the
 -- caller's clock as p_now (epoch ms). The JobQueue core is the single time source on every backend
 -- (memory, Redis, Postgres), which is what lets tests inject a clock for delays, backoff and leases.
@@ -62,7 +62,7 @@ ALTER TABLE {{schema}}.job_waiters ENABLE ROW LEVEL SECURITY;
 -- Wake-ups: one shared channel; the payload is '<quoted schema>:<job name>' so listeners of other
 -- schemas ignore it. Sent at commit, only for jobs that are due now.
 CREATE OR REPLACE FUNCTION {{schema}}.job_wake(p_name text)
-RETURNS void LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+RETURNS void LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$ SELECT pg_catalog.pg_notify('botwire_jobs', '{{schema}}:' || p_name) $$;
 
 -- Insert unless the id exists; returns the stored row and whether it was created.
@@ -73,7 +73,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.job_add(
   p_backoff text, p_timeout_ms double precision, p_retry_until double precision, p_now double precision,
   p_notify boolean DEFAULT true)
 RETURNS TABLE (created boolean, job {{schema}}.jobs)
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_row {{schema}}.jobs;
@@ -103,7 +103,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.job_claim(
   p_names text[], p_limit integer, p_max_timeout_ms double precision, p_token text, p_lease_ms double precision,
   p_now double precision, p_waiter text DEFAULT NULL)
 RETURNS SETOF {{schema}}.jobs
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_n integer;
@@ -134,7 +134,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.job_heartbeat(
   p_id text, p_token text, p_lease_ms double precision, p_now double precision,
   p_progress double precision DEFAULT NULL, p_message text DEFAULT NULL)
 RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   WITH u AS (
     UPDATE {{schema}}.jobs AS j
@@ -148,7 +148,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_complete(p_id text, p_token text, p_result text, p_now double precision)
 RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   WITH u AS (
     UPDATE {{schema}}.jobs AS j
@@ -165,7 +165,7 @@ $$;
 CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
   p_ids text[], p_tokens text[], p_results text[], p_now double precision)
 RETURNS TABLE (id text, token text)
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 BEGIN
   RETURN QUERY
@@ -182,7 +182,7 @@ CREATE OR REPLACE FUNCTION {{schema}}.job_partial(
   p_id text, p_token text, p_result text, p_missing text, p_retry_at double precision, p_now double precision,
   p_final_error text DEFAULT NULL)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_name text;
@@ -204,7 +204,7 @@ END $$;
 CREATE OR REPLACE FUNCTION {{schema}}.job_fail(
   p_id text, p_token text, p_error text, p_retry_at double precision, p_now double precision)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_name text;
@@ -224,7 +224,7 @@ END $$;
 -- Hand a claimed job back without counting the run.
 CREATE OR REPLACE FUNCTION {{schema}}.job_release(p_id text, p_token text, p_now double precision)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_name text;
@@ -241,7 +241,7 @@ END $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_retry(p_id text, p_now double precision)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_name text;
@@ -257,7 +257,7 @@ END $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_cancel(p_id text, p_now double precision)
 RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   WITH u AS (
     UPDATE {{schema}}.jobs AS j
@@ -269,7 +269,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_get(p_id text)
 RETURNS SETOF {{schema}}.jobs
-LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$ SELECT * FROM {{schema}}.jobs AS j WHERE j.id = p_id $$;
 
 -- Newest first; the cursor is the (created_at, id) of the last row of the previous page.
@@ -277,7 +277,7 @@ AS $$ SELECT * FROM {{schema}}.jobs AS j WHERE j.id = p_id $$;
 CREATE OR REPLACE FUNCTION {{schema}}.job_list(
   p_state text, p_name text, p_limit integer, p_after_created double precision, p_after_id text)
 RETURNS SETOF {{schema}}.jobs
-LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
   SELECT * FROM {{schema}}.jobs AS j
    WHERE (p_state IS NULL OR j.state = p_state) AND (p_name IS NULL OR j.name = p_name)
@@ -290,7 +290,7 @@ $$;
 CREATE OR REPLACE FUNCTION {{schema}}.job_reclaim(
   p_token text, p_lease_ms double precision, p_limit integer, p_now double precision)
 RETURNS SETOF {{schema}}.jobs
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   UPDATE {{schema}}.jobs AS j
      SET lease_token = p_token, lease_until = p_now + p_lease_ms, updated_at = p_now
@@ -305,7 +305,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_count_due(p_names text[], p_now double precision)
 RETURNS bigint
-LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
   SELECT count(*) FROM {{schema}}.jobs AS j
    WHERE j.state IN ('waiting', 'delayed', 'partial') AND j.run_at <= p_now AND j.name = ANY (p_names)
@@ -313,7 +313,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_remove_finished(p_states text[], p_before double precision, p_limit integer)
 RETURNS bigint
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   WITH d AS (
     DELETE FROM {{schema}}.jobs AS j

@@ -19,7 +19,7 @@ ALTER TABLE {{schema}}.sync_spill ENABLE ROW LEVEL SECURITY;
 -- Store one envelope, notify its reference on p_channel, and drop spilled rows older than p_keep_ms.
 CREATE OR REPLACE FUNCTION {{schema}}.sync_spill(p_channel text, p_payload text, p_keep_ms double precision DEFAULT 300000)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_id bigint;
@@ -35,7 +35,7 @@ $$;
 -- Read a spilled envelope back (NULL when it was already cleaned up).
 CREATE OR REPLACE FUNCTION {{schema}}.sync_spill_read(p_id bigint)
 RETURNS text
-LANGUAGE sql STABLE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
   SELECT s.payload FROM {{schema}}.sync_spill AS s WHERE s.id = p_id
 $$;

@@ -1,5 +1,5 @@
 -- 004_rate_limit: atomic per-window counters for rateLimit(), one function call per hit.
--- Same conventions as 001_sessions (RLS without policies, SECURITY INVOKER, search_path = '',
+-- Same conventions as 001_sessions (RLS without policies, SECURITY INVOKER, no SET search_path,
 -- server clock). One row per limiter key: w = window number, c = hits in window w, p = hits in w-1.
 -- Denied hits are not counted. Rows older than two windows are dead weight only; rate_limit_cleanup
 -- removes them in batches.
@@ -18,7 +18,7 @@ ALTER TABLE {{schema}}.rate_limits ENABLE ROW LEVEL SECURITY;
 
 CREATE OR REPLACE FUNCTION {{schema}}.rate_limit_hit(p_key text, p_limit integer, p_window_ms double precision, p_sliding boolean)
 RETURNS TABLE (allowed boolean, hits integer, reset_ms double precision)
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
 DECLARE
   v_now double precision := pg_catalog.floor(EXTRACT(EPOCH FROM pg_catalog.clock_timestamp()) * 1000);
@@ -60,7 +60,7 @@ $$;
 -- Delete up to p_limit counters whose windows are over; returns how many.
 CREATE OR REPLACE FUNCTION {{schema}}.rate_limit_cleanup(p_limit integer)
 RETURNS integer
-LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = ''
+LANGUAGE sql VOLATILE SECURITY INVOKER
 AS $$
   WITH gone AS (
     DELETE FROM {{schema}}.rate_limits AS r
