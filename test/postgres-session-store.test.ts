@@ -76,7 +76,9 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       before = client.count;
       await (await store.acquire('k')).release();
       expect(client.count - before, 'acquire + release').toBe(2);
-      expect(client.texts.every((t) => t.startsWith('SELECT ') && t.includes(`"${schema}".session_`))).toBe(true);
+      // Reads are one plain SELECT on the table; every write is one call of its SQL function.
+      expect(client.texts.every((t) => t.startsWith('SELECT ') && t.includes(`"${schema}".session`))).toBe(true);
+      expect(client.texts.filter((t) => !t.includes(`"${schema}".sessions`)).every((t) => t.includes(`"${schema}".session_`))).toBe(true);
     });
 
     it('enables row level security on every botwire table', async () => {
@@ -137,6 +139,28 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       const lease = await store.acquire('nul');
       await expect(lease.commit({ s: '\u0000' })).rejects.toBeInstanceOf(SessionSerializationError);
       expect(await store.get('nul')).toBeUndefined();
+    });
+
+    it('reads exactly what the session_get function (the Supabase rpc read) returns', async () => {
+      const prefix = uniqueName('rd') + ':';
+      const store = postgresSessionStore({ client: pool, schema, prefix });
+      await store.set('live', { a: 1 }, { ttlMs: 60_000 });
+      await store.set('forever', [1, 2]);
+      await store.set('expired', 'x', { ttlMs: 50 });
+      const lease = await store.acquire('lease-only'); // a data-less lease row
+      await new Promise((r) => setTimeout(r, 120));
+      const keys = ['live', 'forever', 'expired', 'lease-only', 'absent'];
+      const viaStore = await store.getMany(keys);
+      const { rows } = await pool.query(
+        `SELECT key, data, version, expires_at_ms FROM "${schema}".session_get($1::text[])`, [keys.map((k) => prefix + k)],
+      );
+      const viaFunction = keys.map((k) => {
+        const r = rows.find((x) => x.key === prefix + k);
+        return r && { data: JSON.parse(r.data), version: Number(r.version), expiresAt: r.expires_at_ms == null ? undefined : Number(r.expires_at_ms) };
+      });
+      expect(viaStore).toEqual(viaFunction);
+      expect(viaStore.map((r) => r?.data)).toEqual([{ a: 1 }, [1, 2], undefined, undefined, undefined]);
+      await lease.release();
     });
 
     it('five concurrent migrate() calls on a fresh schema all succeed and apply each migration once', async () => {
