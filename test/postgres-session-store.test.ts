@@ -253,8 +253,12 @@ describe.runIf(run)('Postgres session store (pg)', () => {
         await store.set('k', 1);
         // Open the store's listener connection so it gets killed too.
         const held = await other.acquire('k', { leaseMs: 60_000 });
-        await store.acquire('k', { waitMs: 50 }).catch(() => undefined);
+        await store.acquire('k', { waitMs: 300 }).catch(() => undefined);
         await held.release();
+        // The listener connects in the background: wait until it is there, so the kill below hits it.
+        await expect.poll(async () => (await pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, [app])).rows[0].n,
+        { timeout: 10_000, interval: 50 }).toBe(1);
         // Make the store's next write wait on a row lock, then kill its connections under it.
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM "${schema}".sessions WHERE key = $1 FOR UPDATE`, [`${prefix}k`]);
