@@ -4,8 +4,8 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createInterface } from 'node:readline';
-import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
-import { redisSyncBus } from '../adapters/redis/sync-transport.js';
+import { postgresSyncBus } from 'botwire/postgres';
+import { redisSyncBus } from 'botwire/redis';
 
 // The raw-pg mode fires concurrent client.query() calls on purpose (what naive code does); keep its deprecation notice out of the table.
 process.noDeprecation = true;

@@ -16,8 +16,8 @@
 import { spawnSync } from 'node:child_process';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { redisJobQueue } from '../adapters/redis/job-backend.js';
-import { Worker } from '../src/jobs/worker.js';
+import { redisJobQueue } from 'botwire/redis';
+import { Worker } from 'botwire';
 import { startPrivateRedis } from '../test/support/redis-server.js';
 import { median, percentile, runOps } from './_support.js';
 

@@ -16,9 +16,9 @@
 import { makeWorkerUtils, run as graphileRun } from 'graphile-worker';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { postgresJobQueue } from '../adapters/postgres/job-backend.js';
-import { migrate } from '../adapters/postgres/migrate.js';
-import { Worker } from '../src/jobs/worker.js';
+import { postgresJobQueue } from 'botwire/postgres';
+import { migrate } from 'botwire/postgres';
+import { Worker } from 'botwire';
 import { median, percentile, runOps } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];

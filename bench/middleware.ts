@@ -17,11 +17,11 @@ import { session as grammySession, type Context } from 'grammy';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { session as telegrafSession, type Context as TelegrafContext } from 'telegraf';
-import { migrate, postgresSessionStore } from '../adapters/postgres/index.js';
-import { redisSessionStore } from '../adapters/redis/index.js';
-import { session, type SessionFlavor } from '../integrations/grammy/index.js';
-import { telegrafStore } from '../integrations/telegraf/index.js';
-import type { SessionStore } from '../src/session/session-store.js';
+import { migrate, postgresSessionStore } from 'botwire/postgres';
+import { redisSessionStore } from 'botwire/redis';
+import { session, type SessionFlavor } from 'botwire/grammy';
+import { telegrafStore } from 'botwire/telegraf';
+import type { SessionStore } from 'botwire';
 import { grammyBot, telegrafBot, textUpdate } from '../test/support/telegram.js';
 import { countingPg, countingRedis, median, percentile } from './_support.js';
 
@@ -30,10 +30,16 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHATS = 100;
 const CONCURRENCY = 50;
-const UPDATES = quick ? 1_000 : 4_000;
+const UPDATES = Number(process.argv.find((a) => a.startsWith('--updates='))?.slice('--updates='.length) ?? (quick ? 1_000 : 4_000));
 const RUNS = quick ? 1 : 3;
+/** `--only=<text>`: run just the implementations whose name contains it (for profiling one). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+/** `--backend=redis|postgres`: run one backend only. */
+const backendOnly = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length).toLowerCase();
 
 type Counter = { count: number };
+/** The backend server's CPU seconds so far (Redis: INFO cpu), or undefined where we cannot see it. */
+let serverCpu: (() => Promise<number>) | undefined;
 type Handle = (update: unknown) => Promise<unknown>;
 
 interface Impl {
@@ -42,10 +48,13 @@ interface Impl {
   bot(space: string): Promise<Handle>;
   /** Sum of the counters stored for `base + 0 … base + CHATS - 1`. */
   total(space: string, base: number): Promise<number>;
+  /** Commands/queries the client sent. */
   calls(): number;
+  /** Backend round trips the updates waited for (botwire merges concurrent ones into one command); default = calls. */
+  waits?(): number;
 }
 
-interface Result { impl: string; backend: string; rate: number; p50: number; p99: number; added50: number; added99: number; rt: number; lost: number; conflicts: number; errors: number }
+interface Result { impl: string; backend: string; rate: number; p50: number; p99: number; added50: number; added99: number; rt: number; sent: number; lost: number; conflicts: number; errors: number; cpuUs: number; serverUs: number | undefined }
 
 const increment = async (s: Counter): Promise<void> => {
   const n = s.count;
@@ -88,7 +97,7 @@ async function drive(handle: Handle, base: number): Promise<{ rate: number; late
   return { rate: (UPDATES / (performance.now() - started)) * 1000, latencies, ok, conflicts, errors };
 }
 
-interface Tally { rates: number[]; latencies: number[]; lost: number; conflicts: number; errors: number; rt: number }
+interface Tally { rates: number[]; latencies: number[]; lost: number; conflicts: number; errors: number; rt: number; sent: number; cpuUs: number[]; serverUs: number[] }
 
 /** One run of one implementation, added to its tally. */
 async function measureOnce(impl: Impl, tally: Tally, run: number): Promise<void> {
@@ -96,8 +105,16 @@ async function measureOnce(impl: Impl, tally: Tally, run: number): Promise<void>
   const handle = await impl.bot(space);
   const base = 10_000_000 + run * 1_000;
   const before = impl.calls();
+  const waitsBefore = (impl.waits ?? impl.calls)();
+  const server0 = await serverCpu?.();
+  const cpu0 = process.cpuUsage();
   const result = await drive(handle, base);
-  tally.rt = (impl.calls() - before) / UPDATES;
+  const cpu = process.cpuUsage(cpu0);
+  const server1 = await serverCpu?.();
+  tally.cpuUs.push((cpu.user + cpu.system) / UPDATES);
+  if (server0 !== undefined && server1 !== undefined) tally.serverUs.push(((server1 - server0) * 1e6) / UPDATES);
+  tally.sent = (impl.calls() - before) / UPDATES;
+  tally.rt = ((impl.waits ?? impl.calls)() - waitsBefore) / UPDATES;
   tally.rates.push(result.rate);
   tally.latencies.push(...result.latencies);
   tally.lost += result.ok - (await impl.total(space, base));
@@ -106,8 +123,12 @@ async function measureOnce(impl: Impl, tally: Tally, run: number): Promise<void>
 }
 
 /** Runs interleaved across implementations, so load drifting on the machine hits all of them alike. */
-async function measureAll(backend: string, impls: Impl[], baseline: { p50: number; p99: number }): Promise<Result[]> {
-  const tallies = impls.map((): Tally => ({ rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0 }));
+async function measureAll(backend: string, all: Impl[], baseline: { p50: number; p99: number }): Promise<Result[]> {
+  const impls = backendOnly !== undefined && backendOnly !== backend.toLowerCase() ? [] : only === undefined ? all : all.filter((i) => i.name.includes(only));
+  const tallies = impls.map((): Tally => ({ rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0, sent: 0, cpuUs: [], serverUs: [] }));
+  // One unmeasured run each first: every implementation is measured with its code paths JIT-compiled,
+  // as in a long-running bot (otherwise whoever runs first pays for warming up ioredis/pg and grammY).
+  for (const impl of impls) await measureOnce(impl, { rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0, sent: 0, cpuUs: [], serverUs: [] }, RUNS);
   for (let r = 0; r < RUNS; r++) {
     for (let i = 0; i < impls.length; i++) await measureOnce(impls[i]!, tallies[i]!, r);
   }
@@ -117,7 +138,8 @@ async function measureAll(backend: string, impls: Impl[], baseline: { p50: numbe
     const p99 = percentile(t.latencies, 99);
     return {
       impl: impl.name, backend, rate: median(t.rates), p50, p99, added50: p50 - baseline.p50, added99: p99 - baseline.p99,
-      rt: t.rt, lost: t.lost, conflicts: t.conflicts, errors: t.errors,
+      rt: t.rt, sent: t.sent, lost: t.lost, conflicts: t.conflicts, errors: t.errors,
+      cpuUs: median(t.cpuUs), serverUs: t.serverUs.length ? median(t.serverUs) : undefined,
     };
   });
 }
@@ -129,13 +151,25 @@ async function baselineLatency(): Promise<{ p50: number; p99: number }> {
   return { p50: percentile(run.latencies, 50), p99: percentile(run.latencies, 99) };
 }
 
+/** Count the backend calls a store makes: each is one round trip its caller waits for. */
+let backendCalls = 0;
+function countingStore(store: SessionStore<unknown>): SessionStore<unknown> {
+  const backend = store.backend as unknown as Record<string, unknown>;
+  for (const m of ['get', 'set', 'delete', 'touch', 'acquire', 'commit', 'extend', 'release']) {
+    const f = (backend[m] as (...a: unknown[]) => Promise<unknown>).bind(backend);
+    backend[m] = (...a: unknown[]) => { backendCalls++; return f(...a); };
+  }
+  return store;
+}
+
 function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
   const stores = new Map<string, SessionStore<unknown>>();
   return {
     name,
     calls,
+    waits: () => backendCalls,
     async bot(space) {
-      const store = makeStore(space);
+      const store = countingStore(makeStore(space));
       stores.set(space, store);
       const bot = grammyBot<Context & SessionFlavor<Counter>>();
       bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000 }));
@@ -154,8 +188,9 @@ function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<u
   return {
     name,
     calls,
+    waits: () => backendCalls,
     async bot(space) {
-      const store = makeStore(space);
+      const store = countingStore(makeStore(space));
       stores.set(space, store);
       const bot = telegrafBot<TelegrafContext & { session: Counter }>();
       bot.use(telegrafSession({ store: telegrafStore(store as SessionStore<Counter>), defaultSession: () => ({ count: 0 }) }));
@@ -215,12 +250,12 @@ function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read
 
 function print(rows: Result[]): void {
   console.log(`\n${UPDATES} updates × ${RUNS} runs, ${CHATS} chats, ${CONCURRENCY} in flight; latency = bot.handleUpdate, "added" = minus the same bot without sessions.\n`);
-  console.log('| backend | implementation | updates/s | p50 ms | p99 ms | added p50 ms | added p99 ms | round trips/update | lost updates | conflicts | serialize ÷ this |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| backend | implementation | updates/s | p50 ms | p99 ms | added p50 ms | added p99 ms | round trips/update | commands sent/update | client CPU µs/update | server CPU µs/update | lost updates | conflicts | serialize ÷ this |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const ours = rows.find((x) => x.backend === r.backend && x.impl.includes("'serialize'"));
     const ratio = ours ? `${(ours.rate / r.rate).toFixed(2)}×` : '—';
-    console.log(`| ${r.backend} | ${r.impl} | ${Math.round(r.rate).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.added50.toFixed(2)} | ${r.added99.toFixed(2)} | ${r.rt.toFixed(2)} | ${r.lost} | ${r.conflicts} | ${ratio} |${r.errors ? ` (${r.errors} other errors)` : ''}`);
+    console.log(`| ${r.backend} | ${r.impl} | ${Math.round(r.rate).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.added50.toFixed(2)} | ${r.added99.toFixed(2)} | ${r.rt.toFixed(2)} | ${r.sent.toFixed(2)} | ${Math.round(r.cpuUs)} | ${r.serverUs === undefined ? '—' : Math.round(r.serverUs)} | ${r.lost} | ${r.conflicts} | ${ratio} |${r.errors ? ` (${r.errors} other errors)` : ''}`);
   }
 }
 
@@ -232,7 +267,7 @@ async function main(): Promise<void> {
   // Redis: each implementation gets its own counted client.
   const clients: Redis[] = [];
   const redis = (): ReturnType<typeof countingRedis> => { const c = countingRedis(new Redis(REDIS_URL)); clients.push(c.client); return c; };
-  const rSer = redis();
+  const rSer = process.env.AP ? (() => { const c = countingRedis(new Redis(REDIS_URL, { enableAutoPipelining: true })); clients.push(c.client); return c; })() : redis();
   const rOpt = redis();
   const rGrammy = redis();
   const rTelegraf = redis();
@@ -261,7 +296,14 @@ async function main(): Promise<void> {
     }, rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
   ];
+  const info = new Redis(REDIS_URL);
+  clients.push(info);
+  serverCpu = async () => {
+    const text = await info.info('cpu');
+    return Number(/used_cpu_user:([\d.]+)/.exec(text)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(text)?.[1]);
+  };
   rows.push(...(await measureAll('Redis', redisImpls, baseline)));
+  serverCpu = undefined;
 
   // Postgres: one counted pool per implementation.
   const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });

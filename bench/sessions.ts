@@ -11,8 +11,8 @@ import { PsqlAdapter } from '@grammyjs/storage-psql';
 import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { migrate, postgresSessionStore } from '../adapters/postgres/index.js';
-import { redisSessionStore } from '../adapters/redis/index.js';
+import { migrate, postgresSessionStore } from 'botwire/postgres';
+import { redisSessionStore } from 'botwire/redis';
 import { type Op, countingPg, countingRedis, median, printTable, redisCommandCalls, runOps, type Row } from './_support.js';
 
 const quick = process.argv.includes('--quick');

@@ -5,10 +5,10 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createMemorySyncHub, memorySyncBus } from '../adapters/memory/sync-transport.js';
-import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
-import { redisSyncBus } from '../adapters/redis/sync-transport.js';
-import { SyncCache } from '../src/sync/sync-cache.js';
+import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
+import { postgresSyncBus } from 'botwire/postgres';
+import { redisSyncBus } from 'botwire/redis';
+import { SyncCache } from 'botwire';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -119,6 +119,37 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await store.close();
   });
 
+  it('merges writes of one loop turn into one EVALSHA of the batch script; a failing call fails only itself', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:wbatch:` });
+    const backend = store.backend as RedisSessionBackend;
+    // A key of the wrong type: its script call raises WRONGTYPE inside the batch.
+    await client.hset(backend.recordKey('hash'), 'f', 'v');
+    c.reset();
+    const results = await Promise.allSettled([store.set('a', 1), store.set('hash', 2), store.set('b', 3), store.set('a', 4, { ifVersion: 1 })]);
+    expect(c.log).toEqual(['evalsha', 'reply']);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual([1, expect.stringContaining('WRONGTYPE'), 1, 2]);
+    expect((await store.getMany(['a', 'b'])).map((r) => r?.data)).toEqual([4, 3]);
+    // Leases too: ten acquires in one turn are one command, and so are their ten commits.
+    c.reset();
+    const leases = await Promise.all(Array.from({ length: 10 }, (_, i) => store.acquire(`l${i}`)));
+    await Promise.all(leases.map((l, i) => l.commit(i)));
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha']);
+    expect((await store.getMany(leases.map((l) => l.key))).map((r) => r?.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await store.close();
+  });
+
+  it('sends more than 16 writes of one turn as several batches, in order', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:wbatch2:` });
+    c.reset();
+    const versions = await Promise.all(Array.from({ length: 40 }, (_, i) => store.set('same', i)));
+    expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha', 'evalsha']);
+    expect((await store.get('same'))?.data).toBe(39);
+    await store.close();
+  });
+
   it('stores one string per record, with expiry and version in a header that touch patches in place', async () => {
     const store = redisSessionStore<{ n: number }>({ client, prefix: `${run}:layout:` });
     const backend = store.backend as RedisSessionBackend;
@@ -292,6 +323,41 @@ describe.runIf(privateServerTests)('botwire/redis on a private single-node Redis
     c.reset();
     expect((await store.getMany(['a', 'c'])).map((r) => r?.data)).toEqual([1, 3]);
     expect(c.log).toEqual(['get', 'get', 'reply', 'reply']);
+    await store.close();
+  });
+
+  it('falls back from a batched write refused with CROSSSLOT to one script per call, and remembers it', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: 'wmany:' });
+    c.reset();
+    expect(await Promise.all([store.set('a', 1), store.set('b', 2), store.set('c', 3)])).toEqual([1, 1, 1]);
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
+    c.reset();
+    expect(await Promise.all([store.set('a', 4), store.set('b', 5)])).toEqual([2, 2]);
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha']);
+    expect((await store.getMany(['a', 'b', 'c'])).map((r) => r?.data)).toEqual([4, 5, 3]);
+    await store.close();
+  });
+
+  it('recovers a batched write from a flushed script cache (NOSCRIPT) with one EVAL', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: 'noscript-batch:' });
+    const backend = store.backend as RedisSessionBackend;
+    // Two keys in the same slot, so that the batch is not refused with CROSSSLOT.
+    const bySlot = new Map<unknown, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const slot = await client.call('CLUSTER', 'KEYSLOT', backend.recordKey(`k${i}`));
+      const other = bySlot.get(slot);
+      if (other) pair = [other, `k${i}`];
+      else bySlot.set(slot, `k${i}`);
+    }
+    const [a, b] = pair;
+    await Promise.all([store.set(a, 1), store.set(b, 1)]);
+    await client.script('FLUSH');
+    c.reset();
+    expect(await Promise.all([store.set(a, 2), store.set(b, 2)])).toEqual([2, 2]);
+    expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'eval']);
     await store.close();
   });
 

@@ -27,6 +27,7 @@ interface Lease { token: string; until: number }
 class MemorySessionBackend implements SessionBackend {
   readonly name = 'memory';
   readonly nativeExpiry = true;
+  readonly verbatim = true;
   readonly #records = new Map<string, Entry>();
   readonly #leases = new Map<string, Lease>();
   readonly #waiters = new Map<string, Set<() => void>>();

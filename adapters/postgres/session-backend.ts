@@ -3,6 +3,7 @@ import { sleep } from '../../src/internal/backend-call.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
+import { ReleaseWaiters } from '../../src/session/release-waiters.js';
 import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
 import type { PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
@@ -34,7 +35,6 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
 export const RELEASE_CHANNEL = 'botwire_session_released';
 // When LISTEN cannot be had right now, look again after this long rather than the holder's full lease.
 const FALLBACK_POLL_MS = 50;
-const STALE_MS = 60_000;
 
 const num = (v: unknown): number => Number(v);
 
@@ -54,12 +54,7 @@ class PostgresSessionBackend implements SessionBackend {
   readonly #s: string;
   readonly #listener: ChannelListener | undefined;
   readonly #timeoutMs: number;
-  readonly #waiters = new Map<string, Set<() => void>>();
-  // A release heard while nobody here was registered to wait (key → when), and when each
-  // not-yet-waited failed acquire was sent: a release heard after the send but before the wait
-  // began must not be slept through. One such release lets one waiter through, not all.
-  readonly #unclaimed = new Map<string, number>();
-  readonly #pending = new Map<string, number[]>();
+  readonly #releases = new ReleaseWaiters();
 
   constructor(options: PostgresSessionStoreOptions) {
     if (typeof options.client?.query !== 'function') {
@@ -69,7 +64,7 @@ class PostgresSessionBackend implements SessionBackend {
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
     if (options.listen !== false && canListen(options.client)) {
-      this.#listener = new ChannelListener(options.client, RELEASE_CHANNEL, (p) => this.#heard(p), () => this.#wakeAll());
+      this.#listener = new ChannelListener(options.client, RELEASE_CHANNEL, (p) => this.#heard(p), () => this.#releases.wakeAll());
       this.waitForRelease = (key, timeoutMs) => this.#wait(key, timeoutMs);
     }
   }
@@ -118,7 +113,7 @@ class PostgresSessionBackend implements SessionBackend {
       `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${this.#s}.session_acquire($1, $2, $3)`, [key, token, leaseMs],
     );
     if (!r.ok) {
-      if (this.#listener) this.#notePending(key, sentAt);
+      if (this.#listener) this.#releases.notePending(key, sentAt);
       return { ok: false, retryInMs: num(r.retry_in_ms) };
     }
     if (r.data == null) return { ok: true, record: undefined };
@@ -133,7 +128,7 @@ class PostgresSessionBackend implements SessionBackend {
       `SELECT ok, version FROM ${this.#s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
       [key, token, version, write.kind, data, ttl, keepLeaseMs ?? null],
     ).catch((err: unknown) => rejectJson(key, err));
-    if (keepLeaseMs === undefined) this.#wakeOne(key);
+    if (keepLeaseMs === undefined) this.#releases.wakeOne(key);
     return r.ok ? { ok: true, version: num(r.version) } : { ok: false };
   }
 
@@ -143,7 +138,7 @@ class PostgresSessionBackend implements SessionBackend {
 
   async release(key: string, token: string): Promise<boolean> {
     const ok = (await this.#one(`SELECT ${this.#s}.session_release($1, $2) AS ok`, [key, token])).ok === true;
-    this.#wakeOne(key);
+    this.#releases.wakeOne(key);
     return ok;
   }
 
@@ -151,44 +146,13 @@ class PostgresSessionBackend implements SessionBackend {
     return num((await this.#one(`SELECT ${this.#s}.session_cleanup($1) AS n`, [limit])).n);
   }
 
-  #notePending(key: string, sentAt: number): void {
-    if (this.#pending.size > 1_000) this.#prune(this.#pending, (list) => list[0]!);
-    const list = this.#pending.get(key);
-    if (list) list.push(sentAt);
-    else this.#pending.set(key, [sentAt]);
-  }
-
-  #prune<V>(map: Map<string, V>, time: (v: V) => number): void {
-    const old = performance.now() - STALE_MS;
-    for (const [k, v] of map) if (time(v) < old) map.delete(k);
-  }
-
   #heard(key: string): void {
-    if (key === '') return this.#wakeAll();
-    if (this.#wakeOne(key)) return;
-    if (this.#unclaimed.size > 1_000) this.#prune(this.#unclaimed, (t) => t);
-    this.#unclaimed.set(key, performance.now());
-  }
-
-  // One waiter per process per release, not all: every woken waiter retries, and a hundred of them
-  // racing for one lease cost a hundred queries for one winner. A loser's failed acquire marks the
-  // row again, so the next release notifies; a winner's own commit/release here wakes the next one.
-  #wakeOne(key: string): boolean {
-    const wake = this.#waiters.get(key)?.values().next().value;
-    wake?.();
-    return wake !== undefined;
-  }
-
-  #wakeAll(): void {
-    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
+    if (key === '') this.#releases.wakeAll();
+    else this.#releases.heard(key);
   }
 
   async #wait(key: string, timeoutMs: number): Promise<void> {
-    const list = this.#pending.get(key);
-    // The earliest outstanding send: at worst an extra acquire attempt, never a missed release.
-    const since = list?.length ? Math.min(...list) : performance.now();
-    list?.shift();
-    if (list?.length === 0) this.#pending.delete(key);
+    const early = this.#releases.released(key);
     const listener = this.#listener!;
     if (!listener.listening) {
       const ok = await listener.start(Math.min(timeoutMs, this.#timeoutMs));
@@ -196,28 +160,12 @@ class PostgresSessionBackend implements SessionBackend {
       if (!ok) await sleep(Math.min(timeoutMs, FALLBACK_POLL_MS));
       return;
     }
-    const heard = this.#unclaimed.get(key);
-    if (heard !== undefined && heard >= since) {
-      this.#unclaimed.delete(key);
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      let set = this.#waiters.get(key);
-      if (!set) this.#waiters.set(key, (set = new Set()));
-      const wake = (): void => {
-        clearTimeout(timer);
-        set!.delete(wake);
-        if (set!.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(wake, timeoutMs);
-      set.add(wake);
-    });
+    if (!early) await this.#releases.park(key, timeoutMs);
   }
 
   async close(): Promise<void> {
     await this.#listener?.close();
-    this.#wakeAll();
+    this.#releases.wakeAll();
   }
 }
 

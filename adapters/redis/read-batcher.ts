@@ -1,3 +1,4 @@
+import { callBackend } from '../../src/internal/backend-call.js';
 import { sessionGet } from './lua/session-get-1.js';
 import type { RedisLike } from './redis-like.js';
 import { runScript } from './script.js';
@@ -27,11 +28,21 @@ function isCrossSlot(err: unknown): boolean {
 export class ReadBatcher {
   #multi = true;
   #pending: Batch | undefined;
+  readonly #timeoutMs: number;
+
+  /** @param timeoutMs every command rejects with BackendUnavailableError unanswered after this long */
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  #bounded<T>(run: () => Promise<T>): Promise<T> {
+    return callBackend('Redis', 'get', this.#timeoutMs, run);
+  }
 
   /** The stored string at `key`, or null. */
   read(client: RedisLike, key: string): Promise<string | null> {
-    if (!client.get) return runScript(client, sessionGet, [key], []) as Promise<string | null>;
-    if (!this.#multi || !client.mget || client.isCluster === true) return client.get(key);
+    if (!client.get) return this.#bounded(() => runScript(client, sessionGet, [key], []) as Promise<string | null>);
+    if (!this.#multi || !client.mget || client.isCluster === true) return this.#bounded(() => client.get!(key));
     let batch = this.#pending;
     if (!batch || batch.client !== client) {
       const fresh: Batch = { client, keys: [], settle: [] };
@@ -50,10 +61,10 @@ export class ReadBatcher {
     if (this.#pending === batch) this.#pending = undefined;
     const { client, keys, settle } = batch;
     if (keys.length === 1) {
-      client.get!(keys[0]!).then(settle[0]![0], settle[0]![1]);
+      this.#bounded(() => client.get!(keys[0]!)).then(settle[0]![0], settle[0]![1]);
       return;
     }
-    client.mget!(...keys).then(
+    this.#bounded(() => client.mget!(...keys)).then(
       (values) => {
         for (let i = 0; i < settle.length; i++) settle[i]![0](values[i] ?? null);
       },
@@ -63,7 +74,7 @@ export class ReadBatcher {
           return;
         }
         this.#multi = false;
-        keys.forEach((k, i) => client.get!(k).then(settle[i]![0], settle[i]![1]));
+        keys.forEach((k, i) => this.#bounded(() => client.get!(k)).then(settle[i]![0], settle[i]![1]));
       },
     );
   }

@@ -1,9 +1,8 @@
+import { ReleaseWaiters } from '../../src/session/release-waiters.js';
 import type { RedisLike, RedisSubscriberLike } from './redis-like.js';
 
 /** Don't try to subscribe again sooner than this after a failure (Redis down: no reconnect storm). */
 const RESUBSCRIBE_AFTER_MS = 1_000;
-/** Bound on remembered "released while an acquire was in flight" keys, so it cannot grow forever. */
-const MAX_MISSED = 10_000;
 
 /**
  * Wakes lease waiters when a lease is released anywhere in the fleet. Release scripts PUBLISH the
@@ -14,10 +13,7 @@ const MAX_MISSED = 10_000;
 export class ReleaseNotifier {
   readonly #channel: string;
   readonly #client: () => Promise<RedisLike>;
-  readonly #waiters = new Map<string, Set<() => void>>();
-  /** Acquire calls in flight per key: a release seen meanwhile must not be lost before the wait starts. */
-  readonly #inflight = new Map<string, number>();
-  readonly #missed = new Set<string>();
+  readonly #releases = new ReleaseWaiters();
   #subscriber: RedisSubscriberLike | undefined;
   #failedAt = -Infinity;
   #closed = false;
@@ -27,55 +23,16 @@ export class ReleaseNotifier {
     this.#client = client;
   }
 
-  /** Run one acquire attempt, remembering a release that arrives before its caller starts waiting. */
-  async attempt<R extends { ok: boolean }>(key: string, run: () => Promise<R>): Promise<R> {
-    this.#inflight.set(key, (this.#inflight.get(key) ?? 0) + 1);
-    try {
-      const result = await run();
-      if (result.ok) this.#missed.delete(key);
-      return result;
-    } finally {
-      const n = this.#inflight.get(key)! - 1;
-      if (n > 0) this.#inflight.set(key, n);
-      else this.#inflight.delete(key);
-    }
+  /** An acquire sent at `sentAt` (`performance.now()`) found `key` busy; its caller will {@link wait}. */
+  failed(key: string, sentAt: number): void {
+    this.#releases.notePending(key, sentAt);
   }
 
   /** Resolve on the next release of `key`, or after `timeoutMs`. Never rejects. */
   wait(key: string, timeoutMs: number): Promise<void> {
-    if (this.#missed.delete(key)) return Promise.resolve();
+    if (this.#releases.released(key)) return Promise.resolve();
     if (!this.#closed) this.#subscribe();
-    return new Promise((resolve) => {
-      let set = this.#waiters.get(key);
-      if (!set) this.#waiters.set(key, (set = new Set()));
-      const waiters = set;
-      const wake = (): void => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(1, timeoutMs));
-      waiters.add(wake);
-    });
-  }
-
-  /**
-   * One release lets one holder in, so by default only the longest-waiting local waiter retries
-   * (no thundering herd); the others stay queued for the next release, which publishes again.
-   */
-  #wake(key: string, all = false): void {
-    const set = this.#waiters.get(key);
-    if (set) for (const wake of [...set]) { wake(); if (!all) break; }
-    if (this.#inflight.has(key)) {
-      if (this.#missed.size >= MAX_MISSED) this.#missed.clear();
-      this.#missed.add(key);
-    }
-  }
-
-  /** Wake everyone: after (re)subscribing, releases published while we were not listening are unknown. */
-  #wakeAll(): void {
-    for (const key of [...this.#waiters.keys()]) this.#wake(key, true);
+    return this.#releases.park(key, timeoutMs);
   }
 
   #subscribe(): void {
@@ -92,11 +49,11 @@ export class ReleaseNotifier {
       sub = client.duplicate({ enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
       this.#subscriber = sub;
       sub.on('error', () => {});
-      sub.on('message', (channel, key) => { if (channel === this.#channel) this.#wake(key); });
+      sub.on('message', (channel, key) => { if (channel === this.#channel) this.#releases.heard(key); });
       let subscribed = false;
       // After a reconnect (not the first connect) releases may have been published unheard.
-      sub.on('ready', () => { if (subscribed) this.#wakeAll(); });
-      sub.subscribe(this.#channel).then(() => { subscribed = true; this.#wakeAll(); }, fail);
+      sub.on('ready', () => { if (subscribed) this.#releases.wakeAll(); });
+      sub.subscribe(this.#channel).then(() => { subscribed = true; this.#releases.wakeAll(); }, fail);
     }).catch(() => { this.#failedAt = Date.now(); });
   }
 
@@ -106,6 +63,6 @@ export class ReleaseNotifier {
     const sub = this.#subscriber;
     this.#subscriber = undefined;
     try { sub?.disconnect(); } catch { /* already gone */ }
-    this.#wakeAll();
+    this.#releases.wakeAll();
   }
 }

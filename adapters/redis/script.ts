@@ -41,3 +41,36 @@ export function runScript<R>(
     return map ? retried.then(map) : retried;
   });
 }
+
+/**
+ * The batch form of a single-call script: one EVALSHA runs it once per call, over consecutive
+ * groups of `numKeys` keys and `ARGV[2]` arguments (`ARGV[1]` is the number of calls), and answers
+ * an array with one reply per call. Each call runs under `pcall`, so one failing call answers its
+ * own error and never takes the others' replies (or their already-applied writes) down with it.
+ * Only for scripts whose replies are never nil (nil would end a Lua array early; it is sent as
+ * false → null).
+ */
+export function batchScript(script: LuaScript): LuaScript {
+  const body = script.source.replace(/\bKEYS\[/g, 'K[').replace(/\bARGV\[/g, 'A[');
+  return luaScript(`${script.name}-batch`, 0, `
+local function one(K, A)
+${body}
+end
+local calls, na, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), ${script.numKeys}
+local out = {}
+for i = 0, calls - 1 do
+  local K, A = {}, {}
+  for j = 1, nk do K[j] = KEYS[i * nk + j] end
+  for j = 1, na do A[j] = ARGV[2 + i * na + j] end
+  local ok, r = pcall(one, K, A)
+  if not ok then
+    out[i + 1] = redis.error_reply(type(r) == 'table' and r.err or tostring(r))
+  elseif r == nil then
+    out[i + 1] = false
+  else
+    out[i + 1] = r
+  end
+end
+return out
+`);
+}

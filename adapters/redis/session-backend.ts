@@ -1,4 +1,5 @@
 import { BotwireConfigError, SessionCorruptError } from '../../src/errors.js';
+import { callBackend } from '../../src/internal/backend-call.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
@@ -14,7 +15,8 @@ import { sessionTouch } from './lua/session-touch-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
 import { ReadBatcher } from './read-batcher.js';
 import { ReleaseNotifier } from './release-notifier.js';
-import { runScript, type LuaScript } from './script.js';
+import { type LuaScript } from './script.js';
+import { ScriptBatcher } from './script-batcher.js';
 
 /** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
 export interface RedisSessionStoreOptions {
@@ -92,12 +94,17 @@ function parseRecord(key: string, value: string): RawSessionRecord {
 export class RedisSessionBackend implements SessionBackend {
   readonly name = 'Redis';
   readonly nativeExpiry = true;
+  readonly verbatim = true;
+  /** Each command (a merged batch or a lone call) has one deadline of `operationTimeoutMs`. */
+  readonly boundsTime = true;
   /** Key and channel prefix. */
   readonly prefix: string;
   readonly #connection: RedisConnection;
   readonly #notifier: ReleaseNotifier;
   readonly #channel: string;
-  readonly #reads = new ReadBatcher();
+  readonly #reads: ReadBatcher;
+  readonly #scripts: ScriptBatcher;
+  readonly #timeoutMs: number;
 
   constructor(options: RedisSessionStoreOptions) {
     const prefix = options.prefix ?? 'botwire:s:';
@@ -115,7 +122,10 @@ export class RedisSessionBackend implements SessionBackend {
     }
     this.prefix = prefix;
     this.#channel = `${prefix}released`;
-    this.#connection = new RedisConnection(options.client, options.url, options.operationTimeoutMs ?? 2_000);
+    this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
+    this.#connection = new RedisConnection(options.client, options.url, this.#timeoutMs);
+    this.#reads = new ReadBatcher(this.#timeoutMs);
+    this.#scripts = new ScriptBatcher(this.#timeoutMs);
     this.#notifier = new ReleaseNotifier(this.#channel, () => this.#connection.get());
   }
 
@@ -128,14 +138,19 @@ export class RedisSessionBackend implements SessionBackend {
     const m = (map ?? ((r: Reply) => r)) as (reply: unknown) => R;
     // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
     const client = this.#connection.ready();
-    if (client) return runScript(client, script, keys, args, m);
-    return this.#connection.get().then((c) => runScript(c, script, keys, args, m));
+    if (client) return this.#scripts.run(client, script, keys, args).then(m);
+    return this.#connecting(script.name).then((c) => this.#scripts.run(c, script, keys, args).then(m));
   }
 
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
     const client = this.#connection.ready();
     if (client) return this.#read(client, keys);
-    return this.#connection.get().then((c) => this.#read(c, keys));
+    return this.#connecting('get').then((c) => this.#read(c, keys));
+  }
+
+  /** The client once connected, within the same deadline as any command. */
+  #connecting(operation: string): Promise<RedisLike> {
+    return callBackend('Redis', operation, this.#timeoutMs, () => this.#connection.get());
   }
 
   #read(client: RedisLike, keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
@@ -165,11 +180,13 @@ export class RedisSessionBackend implements SessionBackend {
 
   acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
     const record = this.recordKey(key);
-    return this.#notifier.attempt(key, async () => {
-      const r = await this.#run(sessionAcquire, [record, `${record}:lease`, `${record}:w`], [token, Math.ceil(leaseMs), WAITER_MARGIN_MS]);
+    const sentAt = performance.now();
+    return this.#run(sessionAcquire, [record, `${record}:lease`, `${record}:w`], [token, Math.ceil(leaseMs), WAITER_MARGIN_MS], (r): AcquireAttempt => {
       if (typeof r === 'string') return { ok: true, record: parseRecord(key, r) };
       const n = Number(r);
-      return n === 0 ? { ok: true, record: undefined } : { ok: false, retryInMs: Math.max(1, -n) };
+      if (n === 0) return { ok: true, record: undefined };
+      this.#notifier.failed(key, sentAt);
+      return { ok: false, retryInMs: Math.max(1, -n) };
     });
   }
 

@@ -2,6 +2,7 @@ import {
   BotwireConfigError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
 } from '../errors.js';
 import { callBackend } from '../internal/backend-call.js';
+import { newToken } from '../internal/token.js';
 import type { JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
@@ -313,7 +314,7 @@ export class JobQueue {
    * attempt and is retried with backoff, or fails for good. Returns how many were recovered.
    */
   async reclaimLapsed(limit = 100): Promise<number> {
-    const token = crypto.randomUUID();
+    const token = newToken();
     const now = this.now();
     const lapsed = await this.call('reclaim', undefined, () => this.backend.reclaim(token, this.leaseMs, limit, now));
     for (const raw of lapsed) {

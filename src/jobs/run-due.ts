@@ -1,4 +1,5 @@
 import { BotwireConfigError } from '../errors.js';
+import { newToken } from '../internal/token.js';
 import type { JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob } from './run-job.js';
 import type { JobHandlers, TickSummary } from './types.js';
@@ -65,7 +66,7 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
       const left = deadline - Date.now();
       const free = concurrency - inflight.size;
       if (!drained && free > 0 && left > 0) {
-        const token = crypto.randomUUID();
+        const token = newToken();
         const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
           names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now: queue.now(),
         }));

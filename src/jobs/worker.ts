@@ -1,4 +1,5 @@
 import { BotwireConfigError } from '../errors.js';
+import { newToken } from '../internal/token.js';
 import type { JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
 import type { JobHandlers } from './types.js';
@@ -143,7 +144,7 @@ export class Worker {
         const free = this.#free();
         let claimed = 0;
         if (free > 0) {
-          const token = crypto.randomUUID();
+          const token = newToken();
           const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
             names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now: queue.now(),
             waiter: this.#unsubscribe ? this.#id : undefined,

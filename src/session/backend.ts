@@ -61,6 +61,19 @@ export interface SessionBackend {
   readonly name: string;
   /** True when the backend drops expired records on its own; false when `cleanup` must run. */
   readonly nativeExpiry: boolean;
+  /**
+   * True when reads return `data` byte for byte as it was written (Redis, memory), so the
+   * middleware can compare a handler's result with the stored text without re-encoding the record.
+   * Leave it unset when the backend normalizes JSON (Postgres `jsonb`).
+   */
+  readonly verbatim?: boolean;
+  /**
+   * True when every call settles on its own within the store's `operationTimeoutMs` (the adapter was
+   * given the same bound), rejecting with `BackendUnavailableError` when the server does not answer.
+   * The store then skips its per-call deadline: an adapter that merges concurrent calls into one
+   * command bounds the whole command with one timer instead of one per call.
+   */
+  readonly boundsTime?: boolean;
   /** Read several records in one round trip, in the order of `keys`. */
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>>;
   /** Write `data`; with `ifVersion`, only when the stored version equals it (0 = must not exist). */

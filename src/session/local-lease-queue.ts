@@ -1,4 +1,5 @@
 import { SessionLockTimeoutError } from '../errors.js';
+import type { StoreLease } from './session-lease.js';
 import type { CommitOptions, SessionLease, SessionStore } from './session-store.js';
 
 /**
@@ -52,81 +53,91 @@ function passOn(map: Map<string, KeyQueue>, key: string, q: KeyQueue): void {
  * Take the lease on `key`: from the update ahead of us in this process if there is one, else from
  * the backend. Throws {@link SessionLockTimeoutError} after `waitMs` in total.
  */
-export async function takeLease(
+export function takeLease(
   store: SessionStore<unknown>,
   key: string,
   options: { leaseMs: number; waitMs: number },
 ): Promise<SessionLease<unknown>> {
   const map = queuesOf(store);
+  const q = map.get(key);
+  if (q) return waitInLine(store, map, key, q, options);
+  // Nobody ahead of us here: the common case, with no extra async frame.
+  const mine: KeyQueue = { waiters: [], handOvers: 0 };
+  map.set(key, mine);
+  return acquireRemote(store, map, key, mine, options, Date.now());
+}
+
+function acquireRemote(
+  store: SessionStore<unknown>, map: Map<string, KeyQueue>, key: string, q: KeyQueue,
+  options: { leaseMs: number; waitMs: number }, started: number,
+): Promise<SessionLease<unknown>> {
+  return store.acquire(key, { leaseMs: options.leaseMs, waitMs: Math.max(0, options.waitMs - (Date.now() - started)) }).then(
+    undefined,
+    (err: unknown) => {
+      passOn(map, key, q);
+      throw err;
+    },
+  );
+}
+
+/** Queue behind the local update(s) already holding or waiting for `key`. */
+async function waitInLine(
+  store: SessionStore<unknown>, map: Map<string, KeyQueue>, key: string, queue: KeyQueue,
+  options: { leaseMs: number; waitMs: number },
+): Promise<SessionLease<unknown>> {
   const started = Date.now();
-  let q = map.get(key);
-  if (q) {
-    const queue = q;
-    const handed = await new Promise<SessionLease<unknown> | null>((resolve, reject) => {
-      const waiter: Waiter = {
-        leaseMs: options.leaseMs,
-        chosen: false,
-        resolve: (lease) => { clearTimeout(timer); resolve(lease); },
-      };
-      const timer = setTimeout(() => {
-        if (waiter.chosen) return;
-        const i = queue.waiters.indexOf(waiter);
-        if (i >= 0) queue.waiters.splice(i, 1);
-        reject(new SessionLockTimeoutError(key, Date.now() - started));
-      }, options.waitMs);
-      queue.waiters.push(waiter);
-    });
-    if (handed) return handed;
-  } else {
-    q = { waiters: [], handOvers: 0 };
-    map.set(key, q);
-  }
-  try {
-    return await store.acquire(key, {
+  const handed = await new Promise<SessionLease<unknown> | null>((resolve, reject) => {
+    const waiter: Waiter = {
       leaseMs: options.leaseMs,
-      waitMs: Math.max(0, options.waitMs - (Date.now() - started)),
-    });
-  } catch (err) {
-    passOn(map, key, q);
-    throw err;
-  }
+      chosen: false,
+      resolve: (lease) => { clearTimeout(timer); resolve(lease); },
+    };
+    const timer = setTimeout(() => {
+      if (waiter.chosen) return;
+      const i = queue.waiters.indexOf(waiter);
+      if (i >= 0) queue.waiters.splice(i, 1);
+      reject(new SessionLockTimeoutError(key, Date.now() - started));
+    }, options.waitMs);
+    queue.waiters.push(waiter);
+  });
+  return handed ?? acquireRemote(store, map, key, queue, options, started);
 }
 
 /**
  * Finish with a lease: hand it (with the write) to the next local waiter, or commit and release.
- * Returns the stored version.
+ * `text` is the new data already JSON-encoded (undefined = no new data). Returns the stored version.
  */
-export async function giveLease(
+export function giveLease(
   store: SessionStore<unknown>,
   lease: SessionLease<unknown>,
-  data: unknown,
+  text: string | undefined,
   options: CommitOptions,
 ): Promise<number> {
+  const own = lease as StoreLease<unknown>;
   const map = queuesOf(store);
   const q = map.get(lease.key);
-  if (!q) return lease.commit(data, options); // not taken through takeLease
+  if (!q) return own.commitText(text, options); // not taken through takeLease
   const next = q.handOvers < MAX_HAND_OVERS ? q.waiters.shift() : undefined;
-  if (next) {
-    next.chosen = true;
-    let handed: SessionLease<unknown>;
-    try {
-      handed = await lease.handOver(data, { ...options, keepLeaseMs: next.leaseMs });
-    } catch (err) {
-      q.handOvers = 0;
-      await lease.release().catch(() => undefined); // only does something if the write never started
-      next.resolve(null);
-      throw err;
-    }
-    q.handOvers++;
-    next.resolve(handed);
-    return handed.record?.version ?? 0;
-  }
+  if (next) return handOver(own, q, next, text, options);
+  q.handOvers = 0;
+  return own.commitText(text, options).finally(() => passOn(map, lease.key, q));
+}
+
+/** Write and keep the lease for `next`, the local update waiting behind this one. */
+async function handOver(lease: StoreLease<unknown>, q: KeyQueue, next: Waiter, text: string | undefined, options: CommitOptions): Promise<number> {
+  next.chosen = true;
+  let handed: SessionLease<unknown>;
   try {
-    return await lease.commit(data, options);
-  } finally {
+    handed = await lease.handOverText(text, { ...options, keepLeaseMs: next.leaseMs });
+  } catch (err) {
     q.handOvers = 0;
-    passOn(map, lease.key, q);
+    await lease.release().catch(() => undefined); // only does something if the write never started
+    next.resolve(null);
+    throw err;
   }
+  q.handOvers++;
+  next.resolve(handed);
+  return handed.record?.version ?? 0;
 }
 
 /** Give up a lease without writing (load failed half-way, or the update is abandoned). */

@@ -11,6 +11,9 @@ import type { SessionStore } from './session-store.js';
  * @module
  */
 
+const RESOLVED: Promise<void> = Promise.resolve();
+const NO_ERRORS = (): unknown[] => [];
+
 /** A framework-neutral middleware: `(ctx, next) => Promise<void>`. */
 export type EngineMiddleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>;
 
@@ -20,7 +23,6 @@ export type EngineMiddleware<C> = (ctx: C, next: () => Promise<void>) => Promise
  * part fails, the leases already taken are given back and the first error is thrown.
  */
 async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
-  if (runs.length === 1) return loadOne(runs[0]!);
   const todo = runs.filter((r) => r.key !== undefined && !r.loaded);
   const leased = todo.filter((r) => r.cfg.mode === 'serialize').sort((a, b) => (a.fullKey < b.fullKey ? -1 : a.fullKey > b.fullKey ? 1 : 0));
   for (let i = 1; i < leased.length; i++) {
@@ -58,27 +60,24 @@ async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
   }
 }
 
-/** The common single-session case, without the bookkeeping of several parts. */
-async function loadOne<C>(run: PartRun<C>): Promise<void> {
-  if (run.key === undefined || run.loaded) return;
+/** The common single-session case, without the bookkeeping of several parts (and not `async`: once per update). */
+function loadOne<C>(run: PartRun<C>): Promise<void> {
+  if (run.key === undefined || run.loaded) return RESOLVED;
   if (run.cfg.mode === 'serialize') return run.loadLeased();
   const since = performance.now();
-  let record;
-  try {
-    record = await run.cfg.store.get(run.key);
-  } catch (err) {
-    run.failed(err);
-    return;
-  }
-  run.accept(record);
-  run.logLoad(since);
+  return run.cfg.store.get(run.key).then(
+    (record) => { run.accept(record); run.logLoad(since); },
+    (err: unknown) => run.failed(err),
+  );
 }
 
 /** Save/release every part; errors are collected so one failing part never keeps another's lease. */
-async function finishAll<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Promise<unknown[]> {
-  if (runs.length === 1) {
-    try { await runs[0]!.finish(ok); return []; } catch (err) { return [err]; }
-  }
+function finishAll<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Promise<unknown[]> {
+  if (runs.length === 1) return runs[0]!.finish(ok).then(NO_ERRORS, (err: unknown) => [err]);
+  return finishEach(runs, ok);
+}
+
+async function finishEach<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Promise<unknown[]> {
   const results = await Promise.allSettled(runs.map((r) => r.finish(ok)));
   return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
 }
@@ -112,9 +111,17 @@ export function createSessionMiddleware<C extends object>(
   };
 
   return async function botwireSession(ctx: C, next: () => Promise<void>): Promise<void> {
-    const runs = await Promise.all(parts.map(async (p) => new PartRun(p, ctx, await p.getKey(ctx))));
+    let runs: Array<PartRun<C>>;
+    if (parts.length === 1) {
+      // The common single-session case: no array of promises when the key is computed synchronously.
+      const p = parts[0]!;
+      const k = p.getKey(ctx);
+      runs = [new PartRun(p, ctx, typeof k === 'string' || k === undefined ? k : await k)];
+    } else {
+      runs = await Promise.all(parts.map(async (p) => new PartRun(p, ctx, await p.getKey(ctx))));
+    }
     let loading: Promise<void> | undefined;
-    const ensureLoaded = (): Promise<void> => (loading ??= loadAll(runs));
+    const ensureLoaded = (): Promise<void> => (loading ??= runs.length === 1 ? loadOne(runs[0]!) : loadAll(runs));
 
     if (multi) {
       const view: Record<string, unknown> = {};

@@ -1,7 +1,9 @@
-import { BotwireConfigError, SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError } from '../errors.js';
-import { callBackend, sleep } from '../internal/backend-call.js';
-import type { CommitWrite, RawSessionRecord, SessionBackend } from './backend.js';
+import { BackendUnavailableError, BotwireConfigError, SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError } from '../errors.js';
+import { callBackend, classifyBackendError, sleep } from '../internal/backend-call.js';
+import { newToken } from '../internal/token.js';
+import type { RawSessionRecord, SessionBackend } from './backend.js';
 import { assertKey, decode, encode } from './codec.js';
+import { StoreLease, type LeaseHost } from './session-lease.js';
 
 /** A decoded session record. */
 export interface SessionRecord<T> {
@@ -126,6 +128,7 @@ export class SessionStore<T = unknown> {
   /** Prepended to every key before it reaches the backend. */
   readonly prefix: string;
   readonly #timeoutMs: number;
+  readonly #host: LeaseHost;
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     const timeout = options.operationTimeoutMs ?? 2_000;
@@ -135,10 +138,24 @@ export class SessionStore<T = unknown> {
     this.backend = backend;
     this.#timeoutMs = timeout;
     this.prefix = options.prefix ?? '';
+    this.#host = { backend, call: (operation, key, run, map) => this.#call(operation, key, run, map) };
   }
 
   #call<R, M = R>(operation: string, key: string | undefined, run: () => Promise<R>, map?: (value: R) => M): Promise<M> {
-    return callBackend(this.backend.name, operation, this.#timeoutMs, run, key, map);
+    if (!this.backend.boundsTime) return callBackend(this.backend.name, operation, this.#timeoutMs, run, key, map);
+    // The backend keeps its own deadline (see SessionBackend.boundsTime): only name the error here.
+    let work: Promise<R>;
+    try {
+      work = run();
+    } catch (err) {
+      return Promise.reject(this.#failure(operation, key, err));
+    }
+    return work.then(map as (value: R) => M, (err: unknown) => { throw this.#failure(operation, key, err); });
+  }
+
+  #failure(operation: string, key: string | undefined, err: unknown): unknown {
+    if (err instanceof BackendUnavailableError) return new BackendUnavailableError(this.backend.name, operation, err.cause, key);
+    return classifyBackendError(this.backend.name, operation, err, key);
   }
 
   #full(key: string): string {
@@ -211,103 +228,45 @@ export class SessionStore<T = unknown> {
    * Take the fleet-wide lease on `key` and read its record in one round trip, waiting up to
    * `waitMs` while another holder has it.
    */
-  async acquire(key: string, options: AcquireOptions = {}): Promise<SessionLease<T>> {
-    const full = this.#full(key);
+  acquire(key: string, options: AcquireOptions = {}): Promise<SessionLease<T>> {
+    // Not `async`: one lease per update in the middleware, so the uncontended path is one backend
+    // call and one `then`; input errors become rejections by hand.
+    let full: string;
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
-    assertMs('leaseMs', leaseMs);
-    if (!(waitMs >= 0)) throw new TypeError(`waitMs must be >= 0, got ${String(waitMs)}.`);
-    const token = crypto.randomUUID();
+    try {
+      full = this.#full(key);
+      assertMs('leaseMs', leaseMs);
+      if (!(waitMs >= 0)) throw new TypeError(`waitMs must be >= 0, got ${String(waitMs)}.`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const token = newToken();
     const started = Date.now();
+    return this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs)).then((attempt) =>
+      attempt.ok ? this.#lease(key, full, token, leaseMs, attempt.record) : this.#acquireWaiting(key, full, token, leaseMs, waitMs, started, attempt.retryInMs));
+  }
+
+  /** The contended path of {@link acquire}: wait for a release (or the lapse) and try again. */
+  async #acquireWaiting(key: string, full: string, token: string, leaseMs: number, waitMs: number, started: number, retryInMs: number): Promise<SessionLease<T>> {
     // Backoff grows from 2 ms so a lease released a moment ago is picked up quickly, but a long
     // holder is not hammered; jitter keeps many waiters from retrying in lockstep.
     let backoff = 2;
     for (;;) {
-      const attempt = await this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs));
-      if (attempt.ok) return this.#lease(key, full, token, leaseMs, this.#decode(key, attempt.record));
       const left = started + waitMs - Date.now();
       if (left <= 0) throw new SessionLockTimeoutError(key, Date.now() - started);
-      const pause = Math.max(1, Math.min(left, attempt.retryInMs, backoff * (0.5 + Math.random())));
-      if (this.backend.waitForRelease) await this.backend.waitForRelease(full, Math.min(left, attempt.retryInMs));
+      const pause = Math.max(1, Math.min(left, retryInMs, backoff * (0.5 + Math.random())));
+      if (this.backend.waitForRelease) await this.backend.waitForRelease(full, Math.min(left, retryInMs));
       else await sleep(pause);
       backoff = Math.min(backoff * 2, 100);
+      const attempt = await this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs));
+      if (attempt.ok) return this.#lease(key, full, token, leaseMs, attempt.record);
+      retryInMs = attempt.retryInMs;
     }
   }
 
-  #commitWrite(key: string, data: T | undefined, options: CommitOptions): { write: CommitWrite } {
-    assertMs('ttlMs', options.ttlMs);
-    if (options.delete) return { write: { kind: 'delete' } };
-    if (data !== undefined) return { write: { kind: 'set', data: encode(key, data), ttlMs: options.ttlMs } };
-    return { write: { kind: 'none', ttlMs: options.ttlMs } };
-  }
-
-  #lease(key: string, full: string, token: string, leaseMs: number, record: SessionRecord<T> | undefined): SessionLease<T> {
-    let done = false;
-    const finish = (what: string): void => {
-      if (done) throw new Error(`Session lease for "${key}" was already committed or released; ${what} needs a new acquire().`);
-      done = true;
-    };
-    return {
-      key,
-      token,
-      record,
-      commit: async (data?: T, options: CommitOptions = {}) => {
-        const { write } = this.#commitWrite(key, data, options);
-        finish('commit');
-        const result = await this.#call('commit', key, () =>
-          this.backend.commit({ key: full, token, version: record?.version ?? 0, write }),
-        );
-        if (!result.ok) throw new SessionLeaseLostError(key);
-        return result.version;
-      },
-      handOver: async (data?: T, options: HandOverOptions = {}) => {
-        const keepLeaseMs = options.keepLeaseMs ?? leaseMs;
-        assertMs('keepLeaseMs', keepLeaseMs);
-        const { write } = this.#commitWrite(key, data, options);
-        finish('handOver');
-        const started = Date.now();
-        let result;
-        try {
-          result = await this.#call('commit', key, () =>
-            this.backend.commit({ key: full, token, version: record?.version ?? 0, write, keepLeaseMs }),
-          );
-        } catch (err) {
-          // The write may have landed with the lease kept; nobody will use it now, so free the key
-          // instead of letting it block others for keepLeaseMs.
-          void this.#call('release', key, () => this.backend.release(full, token)).catch(() => undefined);
-          throw err;
-        }
-        if (!result.ok) throw new SessionLeaseLostError(key);
-        let next: SessionRecord<T> | undefined;
-        if (write.kind === 'delete') next = undefined;
-        else if (write.kind === 'set') {
-          // Decode our own text so the next holder never shares objects with the previous handler.
-          next = {
-            data: decode<T>(key, write.data),
-            version: result.version,
-            expiresAt: write.ttlMs === undefined ? undefined : started + write.ttlMs,
-          };
-        } else {
-          next = record && {
-            ...record,
-            data: decode<T>(key, encode(key, record.data)),
-            expiresAt: write.ttlMs === undefined ? record.expiresAt : started + write.ttlMs,
-          };
-        }
-        return this.#lease(key, full, token, keepLeaseMs, next);
-      },
-      release: async () => {
-        if (done) return;
-        done = true;
-        await this.#call('release', key, () => this.backend.release(full, token));
-      },
-      extend: async (ms?: number) => {
-        assertMs('leaseMs', ms);
-        if (done) throw new SessionLeaseLostError(key);
-        const ok = await this.#call('extend', key, () => this.backend.extend(full, token, ms ?? leaseMs));
-        if (!ok) throw new SessionLeaseLostError(key);
-      },
-    };
+  #lease(key: string, full: string, token: string, leaseMs: number, raw: RawSessionRecord | undefined): StoreLease<T> {
+    return new StoreLease<T>(this.#host, key, full, token, leaseMs, this.#decode(key, raw), this.backend.verbatim === true ? raw?.data : undefined);
   }
 
   /**

@@ -1,0 +1,137 @@
+import { callBackend } from '../../src/internal/backend-call.js';
+import type { RedisArg, RedisLike } from './redis-like.js';
+import { batchScript, runScript, type LuaScript } from './script.js';
+
+interface Call {
+  keys: readonly string[];
+  args: readonly RedisArg[];
+  resolve: (reply: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Batch {
+  client: RedisLike;
+  script: LuaScript;
+  calls: Call[];
+}
+
+/** Most calls per script run: bounds how long one run keeps Redis busy. */
+const MAX_CALLS = 256;
+/**
+ * A batch this full goes out at once instead of at the end of the loop turn. Measured in
+ * bench/middleware.ts (50 updates in flight): waiting for everything in flight made the updates
+ * move in lockstep (client and server taking turns idling); flushing every 8–16 calls keeps both
+ * busy while still sending ~1/13 of the commands.
+ */
+const EARLY_FLUSH = 16;
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isNoScript(err: unknown): boolean {
+  return message(err).includes('NOSCRIPT');
+}
+
+function isCrossSlot(err: unknown): boolean {
+  return message(err).includes('CROSSSLOT');
+}
+
+/**
+ * Runs the calls of one script requested in the same loop turn as ONE EVALSHA of its batch form (see
+ * {@link batchScript}); a lone call stays a plain EVALSHA of the script itself. Each caller still
+ * waits exactly one round trip, but with many updates in flight the client builds and writes, and
+ * the server reads and dispatches, one command instead of dozens: the same idea as the `MGET` that
+ * merges concurrent reads (`ReadBatcher`). Not used on Redis Cluster, where the keys of one batch
+ * would span slots.
+ */
+export class ScriptBatcher {
+  readonly #timeoutMs: number;
+  readonly #batchForms = new Map<LuaScript, LuaScript>();
+  readonly #pending = new Map<LuaScript, Batch>();
+  /** False once the server refused a multi-key batch with CROSSSLOT (a cluster node behind a plain client). */
+  #multi = true;
+
+  /**
+   * @param timeoutMs every command (one batch or a lone call) rejects with BackendUnavailableError
+   *   when Redis has not answered within this long: one deadline per command, not per call
+   */
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** One command under the deadline. */
+  #bounded<T>(name: string, run: () => Promise<T>): Promise<T> {
+    return callBackend('Redis', name, this.#timeoutMs, run);
+  }
+
+  #runOne(client: RedisLike, script: LuaScript, c: Call): void {
+    this.#bounded(script.name, () => runScript(client, script, c.keys, c.args)).then(c.resolve, c.reject);
+  }
+
+  /** Run `script` with `keys`/`args` (a fixed argument count per script), batched with its tick-mates. */
+  run(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+    if (!this.#multi || client.isCluster === true) return this.#bounded(script.name, () => runScript(client, script, keys, args));
+    let batch = this.#pending.get(script);
+    if (!batch || batch.client !== client) {
+      const fresh: Batch = { client, script, calls: [] };
+      this.#pending.set(script, (batch = fresh));
+      // At the end of this loop turn, so that calls made from other I/O callbacks and timers of
+      // the same turn join (a handler finishing after an awaited reply or setImmediate does).
+      setImmediate(() => this.#flush(fresh));
+    }
+    const b = batch;
+    return new Promise((resolve, reject) => {
+      b.calls.push({ keys, args, resolve, reject });
+      if (b.calls.length >= EARLY_FLUSH) this.#flush(b);
+    });
+  }
+
+  #flush(batch: Batch): void {
+    if (batch.calls.length === 0) return;
+    if (this.#pending.get(batch.script) === batch) this.#pending.delete(batch.script);
+    const { client, script } = batch;
+    const calls = batch.calls;
+    batch.calls = [];
+    for (let i = 0; i < calls.length; i += MAX_CALLS) this.#send(client, script, calls.slice(i, i + MAX_CALLS));
+  }
+
+  #send(client: RedisLike, script: LuaScript, calls: Call[]): void {
+    const perCall = calls[0]!.args.length;
+    if (calls.length === 1 || calls.some((c) => c.args.length !== perCall || c.keys.length !== script.numKeys)) {
+      for (const c of calls) this.#runOne(client, script, c);
+      return;
+    }
+    let form = this.#batchForms.get(script);
+    if (!form) this.#batchForms.set(script, (form = batchScript(script)));
+    const keys: string[] = [];
+    const args: RedisArg[] = [calls.length, perCall];
+    for (const c of calls) {
+      for (const k of c.keys) keys.push(k);
+      for (const a of c.args) args.push(a);
+    }
+    const settle = (replies: unknown): void => {
+      const list = replies as unknown[];
+      for (let i = 0; i < calls.length; i++) {
+        const r = list[i];
+        if (r instanceof Error) calls[i]!.reject(r);
+        else calls[i]!.resolve(r);
+      }
+    };
+    const fail = (err: unknown): void => { for (const c of calls) c.reject(err); };
+    const source = form.source;
+    const one = (): void => { for (const c of calls) this.#runOne(client, script, c); };
+    const retry = (err: unknown): void => {
+      // Refused before running anything: the keys span slots. Send each call on its own from now on.
+      if (!isCrossSlot(err)) return fail(err);
+      this.#multi = false;
+      one();
+    };
+    const sha = form.sha;
+    this.#bounded(script.name, () => client.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
+      // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL caches it again.
+      if (!isNoScript(err)) throw err;
+      return client.eval(source, keys.length, ...keys, ...args);
+    })).then(settle, retry);
+  }
+}
