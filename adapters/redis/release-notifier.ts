@@ -6,7 +6,7 @@ const RESUBSCRIBE_AFTER_MS = 1_000;
 
 /**
  * Wakes lease waiters when a lease is released anywhere in the fleet. Release scripts PUBLISH the
- * key on one channel, only while a failed acquire's waiter marker lives; one lazily
+ * record key on one channel, only while a failed acquire's waiter marker lives; one lazily
  * opened subscriber connection per backend fans the messages out to local waiters. Every wait also
  * has a timeout, so a lost subscription only costs latency, never a hang.
  */

@@ -5,11 +5,11 @@ import type {
 } from '../../src/session/backend.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { RedisConnection } from './connection.js';
-import { sessionAcquire } from './lua/session-acquire-3.js';
-import { sessionCommit } from './lua/session-commit-3.js';
+import { sessionAcquire } from './lua/session-acquire-1.js';
+import { sessionCommit } from './lua/session-commit-1.js';
 import { sessionDelete } from './lua/session-delete-1.js';
 import { sessionExtend } from './lua/session-extend-1.js';
-import { sessionRelease } from './lua/session-release-2.js';
+import { sessionRelease } from './lua/session-release-1.js';
 import { sessionSet } from './lua/session-set-1.js';
 import { sessionTouch } from './lua/session-touch-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
@@ -41,8 +41,6 @@ export interface RedisSessionStoreOptions {
   operationTimeoutMs?: number;
 }
 
-/** How long a waiter marker outlives the lease it waits for (covers the waiter's retry). */
-const WAITER_MARGIN_MS = 1_000;
 /** Width of the expiry field at the start of every stored value (epoch ms, zero-padded). */
 const EXPIRY_DIGITS = 15;
 const MAX_EXPIRY = 10 ** EXPIRY_DIGITS - 1;
@@ -50,6 +48,12 @@ const NO_EXPIRY = `${'0'.repeat(EXPIRY_DIGITS)}:`;
 
 /** A script's reply: the write scripts answer one integer (or, for acquire, the stored string). */
 type Reply = string | number | null;
+
+/** Decode session-commit's answer: the version, or -1 when fenced off. */
+function committed(reply: Reply): CommitResult {
+  const n = Number(reply);
+  return n >= 0 ? { ok: true, version: n } : { ok: false };
+}
 
 /** Decode the integer a CAS script answers: the version when done, `-1 - actual` on a mismatch. */
 function cas(reply: Reply): CasResult {
@@ -181,22 +185,19 @@ export class RedisSessionBackend implements SessionBackend {
   acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
     const record = this.recordKey(key);
     const sentAt = performance.now();
-    return this.#run(sessionAcquire, [record, `${record}:lease`, `${record}:w`], [token, Math.ceil(leaseMs), WAITER_MARGIN_MS], (r): AcquireAttempt => {
+    return this.#run(sessionAcquire, [record], [token, Math.ceil(leaseMs)], (r): AcquireAttempt => {
       if (typeof r === 'string') return { ok: true, record: parseRecord(key, r) };
       const n = Number(r);
       if (n === 0) return { ok: true, record: undefined };
-      this.#notifier.failed(key, sentAt);
+      this.#notifier.failed(record, sentAt);
       return { ok: false, retryInMs: Math.max(1, -n) };
     });
   }
 
   commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
-    const record = this.recordKey(key);
     const ttlMs = write.kind === 'delete' ? undefined : write.ttlMs;
-    return this.#run(sessionCommit, [record, `${record}:lease`, `${record}:w`], [
-      token, version, write.kind, write.kind === 'set' ? write.data : '', ttlMs === undefined ? '' : Math.ceil(ttlMs),
-      keepLeaseMs === undefined ? '' : Math.ceil(keepLeaseMs), this.#channel, key, expiryHeader(ttlMs),
-    ], (r): CommitResult => (Number(r) >= 0 ? { ok: true, version: Number(r) } : { ok: false }));
+    const packed = `${token} ${version} ${write.kind} ${ttlMs === undefined ? '-' : Math.ceil(ttlMs)} ${keepLeaseMs === undefined ? '-' : Math.ceil(keepLeaseMs)} ${expiryHeader(ttlMs)}`;
+    return this.#run(sessionCommit, [this.recordKey(key)], [packed, write.kind === 'set' ? write.data : ''], committed);
   }
 
   async extend(key: string, token: string, leaseMs: number): Promise<boolean> {
@@ -204,8 +205,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const record = this.recordKey(key);
-    return Number(await this.#run(sessionRelease, [`${record}:lease`, `${record}:w`], [token, this.#channel, key])) === 1;
+    return Number(await this.#run(sessionRelease, [this.recordKey(key)], [token])) === 1;
   }
 
   /** Redis expires records natively (PEXPIRE): nothing to clean up. */
@@ -214,7 +214,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   waitForRelease(key: string, timeoutMs: number): Promise<void> {
-    return this.#notifier.wait(key, timeoutMs);
+    return this.#notifier.wait(this.recordKey(key), timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,30 @@
+import { luaScript } from '../script.js';
+
+/**
+ * Take the lease (if free or already ours) and read the record, in one step. When someone else
+ * holds it, mark the key as having waiters so that releases publish a wake-up for as long as any
+ * waiter may still be waiting (the marker is only ever lengthened).
+ *
+ * KEYS[1] record `<prefix>{<key>}` (string `<expiresAt:15>:<version>:<json>`). Its lease
+ *   `…:lease` (value = holder's token) and waiter marker `…:w` are derived here: they carry the
+ *   same hash tag, so they live in the same Cluster slot, and one declared key per call keeps the
+ *   command (and its batched form) small.
+ * ARGV[1] token
+ * ARGV[2] lease duration in ms
+ *
+ * Returns the stored string (taken, with record), 0 (taken, no record) or `-leasePttl` (busy, < 0).
+ */
+export const sessionAcquire = luaScript('session-acquire', 1, `
+local lease, marker = KEYS[1] .. ':lease', KEYS[1] .. ':w'
+local holder = redis.call('GET', lease)
+if holder and holder ~= ARGV[1] then
+  local left = redis.call('PTTL', lease)
+  if left < 1 then left = 1 end
+  -- the marker outlives the lease by a second: long enough for the waiter's retry
+  local mark = left + 1000
+  if redis.call('PTTL', marker) < mark then redis.call('SET', marker, '1', 'PX', mark) end
+  return -left
+end
+redis.call('SET', lease, ARGV[1], 'PX', ARGV[2])
+return redis.call('GET', KEYS[1]) or 0
+`);
