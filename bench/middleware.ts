@@ -30,8 +30,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHATS = 100;
 const CONCURRENCY = 50;
-const UPDATES = Number(process.argv.find((a) => a.startsWith('--updates='))?.slice('--updates='.length) ?? (quick ? 1_000 : 4_000));
-const RUNS = quick ? 1 : 3;
+const UPDATES = Number(process.argv.find((a) => a.startsWith('--updates='))?.slice('--updates='.length) ?? (quick ? 1_000 : 6_000));
+const RUNS = quick ? 1 : 5;
 /** `--only=<text>`: run just the implementations whose name contains it (for profiling one). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 /** `--backend=redis|postgres`: run one backend only. */

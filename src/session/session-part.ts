@@ -88,7 +88,6 @@ export function resolvePart<C>(
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const NOTHING = (): void => undefined;
 
 function ms(since: number): string {
   return (performance.now() - since).toFixed(1);
@@ -239,7 +238,7 @@ export class PartRun<C> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.cfg.verbose) return saved.then(NOTHING);
+    if (!this.cfg.verbose) return saved as Promise<unknown> as Promise<void>; // the version is ignored: no extra then
     return saved.then((version) => {
       this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
     });

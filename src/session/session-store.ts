@@ -243,8 +243,10 @@ export class SessionStore<T = unknown> {
     }
     const token = newToken();
     const started = Date.now();
-    return this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs)).then((attempt) =>
-      attempt.ok ? this.#lease(key, full, token, leaseMs, attempt.record) : this.#acquireWaiting(key, full, token, leaseMs, waitMs, started, attempt.retryInMs));
+    // The lease is made in the call's own `then` (the contended path returns a promise, adopted).
+    return this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs), (attempt) =>
+      attempt.ok ? this.#lease(key, full, token, leaseMs, attempt.record) : this.#acquireWaiting(key, full, token, leaseMs, waitMs, started, attempt.retryInMs),
+    ) as Promise<SessionLease<T>>;
   }
 
   /** The contended path of {@link acquire}: wait for a release (or the lapse) and try again. */
