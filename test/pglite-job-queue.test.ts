@@ -1,10 +1,11 @@
 import { createPGlite } from './support/pglite.js';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
+import { claimAheadSuite } from './support/claim-ahead-suite.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
 const db = await createPGlite();
@@ -30,5 +31,20 @@ describe('PGlite job specifics', () => {
     expect((await queue.get(job.id))?.result).toBe('ok');
     await queue.close();
     await db.query(`DELETE FROM ${schema}.jobs`);
+  });
+});
+
+// With PGlite's in-process LISTEN a Worker subscribes, so completions claim ahead as on pg.
+describe('PGlite claim-ahead', () => {
+  afterEach(async () => { await db.query(`DELETE FROM ${schema}.jobs`); });
+  claimAheadSuite({
+    backend: () => postgresJobBackend({ client: db, schema }) as ReturnType<typeof postgresJobBackend> & { close(): Promise<void> },
+    queue: (handlers) => {
+      let n = 0;
+      // The instance itself, with query counted (a wrapper object would hide PGlite's listen/transaction).
+      const counted = Object.create(db) as typeof db;
+      (counted as unknown as { query: unknown }).query = (...args: unknown[]) => { n++; return (db.query as (...a: unknown[]) => unknown).apply(db, args); };
+      return { queue: postgresJobQueue({ client: counted, schema, defaultTimeoutMs: 5_000, handlers }), calls: () => n };
+    },
   });
 });

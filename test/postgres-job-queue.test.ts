@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import type { PgQueryable } from '../adapters/postgres/client.js';
@@ -7,6 +7,7 @@ import { BackendSchemaError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { Worker } from '../src/jobs/worker.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
+import { claimAheadSuite } from './support/claim-ahead-suite.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const run = await needs('postgres');
@@ -17,6 +18,23 @@ let pool: pg.Pool;
 function counting(client: PgQueryable): PgQueryable & { count: number } {
   const c = { count: 0, query(text: string, params?: unknown[]) { c.count++; return client.query(text, params); } };
   return c;
+}
+
+/**
+ * The pool itself (so the queue still sees a pg.Pool: LISTEN connection, prepared statements) with
+ * `query` counted; queries on connections it hands out (the listener) are not counted.
+ */
+function countingPool(p: pg.Pool): { pool: pg.Pool; calls: () => number } {
+  let n = 0;
+  const wrapped = new Proxy(p, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'query') return (...args: unknown[]) => { n++; return (value as (...a: unknown[]) => unknown).apply(target, args); };
+      // Everything else acts on the real pool (its connections are checked out and back in there).
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { pool: wrapped, calls: () => n };
 }
 
 describe.runIf(run)('Postgres job queue (pg)', () => {
@@ -34,6 +52,20 @@ describe.runIf(run)('Postgres job queue (pg)', () => {
   jobQueueContract('postgres (pg.Pool, LISTEN/NOTIFY)', () => {
     const backend = postgresJobBackend({ client: pool, schema });
     return { backend, teardown: async () => { await backend.close(); await pool.query(`DELETE FROM "${schema}".jobs`); } };
+  });
+
+  describe('claim-ahead', () => {
+    const fresh = async (): Promise<void> => { await pool.query(`DELETE FROM "${schema}".jobs`); };
+    beforeAll(fresh);
+    afterEach(fresh);
+    claimAheadSuite({
+      backend: () => postgresJobBackend({ client: pool, schema }) as ReturnType<typeof postgresJobBackend> & { close(): Promise<void> },
+      queue: (handlers) => {
+        // Count every statement any connection of this pool sends (LISTEN included, notifications not).
+        const counted = countingPool(pool);
+        return { queue: postgresJobQueue({ client: counted.pool, schema, defaultTimeoutMs: 5_000, handlers }), calls: counted.calls };
+      },
+    });
   });
 
   describe('postgres specifics', () => {
@@ -78,6 +110,25 @@ describe.runIf(run)('Postgres job queue (pg)', () => {
       await worker.stop();
       await queue.close();
       await pool.query(`DELETE FROM "${schema}".jobs`);
+    });
+
+    it('sends its statements as named prepared statements on pg, and plain ones with preparedStatements: false', async () => {
+      for (const prepared of [true, false]) {
+        const client = new pg.Client({ connectionString: DATABASE_URL });
+        await client.connect();
+        try {
+          const queue = postgresJobQueue({ client, schema, listen: false, preparedStatements: prepared, handlers: { n: () => null } });
+          await queue.add('n', { i: 1 });
+          await queue.add('n', { i: 2 });
+          expect((await runDue(queue, undefined, { concurrency: 1, retention: false })).completed).toBe(2);
+          const { rows } = await client.query<{ name: string; calls: string }>("SELECT name FROM pg_prepared_statements WHERE name LIKE 'botwire_%'");
+          if (prepared) expect(rows.length).toBeGreaterThanOrEqual(3); // add, claim, complete (+ maintenance)
+          else expect(rows).toEqual([]);
+        } finally {
+          await client.end();
+          await pool.query(`DELETE FROM "${schema}".jobs`);
+        }
+      }
     });
 
     it('says to run migrate() when the schema has no job functions', async () => {

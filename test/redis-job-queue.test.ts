@@ -7,6 +7,7 @@ import { BackendUnavailableError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { Worker } from '../src/jobs/worker.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
+import { claimAheadSuite } from './support/claim-ahead-suite.js';
 import { hasRedisServer, startPrivateRedis } from './support/redis-server.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
 
@@ -87,75 +88,14 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     await queue.close();
   });
 
-  it('lets a worker at concurrency 1 use about one round trip per job', async () => {
-    const counted = counting(client);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    let ran = 0;
-    const queue = redisJobQueue({
-      defaultTimeoutMs: 5_000, client: counted.client, prefix: prefix(),
-      handlers: { noop: async () => { if (++ran === 30) await gate; return 'ok'; } },
+  describe('claim-ahead', () => {
+    claimAheadSuite({
+      backend: () => new RedisJobBackend({ client, prefix: prefix() }),
+      queue: (handlers) => {
+        const counted = counting(client);
+        return { queue: redisJobQueue({ defaultTimeoutMs: 5_000, client: counted.client, prefix: prefix(), handlers }), calls: counted.calls };
+      },
     });
-    for (let i = 0; i < 40; i++) await queue.add('noop', { i }, { id: `n${i}` });
-    const before = counted.calls();
-    const worker = new Worker(queue, undefined, { concurrency: 1, maintenanceIntervalMs: 60_000 });
-    await worker.start();
-    for (let i = 0; i < 200 && ran < 30; i++) await sleep(20);
-    // Run 30 is blocked; its predecessors' completions claimed their successors in the same call.
-    expect(ran).toBe(30);
-    expect(counted.calls() - before).toBeLessThanOrEqual(29 + 4);
-    const stopped = worker.stop({ graceMs: 5_000 });
-    release();
-    await stopped;
-    const jobs = (await queue.list({ limit: 100 })).jobs;
-    expect(jobs.filter((j) => j.state === 'completed')).toHaveLength(30);
-    const rest = jobs.filter((j) => j.state !== 'completed');
-    expect(rest).toHaveLength(10);
-    expect(rest.every((j) => j.state === 'waiting' && j.attempts === 0)).toBe(true);
-    await queue.close();
-  });
-
-  it('hands back a job claimed ahead when no claim takes it, or when the worker unsubscribes', async () => {
-    const backend = new RedisJobBackend({ client, prefix: prefix() });
-    const job = (id: string) => ({ id, name: 'a', payload: '1', priority: 0, runAt: 0, maxAttempts: 3, backoff: '{}', timeoutMs: 1_000 });
-    for (const id of ['x', 'y', 'z']) await backend.add(job(id), Date.now());
-    const claim = (token: string) => backend.claim({ names: ['a'], limit: 1, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
-    const waitFor = async (id: string, state: string): Promise<void> => {
-      for (let i = 0; i < 150 && (await backend.get(id))?.state !== state; i++) await sleep(20);
-    };
-    const unsubscribe = await backend.subscribe(() => {});
-    const [x] = await claim('t1');
-    expect(await backend.complete(x!.id, 't1', 'null', Date.now())).toBe(true);
-    expect(await backend.get('y')).toMatchObject({ state: 'active', attempts: 1 }); // claimed ahead
-    await waitFor('y', 'waiting'); // nobody asked for it within the hold time
-    expect(await backend.get('y')).toMatchObject({ state: 'waiting', attempts: 0 });
-    const [y] = await claim('t2');
-    expect(y?.id).toBe('y');
-    expect(await backend.complete('y', 't2', 'null', Date.now())).toBe(true);
-    expect((await backend.get('z'))?.state).toBe('active');
-    await unsubscribe(); // a stopping worker: what it claimed ahead goes back at once
-    await waitFor('z', 'waiting');
-    expect(await backend.get('z')).toMatchObject({ state: 'waiting', attempts: 0 });
-    await backend.close();
-  });
-
-  it('fences a job claimed ahead by the token of the claim that handed it out', async () => {
-    const backend = new RedisJobBackend({ client, prefix: prefix() });
-    const job = (id: string) => ({ id, name: 'a', payload: '1', priority: 0, runAt: 0, maxAttempts: 3, backoff: '{}', timeoutMs: 1_000 });
-    for (const id of ['x', 'y']) await backend.add(job(id), Date.now());
-    const claim = (token: string) => backend.claim({ names: ['a'], limit: 1, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
-    const unsubscribe = await backend.subscribe(() => {});
-    const [x] = await claim('t1');
-    await backend.complete(x!.id, 't1', 'null', Date.now());
-    const [y] = await claim('t2');
-    expect(y).toMatchObject({ id: 'y', leaseToken: 't2', attempts: 1 });
-    expect(await backend.heartbeat('y', 't1', 30_000, Date.now())).toBe(false);
-    expect(await backend.heartbeat('y', 't2', 30_000, Date.now(), { pct: 40 })).toBe(true);
-    expect(await backend.complete('y', 'wrong', 'null', Date.now())).toBe(false);
-    expect(await backend.complete('y', 't2', '"done"', Date.now())).toBe(true);
-    expect(await backend.get('y')).toMatchObject({ state: 'completed', result: '"done"', progress: 100 });
-    await unsubscribe();
-    await backend.close();
   });
 
   it('wakes an idle worker on add without waiting for its poll interval', async () => {

@@ -76,3 +76,34 @@ export async function withTransaction<T>(client: PgQueryable, body: (tx: SqlRunn
     conn?.release(broken instanceof Error ? broken : undefined);
   }
 }
+
+/** A string hash for statement names (FNV-1a, 32 bits; edge-safe, no node:crypto). */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+/** True for node-postgres (`pg.Pool` / `pg.Client`), whose `query` also takes `{ name, text, values }`. */
+function isNodePostgres(client: PgQueryable): boolean {
+  const c = client as { connect?: unknown; exec?: unknown; query: { length?: number } };
+  return typeof c.connect === 'function' && typeof c.exec !== 'function';
+}
+
+/**
+ * `query(text, params)` that sends the statement as a named prepared statement on node-postgres:
+ * each connection parses and plans it once, then only binds and executes (what graphile-worker
+ * does; the job claim/complete statements run once per job). PGlite and unknown clients get the
+ * plain call. Off when `prepared` is false, e.g. behind PgBouncer in transaction mode older than
+ * 1.21, which cannot keep named statements across transactions.
+ */
+export function preparedQuery(client: PgQueryable, prepared: boolean): (text: string, params: unknown[]) => Promise<{ rows: any[] }> {
+  if (!prepared || !isNodePostgres(client)) return (text, params) => client.query(text, params);
+  const names = new Map<string, string>();
+  const query = client.query as unknown as (config: { name: string; text: string; values: unknown[] }) => Promise<{ rows: any[] }>;
+  return (text, values) => {
+    let name = names.get(text);
+    if (name === undefined) names.set(text, (name = `botwire_${hash(text)}_${text.length}`));
+    return query.call(client, { name, text, values });
+  };
+}

@@ -2,8 +2,9 @@ import type {
   ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../../src/jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
-import type { PgQueryable } from './client.js';
-import { completionBatcher } from './completion-batcher.js';
+import { completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
+import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
+import { preparedQuery, type PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
@@ -30,6 +31,14 @@ export interface PostgresJobQueueOptions extends JobQueueOptions {
    * @default the value of `listen`
    */
   notify?: boolean;
+  /**
+   * Send the queue's statements as named prepared statements on node-postgres (`pg`): each
+   * connection parses and plans them once instead of once per job. Set `false` behind a pooler that
+   * cannot keep them across transactions (PgBouncer in transaction mode before 1.21, Supavisor
+   * port 6543). PGlite ignores it.
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** Channel `job_wake` notifies on; the payload is `<quoted schema>:<job name>`. */
@@ -56,22 +65,20 @@ class PostgresJobBackend implements JobBackend {
   readonly name = 'Postgres';
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
   readonly #client: PgQueryable;
+  readonly #query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>;
   readonly #s: string;
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
-  readonly #completions = completionBatcher(async (ids, tokens, results, now) => {
-    const { rows } = await this.#client.query(
-      `SELECT id, token FROM ${this.#s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)`, [ids, tokens, results, now],
-    );
-    return new Set(rows.map((r: { id: string; token: string }) => `${r.id}\u0000${r.token}`));
-  });
+  readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
+  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 200);
 
   constructor(options: PostgresJobQueueOptions) {
     if (typeof options.client?.query !== 'function') {
       throw new TypeError('postgresJobQueue needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
     this.#client = options.client;
+    this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#notify = options.notify ?? options.listen !== false;
     if (options.listen !== false && canListen(options.client)) {
@@ -90,17 +97,17 @@ class PostgresJobBackend implements JobBackend {
   }
 
   async #rows(sql: string, params: unknown[]): Promise<StoredJob[]> {
-    const { rows } = await this.#client.query(sql, params);
+    const { rows } = await this.#query(sql, params);
     return rows.map(toStored);
   }
 
   async #scalar(fn: string, args: string, params: unknown[]): Promise<unknown> {
-    const { rows } = await this.#client.query(`SELECT ${this.#s}.${fn}(${args}) AS v`, params);
+    const { rows } = await this.#query(`SELECT ${this.#s}.${fn}(${args}) AS v`, params);
     return rows[0]?.v;
   }
 
   async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
-    const { rows } = await this.#client.query(
+    const { rows } = await this.#query(
       `SELECT r.created, (r.job).* FROM ${this.#s}.job_add($1, $2, $3, $4::int, $5::float8, $6::int, $7, $8::float8, $9::float8, $10::float8, $11) AS r`,
       [job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? null, now, this.#notify],
     );
@@ -108,16 +115,26 @@ class PostgresJobBackend implements JobBackend {
     return { job: toStored(row), created: row.created === true };
   }
 
-  claim(a: ClaimArgs): Promise<StoredJob[]> {
-    return this.#rows(
-      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
-      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#channel?.listening ? a.waiter ?? null : null],
-    );
+  async claim(a: ClaimArgs): Promise<StoredJob[]> {
+    // A long-running worker's claim is first answered from the jobs its completions claimed ahead.
+    const ahead = this.#prefetch.take(a);
+    let jobs = ahead;
+    if (ahead.length < a.limit) {
+      const fresh = await this.#rows(
+        `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
+        [a.names, a.limit - ahead.length, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#channel?.listening ? a.waiter ?? null : null],
+      );
+      jobs = ahead.length ? ahead.concat(fresh) : fresh;
+    }
+    this.#prefetch.remember(a.token, a, jobs.length);
+    return jobs;
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
-    return (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
-      [id, token, leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
+    const ok = (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
+      [id, this.#prefetch.real(id, token), leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
+    if (!ok) this.#prefetch.settle(id, token);
+    return ok;
   }
 
   complete(id: string, token: string, result: string, now: number): Promise<boolean> {
@@ -125,19 +142,54 @@ class PostgresJobBackend implements JobBackend {
     return this.#completions.push({ id, token, result, now });
   }
 
+  async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
+    // Sorted by id: concurrent batches then lock their rows in the same order.
+    const items = [...call.items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const arrays = [items.map((c) => c.id), items.map((c) => c.token), items.map((c) => c.result), call.now];
+    const accepted = new Set<string>();
+    const refilled: StoredJob[] = [];
+    const r = call.refill;
+    if (r) {
+      const { rows } = await this.#query(
+        `SELECT r.done_id, r.done_token, (r.job).* FROM ${this.#s}.job_complete_claim($1::text[], $2::text[], $3::text[], $4::float8, $5::text[], $6::int, $7::float8, $8, $9::float8) AS r`,
+        [...arrays, r.shape.names, r.limit, r.shape.maxTimeoutMs, r.token, r.shape.leaseMs],
+      );
+      for (const row of rows as Array<Record<string, unknown>>) {
+        if (row.done_id !== null) accepted.add(`${String(row.done_id)}\u0000${String(row.done_token)}`);
+        else refilled.push(toStored(row));
+      }
+    } else {
+      const { rows } = await this.#query(`SELECT id, token FROM ${this.#s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)`, arrays);
+      for (const row of rows as Array<{ id: string; token: string }>) accepted.add(`${row.id}\u0000${row.token}`);
+    }
+    return { flags: call.items.map((c) => (accepted.has(`${c.id}\u0000${c.token}`) ? 1 : 0)), refilled };
+  }
+
+  /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
+  async #releaseAhead(jobs: StoredJob[]): Promise<void> {
+    const now = Date.now();
+    await Promise.allSettled(jobs.map((job) => this.#scalar('job_release', '$1, $2, $3::float8', [job.id, job.leaseToken!, now])));
+  }
+
   async partial(
     id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string },
   ): Promise<boolean> {
-    return (await this.#scalar('job_partial', '$1, $2, $3, $4, $5::float8, $6::float8, $7',
-      [id, token, result, missing, retryAt, now, final?.error ?? null])) === true;
+    const ok = (await this.#scalar('job_partial', '$1, $2, $3, $4, $5::float8, $6::float8, $7',
+      [id, this.#prefetch.real(id, token), result, missing, retryAt, now, final?.error ?? null])) === true;
+    this.#prefetch.settle(id, token);
+    return ok;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    return (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, token, error, retryAt ?? null, now])) === true;
+    const ok = (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, this.#prefetch.real(id, token), error, retryAt ?? null, now])) === true;
+    this.#prefetch.settle(id, token);
+    return ok;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    return (await this.#scalar('job_release', '$1, $2, $3::float8', [id, token, now])) === true;
+    const ok = (await this.#scalar('job_release', '$1, $2, $3::float8', [id, this.#prefetch.real(id, token), now])) === true;
+    this.#prefetch.settle(id, token);
+    return ok;
   }
 
   async retry(id: string, now: number): Promise<boolean> {
@@ -184,11 +236,14 @@ class PostgresJobBackend implements JobBackend {
   async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
     this.#listeners.add(listener);
     await this.#channel!.start(5_000);
+    // A subscriber is a long-running worker: only those claim ahead (see JobPrefetch).
+    const disable = this.#prefetch.enable();
     // The LISTEN connection stays open until close(): another worker may subscribe again.
-    return async () => { this.#listeners.delete(listener); };
+    return async () => { this.#listeners.delete(listener); await disable(); };
   }
 
   async close(): Promise<void> {
+    await this.#releaseAhead(this.#prefetch.drain());
     this.#listeners.clear();
     await this.#channel?.close();
   }

@@ -5,8 +5,8 @@ import type {
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import { RedisConnection } from './connection.js';
 import { decodeJob, decodeJobs } from './job-codec.js';
-import { completionBatcher, type CompleteCall } from './job-completions.js';
-import { JobPrefetch } from './job-prefetch.js';
+import { completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
+import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
 import { JobWakeups } from './job-wakeups.js';
 import { jobAdd } from './lua/job-add-1.js';
 import { jobCancel } from './lua/job-cancel-1.js';
@@ -57,7 +57,7 @@ export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOp
  * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
  * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
  * one is in flight are sent together in the next script call, and a long-running worker's
- * completions claim their replacements in the same call (see job-prefetch.ts), so a busy
+ * completions claim their replacements in the same call (see src/jobs/job-prefetch.ts), so a busy
  * worker pays about one round trip per job.
  */
 export class RedisJobBackend implements JobBackend {
@@ -66,8 +66,8 @@ export class RedisJobBackend implements JobBackend {
   readonly base: string;
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
-  readonly #prefetch = new JobPrefetch((jobs) => void this.#releaseAhead(jobs));
-  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call));
+  readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
+  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 500);
 
   constructor(options: RedisJobBackendOptions) {
     const { client, url } = options;
@@ -215,7 +215,7 @@ export class RedisJobBackend implements JobBackend {
     const stop = await this.#wakeups.subscribe(listener);
     // A subscriber is a long-running worker: only those claim ahead (see JobPrefetch).
     const disable = this.#prefetch.enable();
-    return async () => { disable(); await stop(); };
+    return async () => { await disable(); await stop(); };
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,15 @@ export interface WorkerOptions {
   retentionIntervalMs?: number;
   /** Start at once; otherwise call `start()`. @default true */
   autostart?: boolean;
+  /**
+   * How many finished jobs' outcomes may still be on their way to the backend while the worker
+   * starts more jobs. Outcomes written meanwhile go together in one statement/script, which also
+   * claims the next jobs ahead (Postgres, Redis): at concurrency 1 that took a drain from ~1,300 to
+   * ~5,400 jobs/s on Postgres. A process that dies loses at most this many unrecorded outcomes:
+   * those jobs run again once their lease lapses (delivery stays at-least-once).
+   * @default Math.max(16, concurrency)
+   */
+  maxPendingWrites?: number;
   /** Called after every run with its outcome (metrics, tests). */
   onOutcome?: (outcome: RunOutcome, jobId: string) => void;
 }
@@ -65,6 +74,7 @@ export class Worker {
   readonly #handlers: JobHandlers;
   readonly #names: string[];
   readonly #concurrency: number;
+  readonly #maxPending: number;
   readonly #poll: number;
   readonly #maintEvery: number;
   readonly #retentionEvery: number;
@@ -91,6 +101,10 @@ export class Worker {
     if (!(Number.isInteger(this.#concurrency) && this.#concurrency >= 1)) {
       throw new BotwireConfigError(`concurrency must be an integer >= 1, got ${String(options.concurrency)}.`);
     }
+    this.#maxPending = options.maxPendingWrites ?? Math.max(16, this.#concurrency);
+    if (!(Number.isInteger(this.#maxPending) && this.#maxPending >= 1)) {
+      throw new BotwireConfigError(`maxPendingWrites must be an integer >= 1, got ${String(options.maxPendingWrites)}.`);
+    }
     this.#poll = options.pollIntervalMs ?? 1_000;
     this.#maintEvery = options.maintenanceIntervalMs ?? 5_000;
     this.#retentionEvery = options.retentionIntervalMs ?? 60_000;
@@ -103,11 +117,11 @@ export class Worker {
     return this.#handling;
   }
 
-  // A slot frees when a handler finishes, while its outcome is still being written (so the next
-  // claim overlaps the previous completions); fewer than `concurrency` writes may trail behind. At
-  // concurrency 1 that means no overlap, which measured faster: the writes serialize on the commit anyway.
+  // A slot frees when a handler finishes, while its outcome is still being written, so the next jobs
+  // run while completions travel, and completions pile up into batches; at most `maxPendingWrites`
+  // may trail behind (backpressure when the backend is slow).
   #free(): number {
-    return this.#recording >= this.#concurrency ? 0 : this.#concurrency - this.#handling;
+    return this.#recording >= this.#maxPending ? 0 : this.#concurrency - this.#handling;
   }
 
   /** Start the loop (idempotent). Resolves once wake-ups are subscribed and the queue was looked at once. */
@@ -199,7 +213,6 @@ export class Worker {
     this.#stopping = true;
     this.#wake.notify();
     await this.#loop;
-    if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceOver = new Promise<void>((r) => { timer = setTimeout(r, grace); });
     await Promise.race([Promise.all(this.#inflight), graceOver]);
@@ -208,5 +221,7 @@ export class Worker {
       this.#stop.abort();
       await Promise.all(this.#inflight);
     }
+    // Last: the final completions may still have claimed jobs ahead, which this hands back.
+    if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
   }
 }

@@ -1,4 +1,4 @@
-import type { ClaimArgs, StoredJob } from '../../src/jobs/backend.js';
+import type { ClaimArgs, StoredJob } from './backend.js';
 
 /** What a claim asked for; jobs claimed ahead are only handed to claims with the same shape. */
 export interface ClaimShape {
@@ -35,22 +35,28 @@ export class JobPrefetch {
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
-  readonly #release: (jobs: StoredJob[]) => void;
+  readonly #release: (jobs: StoredJob[]) => Promise<void>;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** `release` hands jobs claimed ahead back to the queue (their stored token is `leaseToken`). */
-  constructor(release: (jobs: StoredJob[]) => void) {
+  /**
+   * `release` hands jobs claimed ahead back to the queue (their stored token is `leaseToken`); it
+   * never rejects (a failed hand-back leaves a lease to lapse).
+   */
+  constructor(release: (jobs: StoredJob[]) => Promise<void>) {
     this.#release = release;
   }
 
-  /** A long-running worker subscribed; the result ends it (releasing buffered jobs after the last). */
-  enable(): () => void {
+  /**
+   * A long-running worker subscribed; the result ends it and, after the last one, resolves once
+   * the buffered jobs are handed back (so a stopped worker leaves nothing claimed).
+   */
+  enable(): () => Promise<void> {
     this.#subscribers++;
     let done = false;
-    return () => {
+    return async () => {
       if (done) return;
       done = true;
-      if (--this.#subscribers === 0) this.#release(this.drain());
+      if (--this.#subscribers === 0) await this.#release(this.drain());
     };
   }
 
@@ -100,7 +106,7 @@ export class JobPrefetch {
   /** Keep jobs claimed ahead for the next claim of `shape`. */
   offer(shape: ClaimShape, jobs: StoredJob[]): void {
     if (jobs.length === 0) return;
-    if (this.#subscribers === 0) { this.#release(jobs); return; }
+    if (this.#subscribers === 0) { void this.#release(jobs); return; }
     let list = this.#buffer.get(shape.key);
     if (!list) this.#buffer.set(shape.key, (list = []));
     const at = Date.now();
@@ -116,7 +122,7 @@ export class JobPrefetch {
       while (list.length && list[0]!.at <= cutoff) stale.push(list.shift()!.job);
       if (list.length === 0) this.#buffer.delete(key);
     }
-    if (stale.length) this.#release(stale);
+    if (stale.length) void this.#release(stale);
     if (this.#buffer.size) this.#timer = setTimeout(() => this.#sweep(), IDLE_RELEASE_MS);
   }
 
