@@ -5,6 +5,8 @@ import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import { completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
 import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
 import { preparedQuery, type PgQueryable } from './client.js';
+import { sendCompletions } from './job-completions.js';
+import { n, toStored } from './job-rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
@@ -44,23 +46,6 @@ export interface PostgresJobQueueOptions extends JobQueueOptions {
 /** Channel `job_wake` notifies on; the payload is `<quoted schema>:<job name>`. */
 export const JOBS_CHANNEL = 'botwire_jobs';
 
-const n = (v: unknown): number => Number(v);
-const opt = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
-const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
-
-/** A `jobs` row (snake_case, numbers possibly as strings) → the backend record. */
-function toStored(r: Record<string, unknown>): StoredJob {
-  return {
-    id: String(r.id), name: String(r.name), state: r.state as JobState, payload: String(r.payload),
-    priority: n(r.priority), runAt: n(r.run_at), attempts: n(r.attempts), maxAttempts: n(r.max_attempts),
-    backoff: String(r.backoff), timeoutMs: n(r.timeout_ms), retryUntil: opt(r.retry_until),
-    progress: n(r.progress), progressMessage: str(r.progress_message), result: str(r.result), missing: str(r.missing),
-    error: str(r.error), leaseToken: str(r.lease_token), leaseUntil: opt(r.lease_until),
-    createdAt: n(r.created_at), updatedAt: n(r.updated_at), startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
-  };
-}
-
-/** Every primitive is one call of a SQL function from `002_jobs.sql` (so Supabase can rpc() the same). */
 class PostgresJobBackend implements JobBackend {
   readonly name = 'Postgres';
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
@@ -142,27 +127,8 @@ class PostgresJobBackend implements JobBackend {
     return this.#completions.push({ id, token, result, now });
   }
 
-  async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
-    // Sorted by id: concurrent batches then lock their rows in the same order.
-    const items = [...call.items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const arrays = [items.map((c) => c.id), items.map((c) => c.token), items.map((c) => c.result), call.now];
-    const accepted = new Set<string>();
-    const refilled: StoredJob[] = [];
-    const r = call.refill;
-    if (r) {
-      const { rows } = await this.#query(
-        `SELECT r.done_id, r.done_token, (r.job).* FROM ${this.#s}.job_complete_claim($1::text[], $2::text[], $3::text[], $4::float8, $5::text[], $6::int, $7::float8, $8, $9::float8) AS r`,
-        [...arrays, r.shape.names, r.limit, r.shape.maxTimeoutMs, r.token, r.shape.leaseMs],
-      );
-      for (const row of rows as Array<Record<string, unknown>>) {
-        if (row.done_id !== null) accepted.add(`${String(row.done_id)}\u0000${String(row.done_token)}`);
-        else refilled.push(toStored(row));
-      }
-    } else {
-      const { rows } = await this.#query(`SELECT id, token FROM ${this.#s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)`, arrays);
-      for (const row of rows as Array<{ id: string; token: string }>) accepted.add(`${row.id}\u0000${row.token}`);
-    }
-    return { flags: call.items.map((c) => (accepted.has(`${c.id}\u0000${c.token}`) ? 1 : 0)), refilled };
+  #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
+    return sendCompletions(this.#query, this.#s, call);
   }
 
   /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */

@@ -5,7 +5,7 @@ import type {
 } from '../../src/session/backend.js';
 import { ReleaseWaiters } from '../../src/session/release-waiters.js';
 import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
-import type { PgQueryable } from './client.js';
+import { preparedQuery, type PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
@@ -29,6 +29,13 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
    * @default true
    */
   listen?: boolean;
+  /**
+   * Send the store's statements as named prepared statements on node-postgres (`pg`): each
+   * connection parses and plans them once. Set `false` behind a pooler that cannot keep them across
+   * transactions (PgBouncer in transaction mode before 1.21, Supavisor port 6543). PGlite ignores it.
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** Channel that commit/release notify on, with the session key as payload ('' = wake everybody). */
@@ -50,7 +57,7 @@ class PostgresSessionBackend implements SessionBackend {
   readonly nativeExpiry = false;
   /** Present only when a listener can be had; otherwise the store backs off and polls. */
   waitForRelease?: (key: string, timeoutMs: number) => Promise<void>;
-  readonly #client: PgQueryable;
+  readonly #query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>;
   readonly #s: string;
   readonly #listener: ChannelListener | undefined;
   readonly #timeoutMs: number;
@@ -60,7 +67,7 @@ class PostgresSessionBackend implements SessionBackend {
     if (typeof options.client?.query !== 'function') {
       throw new TypeError('postgresSessionStore needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
-    this.#client = options.client;
+    this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
     if (options.listen !== false && canListen(options.client)) {
@@ -70,7 +77,7 @@ class PostgresSessionBackend implements SessionBackend {
   }
 
   #one(sql: string, params: unknown[]): Promise<any> {
-    return this.#client.query(sql, params).then((r) => r.rows[0]);
+    return this.#query(sql, params).then((r) => r.rows[0]);
   }
 
   async get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
@@ -79,7 +86,7 @@ class PostgresSessionBackend implements SessionBackend {
     // ~1.4x in bench/sessions.ts). session_get stays the read for Supabase rpc(); a test keeps the two in step.
     // A single key compares with `=`: measured ~1.5x the throughput of `= ANY($1::text[])`.
     const one = keys.length === 1;
-    const { rows } = await this.#client.query(
+    const { rows } = await this.#query(
       `SELECT key, data::text AS data, version, floor(extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
        FROM ${this.#s}.sessions WHERE key = ${one ? '$1' : 'ANY ($1::text[])'} AND data IS NOT NULL
        AND (expires_at IS NULL OR expires_at > now())`,
