@@ -84,10 +84,16 @@ function hash(text: string): string {
   return (h >>> 0).toString(36);
 }
 
-/** True for node-postgres (`pg.Pool` / `pg.Client`), whose `query` also takes `{ name, text, values }`. */
+/**
+ * True for node-postgres itself (`pg.Pool` / `pg.Client`, or a Proxy over one), whose `query` also
+ * takes `{ name, text, values }`. A look-alike wrapper (anything else with `query(text, params)`)
+ * must not be handed a config object, so this checks pg's own fields, not just the methods.
+ */
 function isNodePostgres(client: PgQueryable): boolean {
-  const c = client as { connect?: unknown; exec?: unknown; query: { length?: number } };
-  return typeof c.connect === 'function' && typeof c.exec !== 'function';
+  const c = client as { totalCount?: unknown; idleCount?: unknown; Client?: unknown; connectionParameters?: unknown; processID?: unknown };
+  const pool = typeof c.totalCount === 'number' && typeof c.idleCount === 'number' && typeof c.Client === 'function';
+  const single = typeof c.connectionParameters === 'object' && c.connectionParameters !== null && 'processID' in c;
+  return pool || single;
 }
 
 /**
