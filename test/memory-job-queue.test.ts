@@ -33,6 +33,29 @@ describe('job queue core specifics', () => {
     await expect(runDue(memoryJobQueue())).rejects.toThrow(/No job handlers/);
   });
 
+  it('lets at most maxPendingWrites outcomes trail behind while it starts more jobs', async () => {
+    expect(() => new Worker(memoryJobQueue({ handlers: { a: () => 1 } }), undefined, { autostart: false, maxPendingWrites: 0 })).toThrow(BotwireConfigError);
+    const backend = memoryJobBackend();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    const complete = backend.complete.bind(backend);
+    // Completions hang until the gate opens: the worker may run ahead only by maxPendingWrites.
+    backend.complete = async (...args) => { await gate; return complete(...args); };
+    const { JobQueue } = await import('../src/jobs/job-queue.js');
+    let ran = 0;
+    const q = new JobQueue(backend, { handlers: { a: () => { ran++; return null; } } });
+    for (let i = 0; i < 10; i++) await q.add('a', { i });
+    const worker = new Worker(q, undefined, { concurrency: 1, maxPendingWrites: 3 });
+    await worker.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ran).toBe(3);
+    open();
+    for (let i = 0; i < 100 && ran < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ran).toBe(10);
+    await worker.stop();
+    expect((await q.list({ state: 'completed', limit: 20 })).jobs).toHaveLength(10);
+  });
+
   it('keeps a bus failure from breaking the queue', async () => {
     const errors: unknown[] = [];
     const q = memoryJobQueue({
