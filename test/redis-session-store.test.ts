@@ -2,6 +2,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
+import { BATCH_FLUSH_AT } from '../adapters/redis/script-batcher.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
@@ -134,24 +135,25 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(c.log).toEqual(['evalsha', 'reply']);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual([1, expect.stringContaining('WRONGTYPE'), 1, 2]);
     expect((await store.getMany(['a', 'b'])).map((r) => r?.data)).toEqual([4, 3]);
-    // Leases too: ten acquires in one turn are one command, and so are their ten commits.
+    // Leases too: BATCH_FLUSH_AT acquires in one turn are one command, and so are their commits.
     c.reset();
-    const leases = await Promise.all(Array.from({ length: 10 }, (_, i) => store.acquire(`l${i}`)));
+    const leases = await Promise.all(Array.from({ length: BATCH_FLUSH_AT }, (_, i) => store.acquire(`l${i}`)));
     await Promise.all(leases.map((l, i) => l.commit(i)));
     expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha']);
-    expect((await store.getMany(leases.map((l) => l.key))).map((r) => r?.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await store.getMany(leases.map((l) => l.key))).map((r) => r?.data)).toEqual(leases.map((_, i) => i));
     await store.close();
   });
 
-  it('sends more than 16 writes of one turn as several batches, in order', async () => {
+  it('sends more than BATCH_FLUSH_AT writes of one turn as several batches, in order', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:wbatch2:` });
     await Promise.all([store.set('w1', 0), store.set('w2', 0)]); // the batch script is known after this
     c.reset();
-    const versions = await Promise.all(Array.from({ length: 40 }, (_, i) => store.set('same', i)));
-    expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const n = BATCH_FLUSH_AT * 2 + 2;
+    const versions = await Promise.all(Array.from({ length: n }, (_, i) => store.set('same', i)));
+    expect(versions).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha', 'evalsha']);
-    expect((await store.get('same'))?.data).toBe(39);
+    expect((await store.get('same'))?.data).toBe(n - 1);
     await store.close();
   });
 

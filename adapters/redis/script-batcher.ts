@@ -18,12 +18,12 @@ interface Batch {
 /** Most calls per script run: bounds how long one run keeps Redis busy. */
 const MAX_CALLS = 256;
 /**
- * A batch this full goes out at once instead of at the end of the loop turn. Measured in
- * bench/middleware.ts (50 updates in flight): waiting for everything in flight made the updates
- * move in lockstep (client and server taking turns idling); flushing every 8–16 calls keeps both
- * busy while still sending ~1/13 of the commands.
+ * A batch this full goes out at once instead of at the end of the loop turn. Waiting for everything
+ * in flight made callers move in lockstep (client and server taking turns idling): 16 ops in flight
+ * on one store ran `set` at 0.52× grammY's storage-redis with batches of 16, 0.88× with batches of
+ * 4, while the middleware bench (50 updates in flight) measured the same, within noise, for 4–16.
  */
-const EARLY_FLUSH = 16;
+export const BATCH_FLUSH_AT = 4;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -83,7 +83,7 @@ export class ScriptBatcher {
     const b = batch;
     return new Promise((resolve, reject) => {
       b.calls.push({ keys, args, resolve, reject });
-      if (b.calls.length >= EARLY_FLUSH) this.#flush(b);
+      if (b.calls.length >= BATCH_FLUSH_AT) this.#flush(b);
     });
   }
 
