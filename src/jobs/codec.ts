@@ -1,4 +1,5 @@
 import { JobSerializationError } from '../errors.js';
+import { stringifyIfPlain } from '../internal/plain-json.js';
 import type { StoredJob } from './backend.js';
 import type { Backoff, Job, JobError } from './types.js';
 
@@ -35,6 +36,12 @@ export function assertJobName(name: unknown): asserts name is string {
 
 /** JSON-encode a payload or result, refusing what JSON would silently drop or cannot encode. */
 export function encodeJson(name: string, what: 'payload' | 'result', value: unknown): string {
+  try {
+    const fast = stringifyIfPlain(value, true);
+    if (fast !== undefined) return fast;
+  } catch (err) {
+    throw new JobSerializationError(name, what, err); // BigInt
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(value, (_k, v: unknown) => {

@@ -92,6 +92,8 @@ export class JobQueue {
   readonly #defaultTimeout: number;
   readonly #defaultAttempts: number;
   readonly #defaultBackoff: Backoff;
+  /** The default backoff as stored (encoded once, not per add). */
+  readonly #defaultBackoffText: string;
   readonly #retention: Required<RetentionOptions>;
   readonly #bus: JobEventBus | undefined;
   readonly #schedules = new Map<string, ScheduleEntry>();
@@ -111,6 +113,7 @@ export class JobQueue {
       throw new BotwireConfigError(`defaultAttempts must be an integer >= 1, got ${String(options.defaultAttempts)}.`);
     }
     this.#defaultBackoff = validateBackoff(options.defaultBackoff ?? DEFAULT_BACKOFF);
+    this.#defaultBackoffText = JSON.stringify(this.#defaultBackoff);
     const r = options.retention ?? {};
     this.#retention = {
       completedMs: positiveMs('retention.completedMs', r.completedMs ?? 86_400_000),
@@ -171,7 +174,7 @@ export class JobQueue {
       throw new BotwireConfigError(`priority must be an integer between -1000 and 1000, got ${String(priority)}.`);
     }
     const timeoutMs = positiveMs('timeoutMs', options.timeoutMs ?? this.#defaultTimeout);
-    const backoff = JSON.stringify(validateBackoff(options.backoff ?? this.#defaultBackoff));
+    const backoff = options.backoff === undefined ? this.#defaultBackoffText : JSON.stringify(validateBackoff(options.backoff));
     const { job, created } = await this.call('add', id, () =>
       this.backend.add({ id, name, payload: text, priority, runAt, maxAttempts: attempts, backoff, timeoutMs, retryUntil }, now),
     );
@@ -289,7 +292,7 @@ export class JobQueue {
         const id = slotId(entry, slot);
         const res = await this.call('add', id, () => this.backend.add({
           id, name: entry.name, payload: entry.payload, priority: 0, runAt: slot, maxAttempts: this.#defaultAttempts,
-          backoff: JSON.stringify(this.#defaultBackoff), timeoutMs: this.#defaultTimeout,
+          backoff: this.#defaultBackoffText, timeoutMs: this.#defaultTimeout,
         }, now));
         if (res.created) { created++; this.publish(res.job, res.job.state); }
       }

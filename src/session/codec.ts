@@ -1,4 +1,5 @@
 import { SessionCorruptError, SessionSerializationError } from '../errors.js';
+import { stringifyIfPlain } from '../internal/plain-json.js';
 
 /** Longest key accepted, in UTF-8 bytes. Keeps Redis keys and Postgres btree entries small. */
 export const MAX_KEY_BYTES = 512;
@@ -15,43 +16,16 @@ export function assertKey(key: unknown): asserts key is string {
   }
 }
 
-/** Deeper than this, {@link encode} leaves the checks to its slow path (which also catches cycles). */
-const MAX_PLAIN_DEPTH = 32;
-
-/**
- * True when `value` is plain JSON data that `JSON.stringify` encodes without dropping anything: no
- * functions or symbols, no `toJSON` (it could return anything). False only means "check slowly".
- */
-function isPlain(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null) return typeof value !== 'function' && typeof value !== 'symbol';
-  if (depth > MAX_PLAIN_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  if (Array.isArray(value)) {
-    for (const item of value) if (!isPlain(item, depth + 1)) return false;
-    return true;
-  }
-  for (const k in value) if (!isPlain((value as Record<string, unknown>)[k], depth + 1)) return false;
-  return true;
-}
-
 /**
  * JSON-encode session data, refusing what JSON would silently change or drop at the top level
  * (undefined, functions, symbols) and what it cannot encode at all (BigInt, cycles).
  */
 export function encode(key: string, data: unknown): string {
-  // Fast path: a walk in JS plus the engine's replacer-free stringify costs about half of
-  // stringify with a replacer (which V8 cannot run on its fast path).
-  let plain = false;
   try {
-    plain = data !== undefined && isPlain(data, 0);
-  } catch {
-    // A throwing getter: the slow path below hits it again and reports it.
-  }
-  if (plain) {
-    try {
-      return JSON.stringify(data);
-    } catch (err) {
-      throw new SessionSerializationError(key, err); // BigInt
-    }
+    const fast = stringifyIfPlain(data, false);
+    if (fast !== undefined) return fast;
+  } catch (err) {
+    throw new SessionSerializationError(key, err); // BigInt
   }
   let text: string | undefined;
   try {
