@@ -1,4 +1,5 @@
 /** Shared helpers for the benchmarks: run loops, round-trip counting wrappers, table printing. */
+import { Worker, type JobQueue } from 'botwire';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 
@@ -15,6 +16,64 @@ export async function runOps(total: number, concurrency: number, op: Op): Promis
   const ms = performance.now() - started;
   return { opsPerSec: (total / ms) * 1000, ms };
 }
+
+/** One job library in the job benches (bench/jobs.ts, bench/jobs-redis.ts). */
+export interface JobImpl {
+  name: string;
+  add(i: number): Promise<unknown>;
+  /** Start a worker whose handler calls `onStart(payload.i)`; resolves when it is ready to take jobs. */
+  startWorker(concurrency: number, onStart: (i: number) => void): Promise<{ stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** The job benches' payload: its index plus 1 KB of padding. */
+export const jobPayload = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1_000) });
+
+/** botwire's side of a job bench: `noop` jobs on `queue`, worked by a `Worker`; `close` frees the connections. */
+export function botwireJobs(queue: JobQueue, close: () => Promise<void>): JobImpl {
+  return {
+    name: 'botwire',
+    add: (i) => queue.add('noop', jobPayload(i)),
+    async startWorker(concurrency, onStart) {
+      const worker = new Worker(queue, { noop: ({ job }) => { onStart((job.payload as { i: number }).i); return null; } }, { concurrency });
+      await worker.start();
+      return { stop: () => worker.stop() };
+    },
+    close: async () => { await queue.close(); await close(); },
+  };
+}
+
+/**
+ * Enqueue → handler-start latencies (ms) of `n` jobs added at `rate` per second into a worker at
+ * concurrency 10, started first and given `idleMs` to go idle (blocked, listening or polling).
+ * `bound` may cap the wait for the last start (a peer that never gets there fails the phase).
+ */
+export async function pacedLatency(
+  startWorker: (concurrency: number, onStart: (i: number) => void) => Promise<{ stop(): Promise<void> }>,
+  add: (i: number) => Promise<unknown>,
+  options: { n: number; rate: number; idleMs: number; bound?: (all: Promise<void>) => Promise<void> },
+): Promise<number[]> {
+  const { n, rate, idleMs, bound } = options;
+  const sent = new Array<number>(n);
+  const waited: number[] = [];
+  let finished!: () => void;
+  const all = new Promise<void>((r) => { finished = r; });
+  const worker = await startWorker(10, (i) => { waited.push(performance.now() - sent[i]!); if (waited.length === n) finished(); });
+  await sleep(idleMs);
+  const gap = 1_000 / rate;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const wait = t0 + i * gap - performance.now();
+    if (wait > 0) await sleep(wait);
+    sent[i] = performance.now();
+    void add(i);
+  }
+  await (bound ? bound(all) : all);
+  await worker.stop();
+  return waited;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Median of a non-empty list. */
 export function median(values: number[]): number {

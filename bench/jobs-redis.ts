@@ -17,9 +17,9 @@ import { spawnSync } from 'node:child_process';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisJobQueue } from 'botwire/redis';
-import { Worker } from 'botwire';
+import { deleteKeys } from '../test/support/redis-keys.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
-import { median, percentile, runOps } from './_support.js';
+import { botwireJobs, jobPayload, median, pacedLatency, percentile, runOps, type JobImpl } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
@@ -27,8 +27,6 @@ const N = Number(flag('jobs') ?? (quick ? 2_000 : 20_000));
 const RUNS = Number(flag('runs') ?? (quick ? 1 : 3));
 const LAT_N = Number(flag('latency-jobs') ?? (quick ? 300 : 2_000));
 const RATE = Number(flag("rate") ?? 200);
-const payload = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1_000) });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Round trips of every ioredis connection in this process (both libraries use the same ioredis):
 // one per command sent on its own, one per pipeline however many commands it carries.
@@ -46,27 +44,11 @@ proto.sendCommand = function (this: Redis, ...args: unknown[]) {
   return send.apply(this, args);
 };
 
-interface Impl {
-  name: string;
-  add(i: number): Promise<unknown>;
-  /** Start a worker whose handler calls `onStart(payload.i)`; resolves when it is listening. */
-  startWorker(concurrency: number, onStart: (i: number) => void): Promise<{ stop(): Promise<void> }>;
-  close(): Promise<void>;
-}
+type Impl = JobImpl;
 
 function botwire(url: string, prefix: string): Impl {
   const client = new Redis(url);
-  const queue = redisJobQueue({ client, prefix, handlers: { noop: () => null } });
-  return {
-    name: 'botwire',
-    add: (i) => queue.add('noop', payload(i)),
-    async startWorker(concurrency, onStart) {
-      const worker = new Worker(queue, { noop: ({ job }) => { onStart((job.payload as { i: number }).i); return null; } }, { concurrency });
-      await worker.start();
-      return { stop: () => worker.stop() };
-    },
-    async close() { await queue.close(); await client.quit(); },
-  };
+  return botwireJobs(redisJobQueue({ client, prefix, handlers: { noop: () => null } }), async () => { await client.quit(); });
 }
 
 function bullmq(url: string, prefix: string): Impl {
@@ -75,7 +57,7 @@ function bullmq(url: string, prefix: string): Impl {
   const queue = new Queue('bench', { connection, prefix });
   return {
     name: 'BullMQ 6',
-    add: (i) => queue.add('noop', payload(i)),
+    add: (i) => queue.add('noop', jobPayload(i)),
     async startWorker(concurrency, onStart) {
       const worker = new BullWorker('bench', async (job) => { onStart((job.data as { i: number }).i); return null; }, { connection, prefix, concurrency });
       await worker.waitUntilReady();
@@ -133,23 +115,7 @@ async function throughput(impl: Impl, concurrency: number, out: Sample[]): Promi
 }
 
 async function latency(impl: Impl, out: Sample[]): Promise<void> {
-  const sent = new Array<number>(LAT_N);
-  const waited: number[] = [];
-  let finished!: () => void;
-  const all = new Promise<void>((r) => { finished = r; });
-  const worker = await impl.startWorker(10, (i) => { waited.push(performance.now() - sent[i]!); if (waited.length === LAT_N) finished(); });
-  await sleep(200); // let the worker go idle (blocked / subscribed)
-  const gap = 1_000 / RATE;
-  const t0 = performance.now();
-  for (let i = 0; i < LAT_N; i++) {
-    const due = t0 + i * gap;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    sent[i] = performance.now();
-    void impl.add(i);
-  }
-  await all;
-  await worker.stop();
+  const waited = await pacedLatency((c, onStart) => impl.startWorker(c, onStart), (i) => impl.add(i), { n: LAT_N, rate: RATE, idleMs: 200 });
   out.push({ impl: impl.name, metric: 'latency p50 ms', value: percentile(waited, 50) });
   out.push({ impl: impl.name, metric: 'latency p99 ms', value: percentile(waited, 99) });
 }
@@ -187,14 +153,7 @@ async function main(): Promise<void> {
     console.log(`run ${run + 1}/${RUNS} done`);
   }
   if (external) {
-    for (const pattern of [`{bwbench${process.pid}-*`, `bwbench${process.pid}-*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        if (keys.length) await admin.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
+    for (const pattern of [`{bwbench${process.pid}-*`, `bwbench${process.pid}-*`]) await deleteKeys(admin, pattern);
   }
   report(samples);
   admin.disconnect();

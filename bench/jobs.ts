@@ -18,8 +18,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { postgresJobQueue } from 'botwire/postgres';
 import { migrate } from 'botwire/postgres';
-import { Worker } from 'botwire';
-import { median, percentile, runOps } from './_support.js';
+import { botwireJobs, jobPayload, median, pacedLatency, percentile, runOps, type JobImpl } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
@@ -28,7 +27,6 @@ const RUNS = Number(flag('runs') ?? (quick ? 1 : 3));
 const LAT_N = Number(flag('latency-jobs') ?? (quick ? 300 : 2_000));
 const RATE = Number(flag('rate') ?? 200);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const payload = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1_000) });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PHASE_TIMEOUT_MS = Number(flag('phase-timeout-s') ?? (quick ? 30 : 120)) * 1000;
 
@@ -50,28 +48,12 @@ proto.query = function (this: object, ...args: unknown[]) {
   return query.apply(this, args);
 };
 
-interface Impl {
-  name: string;
-  add(i: number): Promise<unknown>;
-  /** Start a worker whose handler calls `onStart(payload.i)`; resolves when it is ready. */
-  startWorker(concurrency: number, onStart: (i: number) => void): Promise<{ stop(): Promise<void> }>;
-  close(): Promise<void>;
-}
+type Impl = JobImpl;
 
 async function botwire(schema: string): Promise<Impl> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
   await migrate(pool, { schema });
-  const queue = postgresJobQueue({ client: pool, schema, handlers: { noop: () => null } });
-  return {
-    name: 'botwire',
-    add: (i) => queue.add('noop', payload(i)),
-    async startWorker(concurrency, onStart) {
-      const worker = new Worker(queue, { noop: ({ job }) => { onStart((job.payload as { i: number }).i); return null; } }, { concurrency });
-      await worker.start();
-      return { stop: () => worker.stop() };
-    },
-    async close() { await queue.close(); await pool.end(); },
-  };
+  return botwireJobs(postgresJobQueue({ client: pool, schema, handlers: { noop: () => null } }), () => pool.end());
 }
 
 async function pgBoss(schema: string): Promise<Impl> {
@@ -81,7 +63,7 @@ async function pgBoss(schema: string): Promise<Impl> {
   await boss.createQueue('noop');
   return {
     name: 'pg-boss 10',
-    add: (i) => boss.send('noop', payload(i)),
+    add: (i) => boss.send('noop', jobPayload(i)),
     async startWorker(concurrency, onStart) {
       // pg-boss runs concurrent jobs as a fetched batch; 0.5 s is its shortest polling interval.
       const id = await boss.work<{ i: number }>('noop', { batchSize: concurrency, pollingIntervalSeconds: 0.5 }, async (jobs) => {
@@ -99,7 +81,7 @@ async function graphile(schema: string): Promise<Impl> {
   await utils.migrate();
   return {
     name: 'graphile-worker 0.17',
-    add: (i) => utils.addJob('noop', payload(i)),
+    add: (i) => utils.addJob('noop', jobPayload(i)),
     async startWorker(concurrency, onStart) {
       const runner = await graphileRun({
         connectionString: DATABASE_URL, schema, concurrency, noHandleSignals: true, pollInterval: 100,
@@ -147,23 +129,9 @@ async function throughput(impl: Impl, concurrency: number, out: Sample[]): Promi
 }
 
 async function latency(impl: Impl, out: Sample[]): Promise<void> {
-  const sent = new Array<number>(LAT_N);
-  const waited: number[] = [];
-  let finished!: () => void;
-  const all = new Promise<void>((r) => { finished = r; });
-  const worker = await impl.startWorker(10, (i) => { waited.push(performance.now() - sent[i]!); if (waited.length === LAT_N) finished(); });
-  await sleep(500); // let the worker go idle (listening / polling)
-  const gap = 1_000 / RATE;
-  const t0 = performance.now();
-  for (let i = 0; i < LAT_N; i++) {
-    const due = t0 + i * gap;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    sent[i] = performance.now();
-    void impl.add(i);
-  }
-  await within(`${impl.name} latency`, all);
-  await worker.stop();
+  const waited = await pacedLatency((c, onStart) => impl.startWorker(c, onStart), (i) => impl.add(i), {
+    n: LAT_N, rate: RATE, idleMs: 500, bound: (all) => within(`${impl.name} latency`, all),
+  });
   record(out, { impl: impl.name, metric: 'latency p50 ms', value: percentile(waited, 50) });
   record(out, { impl: impl.name, metric: 'latency p99 ms', value: percentile(waited, 99) });
 }

@@ -162,7 +162,14 @@ function countingStore(store: SessionStore<unknown>): SessionStore<unknown> {
   return store;
 }
 
-function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
+/**
+ * An implementation whose sessions live in a botwire store (backend calls counted): `makeBot` wires
+ * the framework's middleware to it, `keyOf` is that framework's key for a chat.
+ */
+function storeImpl(
+  name: string, makeStore: (space: string) => SessionStore<unknown>, calls: () => number,
+  makeBot: (store: SessionStore<unknown>) => Handle, keyOf: (chat: number) => string,
+): Impl {
   const stores = new Map<string, SessionStore<unknown>>();
   return {
     name,
@@ -171,37 +178,31 @@ function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: 
     async bot(space) {
       const store = countingStore(makeStore(space));
       stores.set(space, store);
-      const bot = grammyBot<Context & SessionFlavor<Counter>>();
-      bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000 }));
-      bot.on('message', (ctx) => increment(ctx.session));
-      return (u) => bot.handleUpdate(u as never);
+      return makeBot(store);
     },
     async total(space, base) {
-      const records = await stores.get(space)!.getMany(Array.from({ length: CHATS }, (_, i) => String(base + i)));
+      const records = await stores.get(space)!.getMany(Array.from({ length: CHATS }, (_, i) => keyOf(base + i)));
       return records.reduce((s, r) => s + ((r?.data as Counter | undefined)?.count ?? 0), 0);
     },
   };
 }
 
+function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
+  return storeImpl(name, makeStore, calls, (store) => {
+    const bot = grammyBot<Context & SessionFlavor<Counter>>();
+    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000 }));
+    bot.on('message', (ctx) => increment(ctx.session));
+    return (u) => bot.handleUpdate(u as never);
+  }, String);
+}
+
 function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
-  const stores = new Map<string, SessionStore<unknown>>();
-  return {
-    name,
-    calls,
-    waits: () => backendCalls,
-    async bot(space) {
-      const store = countingStore(makeStore(space));
-      stores.set(space, store);
-      const bot = telegrafBot<TelegrafContext & { session: Counter }>();
-      bot.use(telegrafSession({ store: telegrafStore(store as SessionStore<Counter>), defaultSession: () => ({ count: 0 }) }));
-      bot.on('message', (ctx) => increment(ctx.session));
-      return (u) => bot.handleUpdate(u as never);
-    },
-    async total(space, base) {
-      const records = await stores.get(space)!.getMany(Array.from({ length: CHATS }, (_, i) => `${base + i}:${base + i}`));
-      return records.reduce((s, r) => s + ((r?.data as Counter | undefined)?.count ?? 0), 0);
-    },
-  };
+  return storeImpl(name, makeStore, calls, (store) => {
+    const bot = telegrafBot<TelegrafContext & { session: Counter }>();
+    bot.use(telegrafSession({ store: telegrafStore(store as SessionStore<Counter>), defaultSession: () => ({ count: 0 }) }));
+    bot.on('message', (ctx) => increment(ctx.session));
+    return (u) => bot.handleUpdate(u as never);
+  }, (chat) => `${chat}:${chat}`);
 }
 
 /**
@@ -248,6 +249,16 @@ function grammyPeerImpl(name: string, storage: (space: string) => Promise<{ read
   };
 }
 
+/** @grammyjs/storage-redis with its keys under `bench:mw:<space>:` (it has no prefix option), so runs never share counters. */
+function storageRedis(client: Redis, space: string): { read(k: string): Promise<Counter | undefined>; write(k: string, v: Counter): Promise<void>; delete(k: string): Promise<void> } {
+  const adapter = new RedisAdapter<Counter>({ instance: client, ttl: 3600 });
+  return {
+    read: (k: string) => adapter.read(`bench:mw:${space}:${k}`) as Promise<Counter | undefined>,
+    write: (k: string, v: Counter) => adapter.write(`bench:mw:${space}:${k}`, v),
+    delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
+  };
+}
+
 function print(rows: Result[]): void {
   console.log(`\n${UPDATES} updates × ${RUNS} runs, ${CHATS} chats, ${CONCURRENCY} in flight; latency = bot.handleUpdate, "added" = minus the same bot without sessions.\n`);
   console.log('| backend | implementation | updates/s | p50 ms | p99 ms | added p50 ms | added p99 ms | round trips/update | commands sent/update | client CPU µs/update | server CPU µs/update | lost updates | conflicts | serialize ÷ this |');
@@ -277,23 +288,8 @@ async function main(): Promise<void> {
   const redisImpls: Impl[] = [
     botwireImpl("botwire 'serialize'", 'serialize', rStore(rSer.client), rSer.calls),
     botwireImpl("botwire 'optimistic'", 'optimistic', rStore(rOpt.client), rOpt.calls),
-    grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => {
-      const adapter = new RedisAdapter<Counter>({ instance: rGrammy.client, ttl: 3600 });
-      // storage-redis has no prefix option: namespace the keys so runs never share counters.
-      return {
-        read: (k: string) => adapter.read(`bench:mw:${space}:${k}`) as Promise<Counter | undefined>,
-        write: (k: string, v: Counter) => adapter.write(`bench:mw:${space}:${k}`, v),
-        delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
-      };
-    }, rGrammy.calls),
-    grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => {
-      const adapter = new RedisAdapter<Counter>({ instance: rSeq.client, ttl: 3600 });
-      return {
-        read: (k: string) => adapter.read(`bench:mw:${space}:${k}`) as Promise<Counter | undefined>,
-        write: (k: string, v: Counter) => adapter.write(`bench:mw:${space}:${k}`, v),
-        delete: (k: string) => adapter.delete(`bench:mw:${space}:${k}`),
-      };
-    }, rSeq.calls, true),
+    grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => storageRedis(rGrammy.client, space), rGrammy.calls),
+    grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => storageRedis(rSeq.client, space), rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
   ];
   const info = new Redis(REDIS_URL);

@@ -13,6 +13,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrate, postgresSessionStore } from 'botwire/postgres';
 import { redisSessionStore } from 'botwire/redis';
+import type { SessionStore } from 'botwire';
+import { deleteKeys } from '../test/support/redis-keys.js';
 import { type Op, countingPg, countingRedis, median, printTable, redisCommandCalls, runOps, type Row } from './_support.js';
 
 const quick = process.argv.includes('--quick');
@@ -74,6 +76,15 @@ async function measure(impls: Impl[], backend: 'redis' | 'postgres', ops: number
   return rows;
 }
 
+/** botwire's side: reads and writes with a 1 h TTL; read-modify-write under a lease (no lost updates). */
+function botwireImpl(store: SessionStore<typeof session>, calls: () => number): Impl {
+  return {
+    name: 'botwire', safe: true, calls,
+    get: (k) => store.get(k), set: (k, v) => store.set(k, v, { ttlMs: 3_600_000 }),
+    rmw: async (k) => { const l = await store.acquire(k); await l.commit({ ...(l.record?.data ?? session), step: 'buyin' }, { ttlMs: 3_600_000 }); },
+  };
+}
+
 async function redisBench(): Promise<Row[]> {
   const ops = quick ? 5_000 : 30_000;
   const admin = new Redis(REDIS_URL);
@@ -84,19 +95,8 @@ async function redisBench(): Promise<Row[]> {
   const grammy = new RedisAdapter<typeof session>({ instance: b.client as unknown as Redis, ttl: 3600 });
   const server = () => redisCommandCalls(admin);
   // Keys left by an earlier run (possibly in an older layout) must not leak into this one.
-  for (const pattern of ['bench:bw:*', 'bench:@grammyjs/storage-redis:*']) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length) await admin.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  const rows = await measure([{
-    name: 'botwire', safe: true, calls: a.calls,
-    get: (k) => botwire.get(k), set: (k, v) => botwire.set(k, v, { ttlMs: 3_600_000 }),
-    rmw: async (k) => { const l = await botwire.acquire(k); await l.commit({ ...(l.record?.data ?? session), step: 'buyin' }, { ttlMs: 3_600_000 }); },
-  }, {
+  for (const pattern of ['bench:bw:*', 'bench:@grammyjs/storage-redis:*']) await deleteKeys(admin, pattern);
+  const rows = await measure([botwireImpl(botwire, a.calls), {
     name: '@grammyjs/storage-redis', safe: false, calls: b.calls,
     get: (k) => grammy.read(k), set: (k, v) => grammy.write(k, v),
     rmw: async (k) => { const v = await grammy.read(k); await grammy.write(k, { ...(v ?? session), step: 'buyin' }); },
@@ -116,11 +116,7 @@ async function postgresBench(): Promise<Row[]> {
   const botwire = postgresSessionStore<typeof session>({ client: a.client, schema });
   const b = countingPg(new pg.Pool({ connectionString: DATABASE_URL, max: CONCURRENCY }));
   const grammy = await PsqlAdapter.create({ tableName: 'bench_grammy_sessions', client: b.client as never });
-  const rows = await measure([{
-    name: 'botwire', safe: true, calls: a.calls,
-    get: (k) => botwire.get(k), set: (k, v) => botwire.set(k, v, { ttlMs: 3_600_000 }),
-    rmw: async (k) => { const l = await botwire.acquire(k); await l.commit({ ...(l.record?.data ?? session), step: 'buyin' }, { ttlMs: 3_600_000 }); },
-  }, {
+  const rows = await measure([botwireImpl(botwire, a.calls), {
     name: '@grammyjs/storage-psql', safe: false, calls: b.calls,
     get: (k) => grammy.read(k), set: (k, v) => grammy.write(k, v),
     rmw: async (k) => { const v = (await grammy.read(k)) as typeof session | undefined; await grammy.write(k, { ...(v ?? session), step: 'buyin' }); },

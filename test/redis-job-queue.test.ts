@@ -9,6 +9,7 @@ import { Worker } from '../src/jobs/worker.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
 import { claimAheadSuite } from './support/claim-ahead-suite.js';
 import { hasRedisServer, startPrivateRedis } from './support/redis-server.js';
+import { deleteKeys } from './support/redis-keys.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,15 +33,6 @@ function counting(client: Redis): { client: RedisLike; calls: () => number } {
     },
   });
   return { client: proxy as unknown as RedisLike, calls: () => n };
-}
-
-async function deleteKeys(client: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => {

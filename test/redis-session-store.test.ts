@@ -6,6 +6,7 @@ import { BATCH_FLUSH_AT } from '../adapters/redis/script-batcher.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { deleteKeys } from './support/redis-keys.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,15 +29,6 @@ function counting(client: Redis): { client: RedisLike; log: string[]; reset: () 
     },
   });
   return { client: proxy as unknown as RedisLike, log, reset: () => { log.length = 0; } };
-}
-
-async function deleteKeys(client: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 function closedPort(): Promise<number> {

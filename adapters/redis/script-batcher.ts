@@ -15,8 +15,6 @@ interface Batch {
   calls: Call[];
 }
 
-/** Most calls per script run: bounds how long one run keeps Redis busy. */
-const MAX_CALLS = 256;
 /**
  * A batch this full goes out at once instead of at the end of the loop turn. Waiting for everything
  * in flight made callers move in lockstep (client and server taking turns idling): 16 ops in flight
@@ -93,7 +91,7 @@ export class ScriptBatcher {
     const { client, script } = batch;
     const calls = batch.calls;
     batch.calls = [];
-    for (let i = 0; i < calls.length; i += MAX_CALLS) this.#send(client, script, calls.slice(i, i + MAX_CALLS));
+    this.#send(client, script, calls); // at most BATCH_FLUSH_AT calls: it is sent once that many wait
   }
 
   #send(client: RedisLike, script: LuaScript, calls: Call[]): void {

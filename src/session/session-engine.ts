@@ -1,5 +1,5 @@
 import { BotwireConfigError } from '../errors.js';
-import { PartRun, resolvePart, type ResolvedPart } from './session-part.js';
+import { PartRun, RESOLVED, resolvePart, type ResolvedPart } from './session-part.js';
 import type { FrameworkBinding, MultiSessionOptions, SingleSessionOptions } from './session-options.js';
 import type { SessionStore } from './session-store.js';
 
@@ -11,7 +11,6 @@ import type { SessionStore } from './session-store.js';
  * @module
  */
 
-const RESOLVED: Promise<void> = Promise.resolve();
 const NO_ERRORS = (): unknown[] => [];
 
 /** A framework-neutral middleware: `(ctx, next) => Promise<void>`. */

@@ -57,14 +57,13 @@ export class StoreLease<T> implements SessionLease<T> {
   }
 
   commit(data?: T, options: CommitOptions = {}): Promise<number> {
-    let write: CommitWrite;
+    let text: string | undefined;
     try {
-      write = this.#write(data === undefined ? undefined : encode(this.key, data), options);
-      this.#finish('commit');
+      text = data === undefined ? undefined : encode(this.key, data);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#commit(write);
+    return this.commitText(text, options);
   }
 
   /**
@@ -80,10 +79,6 @@ export class StoreLease<T> implements SessionLease<T> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#commit(write);
-  }
-
-  #commit(write: CommitWrite): Promise<number> {
     const args = this.#args(write);
     return this.host.call('commit', this.key, () => this.host.backend.commit(args), (r) => toVersion(r, this.key));
   }

@@ -87,7 +87,8 @@ export function resolvePart<C>(
   };
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/** An already settled promise, returned where there is nothing to wait for (no allocation per update). */
+export const RESOLVED: Promise<void> = Promise.resolve();
 
 function ms(since: number): string {
   return (performance.now() - since).toFixed(1);
@@ -198,8 +199,11 @@ export class PartRun<C> {
     if (lease) await dropLease(this.cfg.store, lease);
   }
 
-  /** Save if changed (or delete, or slide the TTL), release the lease. `ok` = the handler succeeded. */
-  finish(ok: boolean): Promise<void> {
+  /**
+   * Save if changed (or delete, or slide the TTL), release the lease. `ok` = the handler succeeded.
+   * Resolves with nothing of use (the save's own promise is returned as is: no extra `then`).
+   */
+  finish(ok: boolean): Promise<unknown> {
     this.#stopKeepAlive();
     if (!this.loaded || this.fresh) return RESOLVED;
     const { store, mode, ttlMs } = this.cfg;
@@ -238,7 +242,7 @@ export class PartRun<C> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.cfg.verbose) return saved as Promise<unknown> as Promise<void>; // the version is ignored: no extra then
+    if (!this.cfg.verbose) return saved;
     return saved.then((version) => {
       this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
     });
