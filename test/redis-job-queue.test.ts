@@ -80,6 +80,35 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     await queue.close();
   });
 
+  it('claims and completes more jobs in one script call than one index command takes (chunked ZADD/ZREM)', async () => {
+    // 900 claimed jobs make 1,800 ZADD arguments, past the 1,000 per command the scripts send.
+    const p = prefix();
+    const backend = new RedisJobBackend({ client, prefix: p });
+    const queue = redisJobQueue({ client, prefix: p, handlers: { noop: () => null } });
+    const total = 900;
+    await Promise.all(Array.from({ length: total }, (_, i) => queue.add('noop', { i }, { id: `big-${i}` })));
+    const now = Date.now();
+    const jobs = await backend.claim({ names: ['noop'], limit: total, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token: 'big', leaseMs: 60_000, now });
+    expect(jobs).toHaveLength(total);
+    expect(jobs.every((j) => j.state === 'active' && j.attempts === 1 && j.leaseToken === 'big')).toBe(true);
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(total);
+    const base = `{${p}}`;
+    expect(await client.zcard(`${base}a`)).toBe(total);
+    expect(await client.zcard(`${base}s:active`)).toBe(total);
+    expect(await client.zcard(`${base}s:waiting`)).toBe(0);
+    expect(await client.zcard(`${base}w:noop`)).toBe(0);
+    const done = await Promise.all(jobs.map((j) => backend.complete(j.id, 'big', '1', now + 1)));
+    expect(done.every(Boolean)).toBe(true);
+    expect(await client.zcard(`${base}a`)).toBe(0);
+    expect(await client.zcard(`${base}s:active`)).toBe(0);
+    expect(await client.zcard(`${base}s:completed`)).toBe(total);
+    expect(await client.zcard(`${base}f:completed`)).toBe(total);
+    const sample = await queue.get('big-899');
+    expect(sample).toMatchObject({ state: 'completed', result: 1, attempts: 1, progress: { pct: 100 } });
+    await backend.close();
+    await queue.close();
+  });
+
   describe('claim-ahead', () => {
     claimAheadSuite({
       backend: () => new RedisJobBackend({ client, prefix: prefix() }),

@@ -1,42 +1,42 @@
 import type { JobState, StoredJob } from '../../src/jobs/backend.js';
 
 /**
- * Decoding of the job hashes the job scripts return (HGETALL as a flat field/value array).
- * Field names are short because every job carries them: see adapters/redis/lua/job-lib.ts.
+ * Decoding of the job rows the job scripts return: HMGET of JOB_ROW_FIELDS
+ * (adapters/redis/lua/job-lib.ts) in that order, nil for fields a job does not have.
  */
-export function decodeJob(flat: unknown): StoredJob | undefined {
-  if (!Array.isArray(flat) || flat.length === 0) return undefined;
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
-  const num = (k: string): number => Number(h[k] ?? 0);
-  const opt = (k: string): number | undefined => (h[k] === undefined ? undefined : Number(h[k]));
+export function decodeJob(row: unknown): StoredJob | undefined {
+  if (!Array.isArray(row) || row[0] == null) return undefined;
+  const v = row as Array<string | number | null>;
+  const str = (i: number): string | undefined => (v[i] == null ? undefined : String(v[i]));
+  const num = (i: number): number => Number(v[i] ?? 0);
+  const opt = (i: number): number | undefined => (v[i] == null ? undefined : Number(v[i]));
   return {
-    id: h.id!,
-    name: h.n!,
-    state: h.s as JobState,
-    payload: h.p ?? 'null',
-    priority: num('pr'),
-    runAt: num('ra'),
-    attempts: num('at'),
-    maxAttempts: num('ma'),
-    backoff: h.bo ?? '{}',
-    timeoutMs: num('to'),
-    retryUntil: opt('ru'),
-    progress: num('pg'),
-    progressMessage: h.pm,
-    result: h.r,
-    missing: h.m,
-    error: h.e,
-    leaseToken: h.lt,
-    leaseUntil: opt('lu'),
-    createdAt: num('ca'),
-    updatedAt: num('ua'),
-    startedAt: opt('sa'),
-    finishedAt: opt('fa'),
+    id: String(v[0]),
+    name: String(v[1]),
+    state: v[2] as JobState,
+    payload: str(3) ?? 'null',
+    priority: num(4),
+    runAt: num(5),
+    attempts: num(6),
+    maxAttempts: num(7),
+    backoff: str(8) ?? '{}',
+    timeoutMs: num(9),
+    retryUntil: opt(10),
+    progress: num(11),
+    progressMessage: str(12),
+    result: str(13),
+    missing: str(14),
+    error: str(15),
+    leaseToken: str(16),
+    leaseUntil: opt(17),
+    createdAt: num(18),
+    updatedAt: num(19),
+    startedAt: opt(20),
+    finishedAt: opt(21),
   };
 }
 
-/** Decode an array of HGETALL arrays, dropping empty ones (a job deleted meanwhile). */
+/** Decode an array of rows, dropping empty ones (a job deleted meanwhile). */
 export function decodeJobs(rows: unknown): StoredJob[] {
   const out: StoredJob[] = [];
   if (Array.isArray(rows)) for (const row of rows) { const job = decodeJob(row); if (job) out.push(job); }

@@ -84,15 +84,25 @@ function parse<T>(text: string | undefined, fallback: T): T {
   try { return JSON.parse(text) as T; } catch { return fallback; }
 }
 
+const UNPARSED = Symbol('unparsed');
+
 /** Decode a stored job for callers; a `delayed` job whose time has come reads as `waiting`. */
 export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Job<P, R> {
   const state = raw.state === 'delayed' && raw.runAt <= now ? 'waiting' : raw.state;
   const opt = (ms: number | undefined | null): Date | undefined => (ms === undefined || ms === null ? undefined : new Date(ms));
+  // Parsed on first read: \`add\` returns the job and most callers never look at its payload again.
+  let payload: P | typeof UNPARSED = UNPARSED;
   return {
     id: raw.id,
     name: raw.name,
     state,
-    payload: parse<P>(raw.payload, undefined as P),
+    get payload(): P {
+      if (payload === UNPARSED) payload = parse<P>(raw.payload, undefined as P);
+      return payload;
+    },
+    set payload(value: P) {
+      payload = value;
+    },
     attempts: raw.attempts,
     maxAttempts: raw.maxAttempts === 0 ? Infinity : raw.maxAttempts,
     priority: raw.priority,

@@ -10,11 +10,11 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[5] priority; ARGV[6] runAt; ARGV[7] maxAttempts; ARGV[8] backoff (JSON text)
  * ARGV[9] timeoutMs; ARGV[10] retryUntil or ''; ARGV[11] now
  *
- * Returns `{ 1, seq }` when created (the caller knows every field it wrote), or `{ 0, HGETALL }`
+ * Returns `{ 1, seq }` when created (the caller knows every field it wrote), or `{ 0, row }`
  * with the existing job.
  */
 export const jobAdd = luaScript('job-add', 1, `${JOB_LIB}
-if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HGETALL', KEYS[1]) } end
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HMGET', KEYS[1], unpack(ROW)) } end
 local id, name, now, runAt = ARGV[2], ARGV[3], ARGV[11], ARGV[6]
 local sq = redis.call('INCR', T .. 'seq')
 local state = 'delayed'

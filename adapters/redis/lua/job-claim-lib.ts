@@ -4,8 +4,8 @@
  *
  * `claimJobs(names, limit, maxTo, token, leaseEnd, now)` promotes due delayed jobs, merges the
  * due sets of `names` in (priority, runAt, insertion) order, skips jobs whose timeout exceeds
- * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. Returns one HGETALL
- * per claimed job.
+ * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. Returns one row
+ * (see JOB_ROW_FIELDS) per claimed job.
  *
  * @module
  */
@@ -32,7 +32,8 @@ local function claimJobs(names, limit, maxTo, token, leaseEnd, now)
     return s.buf[s.pos]
   end
   local taken, stale, scanned = {}, {}, 0
-  -- Members are removed only after the scan, so the ZRANGE offsets stay valid meanwhile.
+  -- Members are removed only after the scan, so the ZRANGE offsets stay valid meanwhile. A
+  -- candidate's whole row is read at once: it is the reply when taken (the common case).
   while #taken < limit and scanned < 1000 do
     local best, from
     for _, s in ipairs(streams) do
@@ -43,23 +44,37 @@ local function claimJobs(names, limit, maxTo, token, leaseEnd, now)
     from.pos = from.pos + 1
     scanned = scanned + 1
     local id = string.sub(best[1], 31)
-    local to = tonumber(redis.call('HGET', jkey(id), 'to'))
-    if not to then stale[#stale + 1] = { from.key, best[1] }
-    elseif to <= maxTo then taken[#taken + 1] = { from.key, best[1], id } end
+    local v = row(id)
+    local to = tonumber(v[10])
+    if not v[1] or not to then stale[#stale + 1] = { from.key, best[1] }
+    elseif to <= maxTo then taken[#taken + 1] = { from.key, best[1], id, v } end
   end
-  for _, m in ipairs(stale) do redis.call('ZREM', m[1], m[2]) end
-  local out = {}
+  -- Index changes go out as one command per key (ZREM/ZADD of many members), not one per job.
+  local rem = {}
+  local function drop(key, m)
+    local l = rem[key]
+    if not l then l = {} rem[key] = l end
+    l[#l + 1] = m
+  end
+  for _, m in ipairs(stale) do drop(m[1], m[2]) end
+  local out, leases, states = {}, {}, {}
   for i, t in ipairs(taken) do
-    local id = t[3]
-    redis.call('ZREM', t[1], t[2])
-    local k = jkey(id)
-    local h = redis.call('HMGET', k, 's', 'ca', 'sq')
-    redis.call('HSET', k, 's', 'active', 'lt', token, 'lu', leaseEnd, 'sa', now, 'ua', now)
-    redis.call('HINCRBY', k, 'at', 1)
-    redis.call('ZADD', T .. 'a', leaseEnd, id)
-    setState(id, h[3], h[2], h[1], 'active')
-    out[i] = redis.call('HGETALL', k)
+    local id, v = t[3], t[4]
+    local m = imember(v[23], id)
+    local at = (tonumber(v[7]) or 0) + 1
+    drop(t[1], t[2])
+    drop(T .. 's:' .. v[3], m)
+    redis.call('HSET', jkey(id), 's', 'active', 'lt', token, 'lu', leaseEnd, 'sa', now, 'ua', now, 'at', at)
+    leases[#leases + 1] = leaseEnd
+    leases[#leases + 1] = id
+    states[#states + 1] = v[19]
+    states[#states + 1] = m
+    v[3], v[7], v[17], v[18], v[20], v[21] = 'active', at, token, leaseEnd, now, now
+    out[i] = v
   end
+  for key, l in pairs(rem) do bulk('ZREM', key, l) end
+  bulk('ZADD', T .. 'a', leases)
+  bulk('ZADD', T .. 's:active', states)
   return out
 end
 `;

@@ -12,7 +12,7 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[5] maxTimeoutMs; ARGV[6] token for prefetched jobs; ARGV[7] number of names (k);
  * ARGV[8 .. 7+k] job names; then triples: id, token, result (JSON text)
  *
- * Returns `{ { 1|0 per completion }, { HGETALL per prefetched job } }`. The prefetch claims at
+ * Returns `{ { 1|0 per completion }, { row per prefetched job } }` (rows: see JOB_ROW_FIELDS). The prefetch claims at
  * most as many jobs as completions succeeded.
  */
 export const jobComplete = luaScript('job-complete', 1, `${JOB_LIB}${JOB_CLAIM_LIB}
@@ -21,20 +21,32 @@ local k = tonumber(ARGV[7])
 local names = {}
 for i = 8, 7 + k do names[#names + 1] = ARGV[i] end
 local flags, ok = {}, 0
+-- The index changes of all completions go out as one command per key.
+local leases, active, states, finished = {}, {}, {}, {}
 for i = 8 + k, #ARGV, 3 do
   local id = ARGV[i]
-  local h = leased(id, ARGV[i + 1])
-  if h then
-    endLease(id)
-    redis.call('HSET', jkey(id), 'r', ARGV[i + 2], 'pg', 100)
-    redis.call('HDEL', jkey(id), 'm')
-    finish(id, h, 'completed', now)
+  local key = jkey(id)
+  local h = redis.call('HMGET', key, 's', 'lt', 'sq', 'ca')
+  if h[1] == 'active' and h[2] == ARGV[i + 1] then
+    local m = imember(h[3], id)
+    redis.call('HDEL', key, 'lt', 'lu', 'm')
+    redis.call('HSET', key, 'r', ARGV[i + 2], 'pg', 100, 's', 'completed', 'fa', now, 'ua', now)
+    leases[#leases + 1] = id
+    active[#active + 1] = m
+    states[#states + 1] = h[4]
+    states[#states + 1] = m
+    finished[#finished + 1] = now
+    finished[#finished + 1] = id
     flags[#flags + 1] = 1
     ok = ok + 1
   else
     flags[#flags + 1] = 0
   end
 end
+bulk('ZREM', T .. 'a', leases)
+bulk('ZREM', T .. 's:active', active)
+bulk('ZADD', T .. 's:completed', states)
+bulk('ZADD', T .. 'f:completed', finished)
 local prefetch = math.min(tonumber(ARGV[3]), ok)
 return { flags, claimJobs(names, prefetch, tonumber(ARGV[5]), ARGV[6], now + tonumber(ARGV[4]), now) }
 `);

@@ -1,4 +1,5 @@
 import { luaScript } from '../script.js';
+import { JOB_ROW } from './job-lib.js';
 
 /**
  * Read one job.
@@ -6,6 +7,6 @@ import { luaScript } from '../script.js';
  * KEYS[1] job hash `{<prefix>}j:<id>`
  * ARGV[1] key base (unused; every job script takes it first)
  *
- * Returns HGETALL of the job (empty when absent).
+ * Returns the job's row (see JOB_ROW_FIELDS; every value nil when absent).
  */
-export const jobGet = luaScript('job-get', 1, `return redis.call('HGETALL', KEYS[1])`);
+export const jobGet = luaScript('job-get', 1, `${JOB_ROW}return redis.call('HMGET', KEYS[1], unpack(ROW))`);

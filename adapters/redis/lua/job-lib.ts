@@ -18,11 +18,33 @@
  * - `T seq`         counter for insertion order
  * - `T wake`        pub/sub channel: a job name, when its due set goes from empty to non-empty
  *
+ * Scripts answer a job as a *row*: HMGET of {@link JOB_ROW_FIELDS} in that order (no field names
+ * on the wire, half the bulk strings of HGETALL), decoded by position in adapters/redis/job-codec.ts.
+ *
  * @module
  */
-export const JOB_LIB = `
+
+/** The hash fields of a job row, in reply order (1-based in Lua: id = 1 … sq = 23). */
+export const JOB_ROW_FIELDS = [
+  'id', 'n', 's', 'p', 'pr', 'ra', 'at', 'ma', 'bo', 'to', 'ru', 'pg', 'pm', 'r', 'm', 'e', 'lt', 'lu', 'ca', 'ua', 'sa', 'fa', 'sq',
+] as const;
+
+/** Lua: `ROW` (the field list) for scripts that read rows without the rest of JOB_LIB. */
+export const JOB_ROW = `local ROW = { ${JOB_ROW_FIELDS.map((f) => `'${f}'`).join(', ')} }
+`;
+
+/** The helpers every job script starts with (see the module comment). */
+export const JOB_LIB = `${JOB_ROW}
 local T = ARGV[1]
 local function jkey(id) return T .. 'j:' .. id end
+-- One job as a row (every value false when the job does not exist).
+local function row(id) return redis.call('HMGET', jkey(id), unpack(ROW)) end
+-- One command over many arguments, in chunks that stay far below Lua's unpack limit (~8000).
+local function bulk(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
 local function member(ra, sq, id)
   local r = tonumber(ra) or 0
   if r < 0 then r = 0 end

@@ -10,7 +10,7 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[1] key base; ARGV[2] state or ''; ARGV[3] name or ''; ARGV[4] limit;
  * ARGV[5] cursor createdAt or ''; ARGV[6] cursor member
  *
- * Returns `{ next createdAt or '', next member or '', HGETALL... }`.
+ * Returns `{ next createdAt or '', next member or '', row... }`.
  */
 export const jobList = luaScript('job-list', 1, `${JOB_LIB}
 local state, name, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -51,6 +51,6 @@ end
 local out = { '', '' }
 local n = math.min(#picked, limit)
 if #picked > limit then out[1], out[2] = picked[n][2], picked[n][3] end
-for i = 1, n do out[#out + 1] = redis.call('HGETALL', jkey(picked[i][1])) end
+for i = 1, n do out[#out + 1] = row(picked[i][1]) end
 return out
 `);

@@ -8,7 +8,7 @@ import { JOB_LIB } from './job-lib.js';
  * KEYS[1] active set `{<prefix>}a`
  * ARGV[1] key base; ARGV[2] token; ARGV[3] leaseMs; ARGV[4] limit; ARGV[5] now
  *
- * Returns one HGETALL array per job taken over.
+ * Returns one row array per job taken over.
  */
 export const jobReclaim = luaScript('job-reclaim', 1, `${JOB_LIB}
 local now = tonumber(ARGV[5])
@@ -19,7 +19,7 @@ for _, id in ipairs(ids) do
   if redis.call('HGET', jkey(id), 's') == 'active' then
     redis.call('HSET', jkey(id), 'lt', ARGV[2], 'lu', leaseEnd, 'ua', now)
     redis.call('ZADD', KEYS[1], leaseEnd, id)
-    out[#out + 1] = redis.call('HGETALL', jkey(id))
+    out[#out + 1] = row(id)
   else
     redis.call('ZREM', KEYS[1], id)
   end
