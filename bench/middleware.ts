@@ -278,7 +278,7 @@ async function main(): Promise<void> {
   // Redis: each implementation gets its own counted client.
   const clients: Redis[] = [];
   const redis = (): ReturnType<typeof countingRedis> => { const c = countingRedis(new Redis(REDIS_URL)); clients.push(c.client); return c; };
-  const rSer = process.env.AP ? (() => { const c = countingRedis(new Redis(REDIS_URL, { enableAutoPipelining: true })); clients.push(c.client); return c; })() : redis();
+  const rSer = redis();
   const rOpt = redis();
   const rGrammy = redis();
   const rTelegraf = redis();

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
-import { BATCH_FLUSH_AT } from '../adapters/redis/script-batcher.js';
+import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from '../adapters/redis/script-batcher.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
@@ -147,6 +147,37 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha', 'evalsha']);
     expect((await store.get('same'))?.data).toBe(n - 1);
     await store.close();
+  });
+
+  it('grows batches with the calls outstanding (fewer commands under load), up to BATCH_FLUSH_MAX', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:wbatch3:` });
+    await Promise.all([store.set('w1', 0), store.set('w2', 0)]);
+    c.reset();
+    const n = 60;
+    const versions = await Promise.all(Array.from({ length: n }, (_, i) => store.set(`k${i}`, i)));
+    expect(versions).toEqual(Array.from({ length: n }, () => 1));
+    const sent = c.log.filter((e) => e === 'evalsha').length;
+    // Batches of BATCH_FLUSH_AT only would take 15 commands; growing with what is in flight takes 9.
+    expect(sent).toBeLessThan(n / BATCH_FLUSH_AT);
+    expect((await store.getMany(['k0', 'k59'])).map((r) => r?.data)).toEqual([0, 59]);
+    await store.close();
+    // The size bound: one set per key, so an EVALSHA's key count is its batch size.
+    const sizes: number[] = [];
+    const sizing = new Proxy(client, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as (...a: unknown[]) => unknown;
+        if (prop === 'evalsha') return (...args: unknown[]) => { sizes.push(Number(args[1])); return value.apply(target, args); };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const big = redisSessionStore<number>({ client: sizing as unknown as RedisLike, prefix: `${run}:wbatch4:` });
+    await Promise.all([big.set('w1', 0), big.set('w2', 0)]);
+    sizes.length = 0;
+    await Promise.all(Array.from({ length: 400 }, (_, i) => big.set(`m${i}`, i)));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(400);
+    expect(Math.max(...sizes)).toBe(BATCH_FLUSH_MAX);
+    await big.close();
   });
 
   it('stores one string per record, with expiry and version in a header that touch patches in place', async () => {

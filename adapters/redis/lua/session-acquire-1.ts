@@ -16,15 +16,17 @@ import { luaScript } from '../script.js';
  */
 export const sessionAcquire = luaScript('session-acquire', 1, `
 local lease, marker = KEYS[1] .. ':lease', KEYS[1] .. ':w'
-local holder = redis.call('GET', lease)
-if holder and holder ~= ARGV[1] then
-  local left = redis.call('PTTL', lease)
-  if left < 1 then left = 1 end
-  -- the marker outlives the lease by a second: long enough for the waiter's retry
-  local mark = left + 1000
-  if redis.call('PTTL', marker) < mark then redis.call('SET', marker, '1', 'PX', mark) end
-  return -left
+-- The usual case (nobody holds it) costs one command: SET NX.
+if not redis.call('SET', lease, ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', lease) ~= ARGV[1] then
+    local left = redis.call('PTTL', lease)
+    if left < 1 then left = 1 end
+    -- the marker outlives the lease by a second: long enough for the waiter's retry
+    local mark = left + 1000
+    if redis.call('PTTL', marker) < mark then redis.call('SET', marker, '1', 'PX', mark) end
+    return -left
+  end
+  redis.call('SET', lease, ARGV[1], 'PX', ARGV[2])
 end
-redis.call('SET', lease, ARGV[1], 'PX', ARGV[2])
 return redis.call('GET', KEYS[1]) or 0
 `);
