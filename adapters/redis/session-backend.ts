@@ -139,11 +139,11 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   #run<R = Reply>(script: LuaScript, keys: string[], args: RedisArg[], map?: (reply: Reply) => R): Promise<R> {
-    const m = (map ?? ((r: Reply) => r)) as (reply: unknown) => R;
+    const m = map as ((reply: unknown) => R) | undefined;
     // Hot path without an extra await when the connection is up (measurable at 10k+ ops/s).
     const client = this.#connection.ready();
-    if (client) return this.#scripts.run(client, script, keys, args).then(m);
-    return this.#connecting(script.name).then((c) => this.#scripts.run(c, script, keys, args).then(m));
+    if (client) return this.#scripts.run(client, script, keys, args, m);
+    return this.#connecting(script.name).then((c) => this.#scripts.run(c, script, keys, args, m));
   }
 
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {

@@ -64,14 +64,16 @@ export function takeLease(
   // Nobody ahead of us here: the common case, with no extra async frame.
   const mine: KeyQueue = { waiters: [], handOvers: 0 };
   map.set(key, mine);
-  return acquireRemote(store, map, key, mine, options, Date.now());
+  return acquireRemote(store, map, key, mine, options, undefined);
 }
 
 function acquireRemote(
   store: SessionStore<unknown>, map: Map<string, KeyQueue>, key: string, q: KeyQueue,
-  options: { leaseMs: number; waitMs: number }, started: number,
+  options: { leaseMs: number; waitMs: number }, started: number | undefined,
 ): Promise<SessionLease<unknown>> {
-  return store.acquire(key, { leaseMs: options.leaseMs, waitMs: Math.max(0, options.waitMs - (Date.now() - started)) }).then(
+  // `started`: when the wait began in the local line; undefined = just now (the options as given).
+  const left = started === undefined ? options : { leaseMs: options.leaseMs, waitMs: Math.max(0, options.waitMs - (Date.now() - started)) };
+  return store.acquire(key, left).then(
     undefined,
     (err: unknown) => {
       passOn(map, key, q);

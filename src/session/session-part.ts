@@ -168,7 +168,7 @@ export class PartRun<C> {
   loadLeased(): Promise<void> {
     // A promise chain, not an async function: this runs once per update (fewer promises, less GC).
     const since = performance.now();
-    return takeLease(this.cfg.store, this.key!, { leaseMs: this.cfg.leaseMs, waitMs: this.cfg.waitMs }).then(
+    return takeLease(this.cfg.store, this.key!, this.cfg).then(
       (lease) => this.#took(lease, since),
       (err: unknown) => this.failed(err),
     );
