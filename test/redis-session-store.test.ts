@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
 import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from '../adapters/redis/script-batcher.js';
+import { batchScript, luaScript } from '../adapters/redis/script.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
@@ -441,4 +442,15 @@ describe.runIf(privateServerTests)('botwire/redis when its server dies', () => {
     expect(consoleError.mock.calls.flat().join(' ')).not.toMatch(/Unhandled error event/);
     consoleError.mockRestore();
   }, 30_000);
+});
+
+describe('batchScript', () => {
+  it('passes each call its keys and arguments as parameters, and refuses scripts that index them dynamically', () => {
+    const form = batchScript(luaScript('pair', 1, `return { KEYS[1], ARGV[2] }`));
+    expect(form.source).toContain('local function one(K1, A1, A2)');
+    expect(form.source).toContain('return { K1, A2 }');
+    expect(() => batchScript(luaScript('loop', 1, `for i = 1, #ARGV do end return 1`))).toThrow(/literal numbers/);
+    expect(() => batchScript(luaScript('var', 1, `local i = 1 return ARGV[i]`))).toThrow(/literal numbers/);
+    expect(() => batchScript(luaScript('extra-key', 1, `return KEYS[2]`))).toThrow(/numKeys/);
+  });
 });

@@ -51,18 +51,31 @@ export function runScript<R>(
  * false → null).
  */
 export function batchScript(script: LuaScript): LuaScript {
-  const body = script.source.replace(/\bKEYS\[/g, 'K[').replace(/\bARGV\[/g, 'A[');
+  const src = script.source;
+  // Each call's keys and arguments reach the body as function parameters, not as two tables built
+  // and filled per call (that cost ~1 µs of server time per call in a batch of five, a fifth of a
+  // whole session-acquire call), so the body may index KEYS and ARGV with literal numbers only.
+  const used = (name: string): number => Math.max(0, ...[...src.matchAll(new RegExp(`\\b${name}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1])));
+  if (/\b(KEYS|ARGV)\[(?!\d+\])|#(KEYS|ARGV)\b/.test(src) || used('KEYS') > script.numKeys) {
+    throw new Error(`batchScript: ${script.name} must index KEYS (up to its numKeys) and ARGV with literal numbers only.`);
+  }
+  const nk = script.numKeys;
+  const na = used('ARGV');
+  const params = [...Array.from({ length: nk }, (_, j) => `K${j + 1}`), ...Array.from({ length: na }, (_, j) => `A${j + 1}`)];
+  const values = [
+    ...Array.from({ length: nk }, (_, j) => `KEYS[i * nk + ${j + 1}]`),
+    // An argument past the call's own count reads as nil, as ARGV would.
+    ...Array.from({ length: na }, (_, j) => `(na >= ${j + 1} and ARGV[2 + i * na + ${j + 1}] or nil)`),
+  ];
+  const body = src.replace(/\bKEYS\[(\d+)\]/g, 'K$1').replace(/\bARGV\[(\d+)\]/g, 'A$1');
   return luaScript(`${script.name}-batch`, 0, `
-local function one(K, A)
+local function one(${params.join(', ')})
 ${body}
 end
-local calls, na, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), ${script.numKeys}
+local calls, na, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), ${nk}
 local out = {}
 for i = 0, calls - 1 do
-  local K, A = {}, {}
-  for j = 1, nk do K[j] = KEYS[i * nk + j] end
-  for j = 1, na do A[j] = ARGV[2 + i * na + j] end
-  local ok, r = pcall(one, K, A)
+  local ok, r = pcall(one${values.length ? ', ' : ''}${values.join(', ')})
   if not ok then
     out[i + 1] = redis.error_reply(type(r) == 'table' and r.err or tostring(r))
   elseif r == nil then
