@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- middleware [--quick]`
+ * `npm run bench -- middleware [--quick] [--runs=N] [--updates=N] [--only=<name part>] [--backend=redis|postgres]`
  *
  * Updates through real bots (`bot.handleUpdate`, no network) whose handler does a read-modify-write
  * on the session (`ctx.session.count++` with a yield in between), 100 chats, 50 updates in flight:
@@ -30,8 +30,10 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHATS = 100;
 const CONCURRENCY = 50;
-const UPDATES = Number(process.argv.find((a) => a.startsWith('--updates='))?.slice('--updates='.length) ?? (quick ? 1_000 : 6_000));
-const RUNS = quick ? 1 : 5;
+const UPDATES = Number(process.argv.find((a) => a.startsWith('--updates='))?.slice('--updates='.length) ?? (quick ? 1_000 : 2_500));
+// Many short runs rather than a few long ones: this machine's speed drifts by ±30 % within seconds,
+// and medians (and the paired ratios printed under the table) over 12 runs hold steadier than over 5.
+const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? (quick ? 1 : 12));
 /** `--only=<text>`: run just the implementations whose name contains it (for profiling one). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 /** `--backend=redis|postgres`: run one backend only. */
@@ -54,7 +56,7 @@ interface Impl {
   waits?(): number;
 }
 
-interface Result { impl: string; backend: string; rate: number; p50: number; p99: number; added50: number; added99: number; rt: number; sent: number; lost: number; conflicts: number; errors: number; cpuUs: number; serverUs: number | undefined }
+interface Result { impl: string; backend: string; rate: number; rates: number[]; p50: number; p99: number; added50: number; added99: number; rt: number; sent: number; lost: number; conflicts: number; errors: number; cpuUs: number; serverUs: number | undefined }
 
 const increment = async (s: Counter): Promise<void> => {
   const n = s.count;
@@ -129,15 +131,19 @@ async function measureAll(backend: string, all: Impl[], baseline: { p50: number;
   // One unmeasured run each first: every implementation is measured with its code paths JIT-compiled,
   // as in a long-running bot (otherwise whoever runs first pays for warming up ioredis/pg and grammY).
   for (const impl of impls) await measureOnce(impl, { rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0, sent: 0, cpuUs: [], serverUs: [] }, RUNS);
+  // The order flips every run: with a fixed order, each implementation always inherited the same
+  // predecessor's garbage and the same slot in the machine's load pattern.
   for (let r = 0; r < RUNS; r++) {
-    for (let i = 0; i < impls.length; i++) await measureOnce(impls[i]!, tallies[i]!, r);
+    const order = impls.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) await measureOnce(impls[i]!, tallies[i]!, r);
   }
   return impls.map((impl, i) => {
     const t = tallies[i]!;
     const p50 = percentile(t.latencies, 50);
     const p99 = percentile(t.latencies, 99);
     return {
-      impl: impl.name, backend, rate: median(t.rates), p50, p99, added50: p50 - baseline.p50, added99: p99 - baseline.p99,
+      impl: impl.name, backend, rate: median(t.rates), rates: t.rates, p50, p99, added50: p50 - baseline.p50, added99: p99 - baseline.p99,
       rt: t.rt, sent: t.sent, lost: t.lost, conflicts: t.conflicts, errors: t.errors,
       cpuUs: median(t.cpuUs), serverUs: t.serverUs.length ? median(t.serverUs) : undefined,
     };
@@ -267,6 +273,14 @@ function print(rows: Result[]): void {
     const ours = rows.find((x) => x.backend === r.backend && x.impl.includes("'serialize'"));
     const ratio = ours ? `${(ours.rate / r.rate).toFixed(2)}×` : '—';
     console.log(`| ${r.backend} | ${r.impl} | ${Math.round(r.rate).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.added50.toFixed(2)} | ${r.added99.toFixed(2)} | ${r.rt.toFixed(2)} | ${r.sent.toFixed(2)} | ${Math.round(r.cpuUs)} | ${r.serverUs === undefined ? '—' : Math.round(r.serverUs)} | ${r.lost} | ${r.conflicts} | ${ratio} |${r.errors ? ` (${r.errors} other errors)` : ''}`);
+  }
+  // Runs of one round are neighbours in time, so their ratio cancels most of the machine's drift.
+  console.log('\nserialize ÷ this, per round (runs next to each other in time), median first:');
+  for (const r of rows) {
+    const ours = rows.find((x) => x.backend === r.backend && x.impl.includes("'serialize'"));
+    if (!ours || ours === r) continue;
+    const pairs = r.rates.map((x, i) => ours.rates[i]! / x);
+    console.log(`${r.backend} ${r.impl}: ${median(pairs).toFixed(2)}× [${pairs.map((x) => x.toFixed(2)).join(' ')}]`);
   }
 }
 
