@@ -25,6 +25,7 @@ import { jobRemoveFinished } from './lua/job-remove-finished-1.js';
 import { jobRetry } from './lua/job-retry-1.js';
 import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
 import { runScript, type LuaScript } from './script.js';
+import { ScriptBatcher } from './script-batcher.js';
 
 /** Connection options of the Redis job backend. */
 export interface RedisJobBackendOptions {
@@ -55,7 +56,8 @@ export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOp
 
 /**
  * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
- * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
+ * run with EVALSHA and re-sent with EVAL after a script-cache flush. Adds made in one loop turn share
+ * one EVALSHA of the add script's batch form. Completions that arrive while
  * one is in flight are sent together in the next script call, and a long-running worker's
  * completions claim their replacements in the same call (see src/jobs/job-prefetch.ts), so a busy
  * worker pays about one round trip per job.
@@ -68,6 +70,9 @@ export class RedisJobBackend implements JobBackend {
   readonly #wakeups: JobWakeups;
   readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
   readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 500);
+  // Adds of one loop turn go out as one EVALSHA (see ScriptBatcher); the queue bounds every call
+  // itself (operationTimeoutMs), so the batcher adds no deadline of its own.
+  readonly #adds = new ScriptBatcher(Infinity);
 
   constructor(options: RedisJobBackendOptions) {
     const { client, url } = options;
@@ -93,8 +98,8 @@ export class RedisJobBackend implements JobBackend {
   }
 
   async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
-    const r = (await this.#run(jobAdd, [this.#key(`j:${job.id}`)], [
-      job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? '', now,
+    const r = (await this.#adds.run(await this.#conn.get(), jobAdd, [this.#key(`j:${job.id}`)], [
+      this.base, job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? '', now,
     ])) as [number, unknown];
     if (r[0] !== 1) return { created: false, job: decodeJob(r[1])! };
     // Created: the stored job is exactly what was sent, so the payload need not travel back. Built

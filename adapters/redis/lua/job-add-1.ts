@@ -14,7 +14,7 @@ import { JOB_LIB } from './job-lib.js';
  * with the existing job.
  */
 export const jobAdd = luaScript('job-add', 1, `${JOB_LIB}
-if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HMGET', KEYS[1], unpack(ROW)) } end
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, row(ARGV[2]) } end
 local id, name, now, runAt = ARGV[2], ARGV[3], ARGV[11], ARGV[6]
 local sq = redis.call('INCR', T .. 'seq')
 local state = 'delayed'

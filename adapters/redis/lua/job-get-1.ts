@@ -1,5 +1,5 @@
 import { luaScript } from '../script.js';
-import { JOB_ROW } from './job-lib.js';
+import { JOB_ROW_ARGS } from './job-lib.js';
 
 /**
  * Read one job.
@@ -9,4 +9,4 @@ import { JOB_ROW } from './job-lib.js';
  *
  * Returns the job's row (see JOB_ROW_FIELDS; every value nil when absent).
  */
-export const jobGet = luaScript('job-get', 1, `${JOB_ROW}return redis.call('HMGET', KEYS[1], unpack(ROW))`);
+export const jobGet = luaScript('job-get', 1, `return redis.call('HMGET', KEYS[1], ${JOB_ROW_ARGS})`);

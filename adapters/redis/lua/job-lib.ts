@@ -29,16 +29,18 @@ export const JOB_ROW_FIELDS = [
   'id', 'n', 's', 'p', 'pr', 'ra', 'at', 'ma', 'bo', 'to', 'ru', 'pg', 'pm', 'r', 'm', 'e', 'lt', 'lu', 'ca', 'ua', 'sa', 'fa', 'sq',
 ] as const;
 
-/** Lua: `ROW` (the field list) for scripts that read rows without the rest of JOB_LIB. */
-export const JOB_ROW = `local ROW = { ${JOB_ROW_FIELDS.map((f) => `'${f}'`).join(', ')} }
-`;
+/**
+ * Lua: the field list as HMGET arguments (`'id', 'n', …`), written out in each call rather than
+ * kept in a table: a table would be built on every script run, even by scripts that never read a row.
+ */
+export const JOB_ROW_ARGS = JOB_ROW_FIELDS.map((f) => `'${f}'`).join(', ');
 
 /** The helpers every job script starts with (see the module comment). */
-export const JOB_LIB = `${JOB_ROW}
+export const JOB_LIB = `
 local T = ARGV[1]
 local function jkey(id) return T .. 'j:' .. id end
 -- One job as a row (every value false when the job does not exist).
-local function row(id) return redis.call('HMGET', jkey(id), unpack(ROW)) end
+local function row(id) return redis.call('HMGET', jkey(id), ${JOB_ROW_ARGS}) end
 -- One command over many arguments, in chunks that stay far below Lua's unpack limit (~8000).
 local function bulk(cmd, key, list)
   for i = 1, #list, 1000 do
