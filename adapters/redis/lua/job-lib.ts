@@ -35,8 +35,11 @@ export const JOB_ROW_FIELDS = [
  */
 export const JOB_ROW_ARGS = JOB_ROW_FIELDS.map((f) => `'${f}'`).join(', ');
 
-/** The helpers every job script starts with (see the module comment). */
-export const JOB_LIB = `
+/**
+ * The helpers every job script needs (see the module comment); `add` uses only these, since each
+ * helper is a closure created on every script run.
+ */
+export const JOB_BASE = `
 local T = ARGV[1]
 local function jkey(id) return T .. 'j:' .. id end
 -- One job as a row (every value false when the job does not exist).
@@ -65,6 +68,10 @@ local function toReady(id, name, pr, ra, sq)
   redis.call('ZADD', key, -(tonumber(pr) or 0), member(ra, sq, id))
   if redis.call('ZCARD', key) == 1 then redis.call('PUBLISH', T .. 'wake', name) end
 end
+`;
+
+/** {@link JOB_BASE} plus the helpers of the state changes after `add`. */
+export const JOB_LIB = `${JOB_BASE}
 -- Out of wherever a not-finished job waits (due set, later set, active set).
 local function unqueue(id, h)
   redis.call('ZREM', T .. 'w:' .. h.n, member(h.ra, h.sq, id))
