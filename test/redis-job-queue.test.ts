@@ -80,32 +80,6 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     await queue.close();
   });
 
-  it('sends the adds of one loop turn as one script call; an existing id and a failing add answer only for themselves', async () => {
-    const counted = counting(client);
-    const p = prefix();
-    const queue = redisJobQueue({ client: counted.client, prefix: p, handlers: { noop: () => null } });
-    await Promise.all([queue.add('noop', 0, { id: 'warm-1' }), queue.add('noop', 0, { id: 'warm-2' })]); // batch script known
-    await queue.add('noop', { first: true }, { id: 'dup' });
-    // A key of the wrong type where a job hash belongs: its add fails with WRONGTYPE inside the batch.
-    await client.set(`{${p}}j:broken`, 'x');
-    const before = counted.calls();
-    const results = await Promise.allSettled([
-      queue.add('noop', { i: 1 }, { id: 'a1' }),
-      queue.add('noop', { second: true }, { id: 'dup' }),
-      queue.add('noop', { i: 2 }, { id: 'broken' }),
-      queue.add('noop', { i: 3 }, { id: 'a3' }),
-    ]);
-    expect(counted.calls() - before).toBe(1);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    const ok = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
-    expect(ok[0]).toMatchObject({ id: 'a1', state: 'waiting', payload: { i: 1 } });
-    expect(ok[1]).toMatchObject({ id: 'dup', payload: { first: true } }); // idempotent: the stored job
-    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
-    expect(ok[3]).toMatchObject({ id: 'a3', payload: { i: 3 } });
-    expect((await queue.get('a3'))?.payload).toEqual({ i: 3 });
-    await queue.close();
-  });
-
   it('claims and completes more jobs in one script call than one index command takes (chunked ZADD/ZREM)', async () => {
     // 900 claimed jobs make 1,800 ZADD arguments, past the 1,000 per command the scripts send.
     const p = prefix();

@@ -80,16 +80,15 @@ export class ScriptBatcher {
 
   /**
    * @param timeoutMs every command (one batch or a lone call) rejects with BackendUnavailableError
-   *   when Redis has not answered within this long: one deadline per command, not per call;
-   *   `Infinity` when the callers already bound each call
+   *   when Redis has not answered within this long: one deadline per command, not per call
    */
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** One command under the deadline (none when the callers bound their calls themselves). */
+  /** One command under the deadline. */
   #bounded<T>(name: string, run: () => Promise<T>): Promise<T> {
-    return Number.isFinite(this.#timeoutMs) ? callBackend('Redis', name, this.#timeoutMs, run) : run();
+    return callBackend('Redis', name, this.#timeoutMs, run);
   }
 
   /** Send one call as a plain EVALSHA; `counted` = it is among the outstanding calls until answered. */
