@@ -91,11 +91,10 @@ export class ScriptBatcher {
     return callBackend('Redis', name, this.#timeoutMs, run);
   }
 
-  /** Send one call as a plain EVALSHA; `counted` = it is among the outstanding calls until answered. */
-  #runOne(client: RedisLike, script: LuaScript, c: Call, counted: boolean): void {
-    const sent = this.#bounded(script.name, () => runScript(client, script, c.keys, c.args));
-    if (!counted) { sent.then((r) => answer(c, r), c.reject); return; }
-    sent.then((r) => { this.#outstanding--; answer(c, r); }, (err: unknown) => { this.#outstanding--; c.reject(err); });
+  /** Send one (already counted) call as a plain EVALSHA. */
+  #runOne(client: RedisLike, script: LuaScript, c: Call): void {
+    this.#bounded(script.name, () => runScript(client, script, c.keys, c.args))
+      .then((r) => { this.#outstanding--; answer(c, r); }, (err: unknown) => { this.#outstanding--; c.reject(err); });
   }
 
   /**
@@ -136,7 +135,7 @@ export class ScriptBatcher {
   #send(client: RedisLike, script: LuaScript, calls: Call[]): void {
     const perCall = calls[0]!.args.length;
     if (calls.length === 1 || calls.some((c) => c.args.length !== perCall || c.keys.length !== script.numKeys)) {
-      for (const c of calls) this.#runOne(client, script, c, true);
+      for (const c of calls) this.#runOne(client, script, c);
       return;
     }
     let form = this.#batchForms.get(script);
@@ -161,15 +160,11 @@ export class ScriptBatcher {
       for (const c of calls) c.reject(err);
     };
     const source = form.source;
-    const one = (): void => {
-      this.#outstanding -= calls.length;
-      for (const c of calls) this.#runOne(client, script, c, false);
-    };
     const retry = (err: unknown): void => {
       // Refused before running anything: the keys span slots. Send each call on its own from now on.
       if (!isCrossSlot(err)) return fail(err);
       this.#multi = false;
-      one();
+      for (const c of calls) this.#runOne(client, script, c);
     };
     const sha = form.sha;
     this.#bounded(script.name, () => client.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {

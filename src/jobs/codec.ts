@@ -90,7 +90,7 @@ const UNPARSED = Symbol('unparsed');
 export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Job<P, R> {
   const state = raw.state === 'delayed' && raw.runAt <= now ? 'waiting' : raw.state;
   const opt = (ms: number | undefined | null): Date | undefined => (ms === undefined || ms === null ? undefined : new Date(ms));
-  // Parsed on first read: \`add\` returns the job and most callers never look at its payload again.
+  // Parsed on first read: `add` returns the job and most callers never look at its payload again.
   let payload: P | typeof UNPARSED = UNPARSED;
   return {
     id: raw.id,

@@ -14,7 +14,7 @@ const IDLE_RELEASE_MS = 200;
 const MAX_TOKENS = 10_000;
 
 // The budget (maxTimeoutMs) is not part of the key: a tick's budget shrinks claim by claim, so
-// \`take\` checks each job's timeout against the claim's budget instead.
+// `take` checks each job's timeout against the claim's budget instead.
 function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): ClaimShape {
   return { key: `${a.leaseMs}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs, maxTimeoutMs: a.maxTimeoutMs };
 }

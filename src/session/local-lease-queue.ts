@@ -130,7 +130,7 @@ async function handOver(lease: StoreLease<unknown>, q: KeyQueue, next: Waiter, t
   next.chosen = true;
   let handed: SessionLease<unknown>;
   try {
-    // Not a spread of \`options\`: V8's generic object spread cost ~1 µs per update on this hot path.
+    // Not a spread of `options`: V8's generic object spread cost ~1 µs per update on this hot path.
     handed = await lease.handOverText(text, { ttlMs: options.ttlMs, delete: options.delete, keepLeaseMs: next.leaseMs });
   } catch (err) {
     q.handOvers = 0;

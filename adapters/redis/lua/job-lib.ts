@@ -36,8 +36,8 @@ export const JOB_ROW_FIELDS = [
 export const JOB_ROW_ARGS = JOB_ROW_FIELDS.map((f) => `'${f}'`).join(', ');
 
 /**
- * The helpers every job script needs (see the module comment); `add` uses only these, since each
- * helper is a closure created on every script run.
+ * The helpers `add` needs, which every job script starts with (see the module comment). `add` takes
+ * only these because each helper is a closure created on every script run.
  */
 export const JOB_BASE = `
 local T = ARGV[1]
