@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
 import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from '../adapters/redis/script-batcher.js';
-import { batchScript, luaScript } from '../adapters/redis/script.js';
+import { batchScripts, luaScript } from '../adapters/redis/script.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
@@ -134,6 +134,35 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await Promise.all(leases.map((l, i) => l.commit(i)));
     expect(c.log.filter((e) => e !== 'reply')).toEqual(['evalsha', 'evalsha']);
     expect((await store.getMany(leases.map((l) => l.key))).map((r) => r?.data)).toEqual(leases.map((_, i) => i));
+    await store.close();
+  });
+
+  it('sends calls of different scripts made in one turn as one EVALSHA, each answered with its own result', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:mixed:` });
+    await store.set('t', 5, { ttlMs: 60_000 });
+    await store.set('d', 6);
+    const held = await store.acquire('held', { leaseMs: 60_000 });
+    // Warm-up: the server learns the batch script (one EVAL the first time).
+    await Promise.all([store.set('w1', 0), store.touch('w1', 60_000)]);
+    c.reset();
+    // BATCH_FLUSH_AT calls with different argument counts (set 4, acquire 2, delete 1, commit 2) in
+    // one command: a wrong cursor in the batch form would hand one call another's arguments.
+    expect(BATCH_FLUSH_AT).toBe(4);
+    const [set, lease, deleted, version] = await Promise.all([
+      store.set('s', 7, { ttlMs: 60_000 }),
+      store.acquire('l', { leaseMs: 5_000 }),
+      store.delete('d', { ifVersion: 1 }),
+      held.commit(8),
+    ]);
+    expect(c.log).toEqual(['evalsha', 'reply']);
+    expect([set, lease.record, deleted, version]).toEqual([1, undefined, true, 1]);
+    // A lone call of any script is still a plain EVALSHA of that script.
+    expect(await store.touch('t', 120_000)).toBe(true);
+    expect(await client.pttl((store.backend as RedisSessionBackend).recordKey('t'))).toBeGreaterThan(100_000);
+    expect((await store.getMany(['s', 't', 'd', 'held'])).map((r) => r?.data)).toEqual([7, 5, undefined, 8]);
+    await lease.commit(9);
+    expect((await store.get('l'))?.data).toBe(9);
     await store.close();
   });
 
@@ -444,13 +473,14 @@ describe.runIf(privateServerTests)('botwire/redis when its server dies', () => {
   }, 30_000);
 });
 
-describe('batchScript', () => {
+describe('batchScripts', () => {
   it('passes each call its keys and arguments as parameters, and refuses scripts that index them dynamically', () => {
-    const form = batchScript(luaScript('pair', 1, `return { KEYS[1], ARGV[2] }`));
-    expect(form.source).toContain('local function one(K1, A1, A2)');
+    const form = batchScripts('b', [luaScript('pair', 1, `return { KEYS[1], ARGV[2] }`), luaScript('one', 0, `return ARGV[1]`)]);
+    expect(form.source).toContain('local function f1(K1, A1, A2)');
     expect(form.source).toContain('return { K1, A2 }');
-    expect(() => batchScript(luaScript('loop', 1, `for i = 1, #ARGV do end return 1`))).toThrow(/literal numbers/);
-    expect(() => batchScript(luaScript('var', 1, `local i = 1 return ARGV[i]`))).toThrow(/literal numbers/);
-    expect(() => batchScript(luaScript('extra-key', 1, `return KEYS[2]`))).toThrow(/numKeys/);
+    expect(form.source).toContain('local function f2(A1)');
+    expect(() => batchScripts('b', [luaScript('loop', 1, `for i = 1, #ARGV do end return 1`)])).toThrow(/literal numbers/);
+    expect(() => batchScripts('b', [luaScript('var', 1, `local i = 1 return ARGV[i]`)])).toThrow(/literal numbers/);
+    expect(() => batchScripts('b', [luaScript('extra-key', 1, `return KEYS[2]`)])).toThrow(/numKeys/);
   });
 });

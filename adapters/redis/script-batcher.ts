@@ -1,8 +1,9 @@
 import { callBackend } from '../../src/internal/backend-call.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
-import { batchScript, runScript, type LuaScript } from './script.js';
+import { batchScripts, runScript, scriptArgCount, type LuaScript } from './script.js';
 
 interface Call {
+  script: LuaScript;
   keys: readonly string[];
   args: readonly RedisArg[];
   /** Applied to the reply before the caller sees it (one promise less per call than a `then`). */
@@ -23,7 +24,6 @@ function answer(c: Call, reply: unknown): void {
 
 interface Batch {
   client: RedisLike;
-  script: LuaScript;
   calls: Call[];
 }
 
@@ -62,17 +62,19 @@ function isCrossSlot(err: unknown): boolean {
 }
 
 /**
- * Runs the calls of one script requested in the same loop turn as ONE EVALSHA of its batch form (see
- * {@link batchScript}); a lone call stays a plain EVALSHA of the script itself. Each caller still
- * waits exactly one round trip, but with many updates in flight the client builds and writes, and
- * the server reads and dispatches, one command instead of dozens: the same idea as the `MGET` that
- * merges concurrent reads (`ReadBatcher`). Not used on Redis Cluster, where the keys of one batch
- * would span slots.
+ * Runs the calls of a family of scripts requested in the same loop turn as ONE EVALSHA of the
+ * family's batch form (see {@link batchScripts}), whichever of the scripts they call; a lone call
+ * stays a plain EVALSHA of its script. Each caller still waits exactly one round trip, but with
+ * many updates in flight the client builds and writes, and the server reads and dispatches, one
+ * command instead of dozens: the same idea as the `MGET` that merges concurrent reads
+ * (`ReadBatcher`). Not used on Redis Cluster, where the keys of one batch would span slots.
  */
 export class ScriptBatcher {
   readonly #timeoutMs: number;
-  readonly #batchForms = new Map<LuaScript, LuaScript>();
-  readonly #pending = new Map<LuaScript, Batch>();
+  /** Script → its index in the family (1-based, as the batch form numbers them) and argument count. */
+  readonly #ops = new Map<LuaScript, { op: number; args: number }>();
+  readonly #form: LuaScript;
+  #pending: Batch | undefined;
   /** False once the server refused a multi-key batch with CROSSSLOT (a cluster node behind a plain client). */
   #multi = true;
   /** Calls sent and not answered yet (what decides the batch size). */
@@ -81,9 +83,13 @@ export class ScriptBatcher {
   /**
    * @param timeoutMs every command (one batch or a lone call) rejects with BackendUnavailableError
    *   when Redis has not answered within this long: one deadline per command, not per call
+   * @param family the scripts whose calls may share a batch (others always run alone)
+   * @param name the batch form's name in errors and logs
    */
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, family: readonly LuaScript[], name = 'batch') {
     this.#timeoutMs = timeoutMs;
+    family.forEach((script, i) => this.#ops.set(script, { op: i + 1, args: scriptArgCount(script) }));
+    this.#form = batchScripts(name, family);
   }
 
   /** One command under the deadline. */
@@ -92,8 +98,8 @@ export class ScriptBatcher {
   }
 
   /** Send one (already counted) call as a plain EVALSHA. */
-  #runOne(client: RedisLike, script: LuaScript, c: Call): void {
-    this.#bounded(script.name, () => runScript(client, script, c.keys, c.args))
+  #runOne(client: RedisLike, c: Call): void {
+    this.#bounded(c.script.name, () => runScript(client, c.script, c.keys, c.args))
       .then((r) => { this.#outstanding--; answer(c, r); }, (err: unknown) => { this.#outstanding--; c.reject(err); });
   }
 
@@ -102,21 +108,21 @@ export class ScriptBatcher {
    * tick-mates; resolves with `map(reply)` when `map` is given.
    */
   run<R = unknown>(client: RedisLike, script: LuaScript, keys: readonly string[], args: readonly RedisArg[], map?: (reply: unknown) => R): Promise<R> {
-    if (!this.#multi || client.isCluster === true) {
+    if (!this.#multi || client.isCluster === true || !this.#ops.has(script)) {
       const sent = this.#bounded(script.name, () => runScript(client, script, keys, args));
       return (map ? sent.then(map) : sent) as Promise<R>;
     }
-    let batch = this.#pending.get(script);
+    let batch = this.#pending;
     if (!batch || batch.client !== client) {
-      const fresh: Batch = { client, script, calls: [] };
-      this.#pending.set(script, (batch = fresh));
+      const fresh: Batch = { client, calls: [] };
+      this.#pending = batch = fresh;
       // At the end of this loop turn, so that calls made from other I/O callbacks and timers of
       // the same turn join (a handler finishing after an awaited reply or setImmediate does).
       setImmediate(() => this.#flush(fresh));
     }
     const b = batch;
     return new Promise<R>((resolve, reject) => {
-      b.calls.push({ keys, args, map, resolve: resolve as (reply: unknown) => void, reject });
+      b.calls.push({ script, keys, args, map, resolve: resolve as (reply: unknown) => void, reject });
       const n = b.calls.length;
       if (n >= BATCH_FLUSH_AT && (n >= BATCH_FLUSH_MAX || n * BATCHES_IN_FLIGHT >= this.#outstanding + n)) this.#flush(b);
     });
@@ -124,27 +130,30 @@ export class ScriptBatcher {
 
   #flush(batch: Batch): void {
     if (batch.calls.length === 0) return;
-    if (this.#pending.get(batch.script) === batch) this.#pending.delete(batch.script);
-    const { client, script } = batch;
+    if (this.#pending === batch) this.#pending = undefined;
     const calls = batch.calls;
     batch.calls = [];
     this.#outstanding += calls.length;
-    this.#send(client, script, calls);
+    this.#send(batch.client, calls);
   }
 
-  #send(client: RedisLike, script: LuaScript, calls: Call[]): void {
-    const perCall = calls[0]!.args.length;
-    if (calls.length === 1 || calls.some((c) => c.args.length !== perCall || c.keys.length !== script.numKeys)) {
-      for (const c of calls) this.#runOne(client, script, c);
+  #send(client: RedisLike, calls: Call[]): void {
+    if (calls.length === 1) {
+      this.#runOne(client, calls[0]!);
       return;
     }
-    let form = this.#batchForms.get(script);
-    if (!form) this.#batchForms.set(script, (form = batchScript(script)));
     const keys: string[] = [];
-    const args: RedisArg[] = [calls.length, perCall];
+    const args: RedisArg[] = [calls.length];
     for (const c of calls) {
+      const shape = this.#ops.get(c.script)!;
+      if (c.args.length !== shape.args || c.keys.length !== c.script.numKeys) {
+        // Not the shape the batch form reads: every call on its own (never happens with botwire's own callers).
+        for (const each of calls) this.#runOne(client, each);
+        return;
+      }
+      args.push(shape.op);
       for (const k of c.keys) keys.push(k);
-      for (const a of c.args) args.push(a);
+      for (const x of c.args) args.push(x);
     }
     const settle = (replies: unknown): void => {
       this.#outstanding -= calls.length;
@@ -159,15 +168,14 @@ export class ScriptBatcher {
       this.#outstanding -= calls.length;
       for (const c of calls) c.reject(err);
     };
-    const source = form.source;
+    const { source, sha, name } = this.#form;
     const retry = (err: unknown): void => {
       // Refused before running anything: the keys span slots. Send each call on its own from now on.
       if (!isCrossSlot(err)) return fail(err);
       this.#multi = false;
-      for (const c of calls) this.#runOne(client, script, c);
+      for (const c of calls) this.#runOne(client, c);
     };
-    const sha = form.sha;
-    this.#bounded(script.name, () => client.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
+    this.#bounded(name, () => client.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
       // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL caches it again.
       if (!isNoScript(err)) throw err;
       return client.eval(source, keys.length, ...keys, ...args);

@@ -41,6 +41,9 @@ export interface RedisSessionStoreOptions {
   operationTimeoutMs?: number;
 }
 
+/** The scripts whose calls of one loop turn leave as one command (an acquire with others' commits). */
+const SESSION_SCRIPTS = [sessionAcquire, sessionCommit, sessionSet, sessionDelete, sessionTouch, sessionExtend, sessionRelease];
+
 /** Width of the expiry field at the start of every stored value (epoch ms, zero-padded). */
 const EXPIRY_DIGITS = 15;
 const MAX_EXPIRY = 10 ** EXPIRY_DIGITS - 1;
@@ -129,7 +132,7 @@ export class RedisSessionBackend implements SessionBackend {
     this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
     this.#connection = new RedisConnection(options.client, options.url, this.#timeoutMs);
     this.#reads = new ReadBatcher(this.#timeoutMs);
-    this.#scripts = new ScriptBatcher(this.#timeoutMs);
+    this.#scripts = new ScriptBatcher(this.#timeoutMs, SESSION_SCRIPTS, 'session-batch');
     this.#notifier = new ReleaseNotifier(this.#channel, () => this.#connection.get());
   }
 
