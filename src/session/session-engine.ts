@@ -82,6 +82,25 @@ async function finishEach<C>(runs: ReadonlyArray<PartRun<C>>, ok: boolean): Prom
 }
 
 /**
+ * One update's session parts, stored on the context under the middleware's own symbol. The
+ * accessors that read it are made once per middleware, not per update: per-update closures in
+ * `Object.defineProperty` turned every context object into a slow dictionary-mode object (V8 cannot
+ * share a hidden class between objects whose accessors differ), which cost ~1 µs per update here
+ * and made every later property read on the context slower too.
+ */
+class UpdateSessions<C> {
+  loading: Promise<void> | undefined = undefined;
+  /** A multi-session's `ctx.session` object, made on first read. */
+  view: object | undefined = undefined;
+
+  constructor(readonly runs: Array<PartRun<C>>) {}
+
+  ensureLoaded(): Promise<void> {
+    return (this.loading ??= this.runs.length === 1 ? loadOne(this.runs[0]!) : loadAll(this.runs));
+  }
+}
+
+/**
  * Build the session middleware for a framework. Validates the options once, up front.
  */
 export function createSessionMiddleware<C extends object>(
@@ -109,6 +128,58 @@ export function createSessionMiddleware<C extends object>(
     );
   };
 
+  // Where this middleware keeps an update's parts: on the context (and, for multi, on its view).
+  const slot = Symbol(`botwire ${prop}`);
+  type Holder = { [slot]: UpdateSessions<C> };
+  let accessor: PropertyDescriptor;
+  if (multi) {
+    const partAccessors = parts.map((part, i): [string, PropertyDescriptor] => [part.name!, {
+      configurable: true,
+      enumerable: true,
+      get(this: Holder) {
+        const run = this[slot].runs[i]!;
+        return run.key === undefined ? missing(part.name) : run.value;
+      },
+      set(this: Holder, v: unknown) {
+        const run = this[slot].runs[i]!;
+        if (run.key === undefined) missing(part.name);
+        else run.assign(v);
+      },
+    }]);
+    accessor = {
+      configurable: true,
+      enumerable: true,
+      get(this: Holder) {
+        const u = this[slot];
+        let view = u.view;
+        if (!view) {
+          // The parts are the view's own enumerable properties: it logs and spreads like a plain object.
+          u.view = view = {};
+          Object.defineProperty(view, slot, { value: u });
+          for (const [name, a] of partAccessors) Object.defineProperty(view, name, a);
+        }
+        return lazy ? u.ensureLoaded().then(() => view) : view;
+      },
+      set() { throw new TypeError(`ctx.${prop} is a multi-session: assign its parts (ctx.${prop}.<part> = …) instead.`); },
+    };
+  } else {
+    accessor = {
+      configurable: true,
+      enumerable: true,
+      get(this: Holder) {
+        const u = this[slot];
+        const run = u.runs[0]!;
+        if (run.key === undefined) return missing(undefined);
+        return lazy ? u.ensureLoaded().then(() => run.value) : run.value;
+      },
+      set(this: Holder, v: unknown) {
+        const run = this[slot].runs[0]!;
+        if (run.key === undefined) missing(undefined);
+        else run.assign(v);
+      },
+    };
+  }
+
   return async function botwireSession(ctx: C, next: () => Promise<void>): Promise<void> {
     let runs: Array<PartRun<C>>;
     if (parts.length === 1) {
@@ -119,38 +190,12 @@ export function createSessionMiddleware<C extends object>(
     } else {
       runs = await Promise.all(parts.map(async (p) => new PartRun(p, ctx, await p.getKey(ctx))));
     }
-    let loading: Promise<void> | undefined;
-    const ensureLoaded = (): Promise<void> => (loading ??= runs.length === 1 ? loadOne(runs[0]!) : loadAll(runs));
+    const u = new UpdateSessions(runs);
+    // Not enumerable: logging or spreading the context shows the session, not this bookkeeping.
+    Object.defineProperty(ctx, slot, { value: u, configurable: true, writable: true });
+    Object.defineProperty(ctx, prop, accessor);
 
-    if (multi) {
-      const view: Record<string, unknown> = {};
-      for (const run of runs) {
-        Object.defineProperty(view, run.cfg.name!, {
-          enumerable: true,
-          get: () => (run.key === undefined ? missing(run.cfg.name) : run.value),
-          set: (v: unknown) => { if (run.key === undefined) missing(run.cfg.name); else run.assign(v); },
-        });
-      }
-      Object.defineProperty(ctx, prop, {
-        configurable: true,
-        enumerable: true,
-        get: () => (lazy ? ensureLoaded().then(() => view) : view),
-        set: () => { throw new TypeError(`ctx.${prop} is a multi-session: assign its parts (ctx.${prop}.<part> = …) instead.`); },
-      });
-    } else {
-      const run = runs[0]!;
-      Object.defineProperty(ctx, prop, {
-        configurable: true,
-        enumerable: true,
-        get: () => {
-          if (run.key === undefined) return missing(undefined);
-          return lazy ? ensureLoaded().then(() => run.value) : run.value;
-        },
-        set: (v: unknown) => { if (run.key === undefined) missing(undefined); else run.assign(v); },
-      });
-    }
-
-    if (!lazy) await ensureLoaded();
+    if (!lazy) await u.ensureLoaded();
     let handlerError: { error: unknown } | undefined;
     try {
       await next();
@@ -158,9 +203,9 @@ export function createSessionMiddleware<C extends object>(
       handlerError = { error };
     }
     // A lazy handler may have assigned without reading, or left a load running: settle it first.
-    if (lazy && (loading || runs.some((r) => r.hasPendingAssign))) {
+    if (lazy && (u.loading || runs.some((r) => r.hasPendingAssign))) {
       try {
-        await ensureLoaded();
+        await u.ensureLoaded();
       } catch (error) {
         if (!handlerError) handlerError = { error };
       }

@@ -396,9 +396,22 @@ export function grammySessionSuite(name: string, { make }: SuiteStore): void {
           form: { store, initial: () => ({ step: 0 }) },
         },
       }));
-      bot.on('message', (ctx) => { ctx.session.form.step++; });
+      let shape: unknown;
+      bot.on('message', (ctx) => {
+        ctx.session.form.step++;
+        // The view is one object per update whose parts are its own properties; the context shows
+        // `session` and none of the middleware's bookkeeping.
+        shape = {
+          same: ctx.session === ctx.session,
+          keys: Object.keys(ctx.session),
+          json: JSON.parse(JSON.stringify(ctx.session)),
+          ctx: Object.keys(ctx).includes('session'),
+          symbols: Object.getOwnPropertySymbols(ctx).filter((s) => Object.getOwnPropertyDescriptor(ctx, s)!.enumerable),
+        };
+      });
       const c = chatId();
       await bot.handleUpdate(textUpdate(c, 'x', 77));
+      expect(shape).toEqual({ same: true, keys: ['settings', 'form'], json: { settings: { lang: 'ru' }, form: { step: 1 } }, ctx: true, symbols: [] });
       expect(counts.calls).toEqual({ get: 1, set: 1 }); // settings untouched: not written
       expect((await store.get(String(c)))?.data).toEqual({ step: 1 });
       expect(await store.get('user:77')).toBeUndefined();
