@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
-import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from '../adapters/redis/script-batcher.js';
+import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX, ScriptBatcher } from '../adapters/redis/script-batcher.js';
 import { batchScripts, luaScript } from '../adapters/redis/script.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
@@ -164,6 +164,20 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await lease.commit(9);
     expect((await store.get('l'))?.data).toBe(9);
     await store.close();
+  });
+
+  it('packs a batch into one argument; a call whose argument holds the separator goes alone', async () => {
+    const c = counting(client);
+    const echo = luaScript('echo-test', 1, `return KEYS[1] .. '=' .. ARGV[1] .. '/' .. ARGV[2]`);
+    const batcher = new ScriptBatcher(2_000, [echo], 'echo-test-batch');
+    const key = `${run}:sep`;
+    const calls = [['a', '1'], ['b\x1fc', '2'], ['', 'é ü'], ['d', '']];
+    await Promise.all(calls.map(([x, y]) => batcher.run(c.client, echo, [key], [x!, y!]))); // warm-up: EVAL the first time
+    c.reset();
+    const replies = await Promise.all(calls.map(([x, y]) => batcher.run(c.client, echo, [key], [x!, y!])));
+    expect(replies).toEqual(calls.map(([x, y]) => `${key}=${x}/${y}`));
+    // One batch for the three packable calls, one lone EVALSHA for the other.
+    expect(c.log.filter((e) => e === 'evalsha')).toHaveLength(2);
   });
 
   it('sends more than BATCH_FLUSH_AT writes of one turn as several batches, in order', async () => {

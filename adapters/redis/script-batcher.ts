@@ -1,6 +1,6 @@
 import { callBackend } from '../../src/internal/backend-call.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
-import { batchScripts, runScript, scriptArgCount, type LuaScript } from './script.js';
+import { BATCH_SEP, batchScripts, runScript, scriptArgCount, type LuaScript } from './script.js';
 
 interface Call {
   script: LuaScript;
@@ -48,6 +48,12 @@ export const BATCH_FLUSH_MAX = 32;
  * ~18 µs Redis (grammY + storage-redis: ~40 / ~18 µs).
  */
 const BATCHES_IN_FLIGHT = 2;
+
+/** True when no argument holds the batch form's separator (numbers never do). */
+function packable(args: readonly RedisArg[]): boolean {
+  for (const a of args) if (typeof a === 'string' && a.includes(BATCH_SEP)) return false;
+  return true;
+}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -143,18 +149,31 @@ export class ScriptBatcher {
       return;
     }
     const keys: string[] = [];
-    const args: RedisArg[] = [calls.length];
-    for (const c of calls) {
+    let packed = '';
+    let batched = calls;
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i]!;
       const shape = this.#ops.get(c.script)!;
-      if (c.args.length !== shape.args || c.keys.length !== c.script.numKeys) {
-        // Not the shape the batch form reads: every call on its own (never happens with botwire's own callers).
-        for (const each of calls) this.#runOne(client, each);
-        return;
+      if (c.args.length !== shape.args || c.keys.length !== c.script.numKeys || !packable(c.args)) {
+        // Not what the batch form can carry (never the case for botwire's own callers, whose
+        // arguments are JSON, tokens and numbers): this call on its own, the others still together.
+        this.#runOne(client, c);
+        if (batched === calls) batched = calls.slice(0, i);
+        continue;
       }
-      args.push(shape.op);
+      if (batched !== calls) batched.push(c);
+      packed += shape.op + BATCH_SEP;
       for (const k of c.keys) keys.push(k);
-      for (const x of c.args) args.push(x);
+      for (const x of c.args) packed += x + BATCH_SEP;
     }
+    if (batched.length < 2) {
+      for (const c of batched) this.#runOne(client, c);
+      return;
+    }
+    this.#sendBatch(client, batched, keys, `${batched.length}${BATCH_SEP}${packed}`);
+  }
+
+  #sendBatch(client: RedisLike, calls: Call[], keys: string[], packed: string): void {
     const settle = (replies: unknown): void => {
       this.#outstanding -= calls.length;
       const list = replies as unknown[];
@@ -175,10 +194,10 @@ export class ScriptBatcher {
       this.#multi = false;
       for (const c of calls) this.#runOne(client, c);
     };
-    this.#bounded(name, () => client.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
+    this.#bounded(name, () => client.evalsha(sha, keys.length, ...keys, packed).catch((err: unknown) => {
       // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL caches it again.
       if (!isNoScript(err)) throw err;
-      return client.eval(source, keys.length, ...keys, ...args);
+      return client.eval(source, keys.length, ...keys, packed);
     })).then(settle, retry);
   }
 }
