@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, postgresSessionStore, type PgQueryable } from '../adapters/postgres/index.js';
+import { migrations } from '../adapters/postgres/sql/migrations.generated.js';
 import {
   BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, SessionSerializationError,
 } from '../src/errors.js';
@@ -85,8 +86,68 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       const { rows } = await pool.query(
         `SELECT c.relname, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1`, [schema]);
-      expect(rows.map((r) => r.relname)).toEqual(expect.arrayContaining(['migrations', 'sessions']));
+      expect(rows.map((r) => r.relname)).toEqual(expect.arrayContaining(['migrations', 'sessions', 'session_leases']));
       expect(rows.every((r) => r.relrowsecurity === true)).toBe(true);
+    });
+
+    it('keeps leases in an UNLOGGED table of their own: an unchanged session neither rewrites nor locks its row', async () => {
+      const { rows } = await pool.query(
+        `SELECT c.relname, c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relname IN ('sessions', 'session_leases') ORDER BY 1`, [schema]);
+      expect(rows).toEqual([{ relname: 'session_leases', relpersistence: 'u' }, { relname: 'sessions', relpersistence: 'p' }]);
+      const store = postgresSessionStore({ client: pool, schema, prefix: uniqueName('ul') + ':' });
+      // A lease on an absent key leaves no row in sessions (001 kept a bare "lease row" there).
+      const absent = await store.acquire('absent');
+      const key = `${store.prefix}absent`;
+      expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".sessions WHERE key = $1`, [key])).rows[0].n).toBe(0);
+      expect((await pool.query(`SELECT token FROM "${schema}".session_leases WHERE key = $1`, [key])).rows[0].token).toBe(absent.token);
+      await absent.release();
+      // Take, hand over and release a lease on an existing record without changing it: the
+      // transactions write only the unlogged table and merely read the record's row (same version,
+      // place and no locker), so none of them writes WAL or waits for a flush.
+      await store.set('same', { n: 1 });
+      const before = (await pool.query(`SELECT xmin::text AS x, xmax::text AS m, ctid::text AS c FROM "${schema}".sessions WHERE key = $1`, [`${store.prefix}same`])).rows[0];
+      const lease = await store.acquire('same');
+      const next = await lease.handOver(undefined);
+      await next.commit(undefined);
+      const after = (await pool.query(`SELECT xmin::text AS x, xmax::text AS m, ctid::text AS c FROM "${schema}".sessions WHERE key = $1`, [`${store.prefix}same`])).rows[0];
+      expect(after).toEqual(before);
+      expect((await store.get('same'))?.version).toBe(1);
+    });
+
+    it('migration 006 carries live leases of the old lease columns over and removes bare lease rows', async () => {
+      const old = uniqueName('bw_m005');
+      const q = `"${old}"`;
+      try {
+        // A schema as migrations 001–005 left it, with a lease held mid-update during the deploy.
+        await pool.query(`CREATE SCHEMA ${q}; CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        for (const m of migrations.filter((x) => x.version <= 5)) {
+          await pool.query(m.sql.replaceAll('{{schema}}', q));
+          await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+        }
+        await pool.query(`SELECT ${q}.session_set('held', '{"n":1}')`);
+        const taken = (await pool.query(`SELECT ok FROM ${q}.session_acquire('held', 'old-token', 60000)`)).rows[0];
+        expect(taken.ok).toBe(true);
+        await pool.query(`SELECT ${q}.session_acquire('bare', 'old-token-2', 60000)`);
+        await pool.query(`SELECT ${q}.session_set('free', '{"n":5}')`);
+        expect((await migrate(pool, { schema: old })).applied.map((m) => m.version)).toContain(6);
+
+        const store = postgresSessionStore({ client: pool, schema: old });
+        // Still held by the old holder: nobody else gets it, and its commit is accepted.
+        await expect(store.acquire('held', { waitMs: 0 })).rejects.toThrow(/Timed out/);
+        const commit = (await pool.query(`SELECT ok, version FROM ${q}.session_commit('held', 'old-token', 1, 'set', '{"n":2}')`)).rows[0];
+        expect(commit).toEqual({ ok: true, version: '2' });
+        const lease = await store.acquire('held', { waitMs: 0 });
+        expect(lease.record).toMatchObject({ data: { n: 2 }, version: 2 });
+        await lease.release();
+        // The bare lease row is gone from sessions, its lease kept; other records are untouched.
+        expect((await pool.query(`SELECT key FROM ${q}.sessions ORDER BY key`)).rows.map((r) => r.key)).toEqual(['free', 'held']);
+        await expect(store.acquire('bare', { waitMs: 0 })).rejects.toThrow(/Timed out/);
+        expect((await store.get('free'))?.data).toEqual({ n: 5 });
+        await store.close();
+      } finally {
+        await pool.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
+      }
     });
 
     it('refuses a role without grants (BackendForbiddenError), and RLS hides rows even from one with grants', async () => {
