@@ -113,6 +113,21 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     await store.close();
   });
 
+  it('sends many gets of one turn as a few MGETs that grow with the reads outstanding, each answered right', async () => {
+    const c = counting(client);
+    const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:rbatch:` });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => store.set(`k${i}`, i)));
+    c.reset();
+    const values = await Promise.all(Array.from({ length: 60 }, (_, i) => store.get(`k${i}`)));
+    expect(values.map((r) => r?.data)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const sent = c.log.filter((e) => e === 'mget').length;
+    // Not one MGET of 60 (client and server would take turns idling), not 15 of 4 either.
+    expect(sent).toBeGreaterThan(1);
+    expect(sent).toBeLessThan(60 / BATCH_FLUSH_AT);
+    expect(c.log.filter((e) => e === 'get')).toHaveLength(0);
+    await store.close();
+  });
+
   it('merges writes of one loop turn into one EVALSHA of the batch script; a failing call fails only itself', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:wbatch:` });

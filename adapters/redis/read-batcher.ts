@@ -2,6 +2,7 @@ import { callBackend } from '../../src/internal/backend-call.js';
 import { sessionGet } from './lua/session-get-1.js';
 import type { RedisLike } from './redis-like.js';
 import { runScript } from './script.js';
+import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from './script-batcher.js';
 
 type Settle = [resolve: (value: string | null) => void, reject: (err: unknown) => void];
 
@@ -16,11 +17,14 @@ function isCrossSlot(err: unknown): boolean {
 }
 
 /**
- * Reads record strings, merging the reads requested in one tick into ONE `MGET` (a lone read stays a
+ * Reads record strings, merging the reads requested in one tick into `MGET`s (a lone read stays a
  * plain `GET`). Each read still costs its caller exactly one round trip, but the server runs one
- * command instead of N and the client builds and parses one. On Redis Cluster (a `Cluster` client,
- * or a server that refused a multi-slot `MGET` with `CROSSSLOT` once) every read is its own `GET`,
- * all sent back to back. Clients without `get` read through a one-line script.
+ * command instead of N and the client builds and parses one. A batch leaves at the end of the tick,
+ * or earlier once it holds half of the reads outstanding (the rule of `ScriptBatcher`): one MGET of
+ * everything made client and server take turns idling (16 gets in flight: 0.80–1.04× of
+ * storage-redis's plain GETs; leaving early: 1.12×). On Redis Cluster (a `Cluster` client, or a
+ * server that refused a multi-slot `MGET` with `CROSSSLOT` once) every read is its own `GET`, all
+ * sent back to back. Clients without `get` read through a one-line script.
  *
  * `MGET` answers nil for a key holding a non-string value where `GET` would fail with `WRONGTYPE`;
  * such a key is not botwire's layout, and the next write to it still fails loudly, never overwrites.
@@ -28,6 +32,8 @@ function isCrossSlot(err: unknown): boolean {
 export class ReadBatcher {
   #multi = true;
   #pending: Batch | undefined;
+  /** Reads sent and not answered yet (what decides when a batch leaves, as in ScriptBatcher). */
+  #outstanding = 0;
   readonly #timeoutMs: number;
 
   /** @param timeoutMs every command rejects with BackendUnavailableError unanswered after this long */
@@ -50,25 +56,37 @@ export class ReadBatcher {
       // After the microtasks now running (which may ask for more reads) and before any I/O.
       process.nextTick(() => this.#flush(fresh));
     }
-    const { keys, settle } = batch;
+    const b = batch;
     return new Promise((resolve, reject) => {
-      keys.push(key);
-      settle.push([resolve, reject]);
+      b.keys.push(key);
+      b.settle.push([resolve, reject]);
+      const n = b.keys.length;
+      // Leave early once the batch holds half of what is outstanding (see ScriptBatcher): waiting
+      // for the whole turn's reads made client and server take turns idling.
+      if (n >= BATCH_FLUSH_AT && (n >= BATCH_FLUSH_MAX || n * 2 >= this.#outstanding + n)) this.#flush(b);
     });
   }
 
   #flush(batch: Batch): void {
     if (this.#pending === batch) this.#pending = undefined;
     const { client, keys, settle } = batch;
-    if (keys.length === 1) {
-      this.#bounded(() => client.get!(keys[0]!)).then(settle[0]![0], settle[0]![1]);
+    if (keys.length === 0) return;
+    batch.keys = [];
+    batch.settle = [];
+    const n = keys.length;
+    this.#outstanding += n;
+    const done = (): void => { this.#outstanding -= n; };
+    if (n === 1) {
+      this.#bounded(() => client.get!(keys[0]!)).then((v) => { done(); settle[0]![0](v); }, (err: unknown) => { done(); settle[0]![1](err); });
       return;
     }
     this.#bounded(() => client.mget!(...keys)).then(
       (values) => {
+        done();
         for (let i = 0; i < settle.length; i++) settle[i]![0](values[i] ?? null);
       },
       (err: unknown) => {
+        done();
         if (!isCrossSlot(err)) {
           for (const [, reject] of settle) reject(err);
           return;
