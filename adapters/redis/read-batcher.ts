@@ -2,7 +2,7 @@ import { callBackend } from '../../src/internal/backend-call.js';
 import { sessionGet } from './lua/session-get-1.js';
 import type { RedisLike } from './redis-like.js';
 import { runScript } from './script.js';
-import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX } from './script-batcher.js';
+import { InFlight } from './script-batcher.js';
 
 type Settle = [resolve: (value: string | null) => void, reject: (err: unknown) => void];
 
@@ -20,7 +20,8 @@ function isCrossSlot(err: unknown): boolean {
  * Reads record strings, merging the reads requested in one tick into `MGET`s (a lone read stays a
  * plain `GET`). Each read still costs its caller exactly one round trip, but the server runs one
  * command instead of N and the client builds and parses one. A batch leaves at the end of the tick,
- * or earlier once it holds half of the reads outstanding (the rule of `ScriptBatcher`): one MGET of
+ * or earlier once it holds half of the calls in flight on the connection, reads and scripts alike
+ * (`InFlight`, the rule of `ScriptBatcher`): one MGET of
  * everything made client and server take turns idling (16 gets in flight: 0.80–1.04× of
  * storage-redis's plain GETs; leaving early: 1.12×). On Redis Cluster (a `Cluster` client, or a
  * server that refused a multi-slot `MGET` with `CROSSSLOT` once) every read is its own `GET`, all
@@ -32,13 +33,17 @@ function isCrossSlot(err: unknown): boolean {
 export class ReadBatcher {
   #multi = true;
   #pending: Batch | undefined;
-  /** Reads sent and not answered yet (what decides when a batch leaves, as in ScriptBatcher). */
-  #outstanding = 0;
+  /** Calls sent and not answered yet on this connection (what decides when a batch leaves). */
+  readonly #inFlight: InFlight;
   readonly #timeoutMs: number;
 
-  /** @param timeoutMs every command rejects with BackendUnavailableError unanswered after this long */
-  constructor(timeoutMs: number) {
+  /**
+   * @param timeoutMs every command rejects with BackendUnavailableError unanswered after this long
+   * @param inFlight shared with the other batchers writing to the same connection
+   */
+  constructor(timeoutMs: number, inFlight = new InFlight()) {
     this.#timeoutMs = timeoutMs;
+    this.#inFlight = inFlight;
   }
 
   #bounded<T>(run: () => Promise<T>): Promise<T> {
@@ -60,10 +65,9 @@ export class ReadBatcher {
     return new Promise((resolve, reject) => {
       b.keys.push(key);
       b.settle.push([resolve, reject]);
-      const n = b.keys.length;
-      // Leave early once the batch holds half of what is outstanding (see ScriptBatcher): waiting
+      // Leave early once the batch holds half of what is in flight (see ScriptBatcher): waiting
       // for the whole turn's reads made client and server take turns idling.
-      if (n >= BATCH_FLUSH_AT && (n >= BATCH_FLUSH_MAX || n * 2 >= this.#outstanding + n)) this.#flush(b);
+      if (this.#inFlight.full(b.keys.length)) this.#flush(b);
     });
   }
 
@@ -74,8 +78,8 @@ export class ReadBatcher {
     batch.keys = [];
     batch.settle = [];
     const n = keys.length;
-    this.#outstanding += n;
-    const done = (): void => { this.#outstanding -= n; };
+    this.#inFlight.calls += n;
+    const done = (): void => { this.#inFlight.calls -= n; };
     if (n === 1) {
       this.#bounded(() => client.get!(keys[0]!)).then((v) => { done(); settle[0]![0](v); }, (err: unknown) => { done(); settle[0]![1](err); });
       return;

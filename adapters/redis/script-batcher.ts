@@ -55,6 +55,21 @@ function packable(args: readonly RedisArg[]): boolean {
   return true;
 }
 
+/**
+ * Calls sent on one connection and not answered yet, shared by the batchers writing to it (a
+ * store's reads and scripts): what decides when a batch leaves is everything in flight, not just
+ * the batcher's own. Counted separately, the reads of a middleware whose writes were in flight
+ * left in batches of 4 (0.28 instead of 0.15 commands and ~9 µs more client CPU per update).
+ */
+export class InFlight {
+  calls = 0;
+
+  /** True when a batch of `n` should leave now rather than at the end of the loop turn. */
+  full(n: number): boolean {
+    return n >= BATCH_FLUSH_AT && (n >= BATCH_FLUSH_MAX || n * BATCHES_IN_FLIGHT >= this.calls + n);
+  }
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -83,17 +98,19 @@ export class ScriptBatcher {
   #pending: Batch | undefined;
   /** False once the server refused a multi-key batch with CROSSSLOT (a cluster node behind a plain client). */
   #multi = true;
-  /** Calls sent and not answered yet (what decides the batch size). */
-  #outstanding = 0;
+  /** Calls sent and not answered yet on this connection (what decides the batch size). */
+  readonly #inFlight: InFlight;
 
   /**
    * @param timeoutMs every command (one batch or a lone call) rejects with BackendUnavailableError
    *   when Redis has not answered within this long: one deadline per command, not per call
    * @param family the scripts whose calls may share a batch (others always run alone)
    * @param name the batch form's name in errors and logs
+   * @param inFlight shared with the other batchers writing to the same connection
    */
-  constructor(timeoutMs: number, family: readonly LuaScript[], name = 'batch') {
+  constructor(timeoutMs: number, family: readonly LuaScript[], name = 'batch', inFlight = new InFlight()) {
     this.#timeoutMs = timeoutMs;
+    this.#inFlight = inFlight;
     family.forEach((script, i) => this.#ops.set(script, { op: i + 1, args: scriptArgCount(script) }));
     this.#form = batchScripts(name, family);
   }
@@ -106,7 +123,7 @@ export class ScriptBatcher {
   /** Send one (already counted) call as a plain EVALSHA. */
   #runOne(client: RedisLike, c: Call): void {
     this.#bounded(c.script.name, () => runScript(client, c.script, c.keys, c.args))
-      .then((r) => { this.#outstanding--; answer(c, r); }, (err: unknown) => { this.#outstanding--; c.reject(err); });
+      .then((r) => { this.#inFlight.calls--; answer(c, r); }, (err: unknown) => { this.#inFlight.calls--; c.reject(err); });
   }
 
   /**
@@ -130,7 +147,7 @@ export class ScriptBatcher {
     return new Promise<R>((resolve, reject) => {
       b.calls.push({ script, keys, args, map, resolve: resolve as (reply: unknown) => void, reject });
       const n = b.calls.length;
-      if (n >= BATCH_FLUSH_AT && (n >= BATCH_FLUSH_MAX || n * BATCHES_IN_FLIGHT >= this.#outstanding + n)) this.#flush(b);
+      if (this.#inFlight.full(b.calls.length)) this.#flush(b);
     });
   }
 
@@ -139,7 +156,7 @@ export class ScriptBatcher {
     if (this.#pending === batch) this.#pending = undefined;
     const calls = batch.calls;
     batch.calls = [];
-    this.#outstanding += calls.length;
+    this.#inFlight.calls += calls.length;
     this.#send(batch.client, calls);
   }
 
@@ -175,7 +192,7 @@ export class ScriptBatcher {
 
   #sendBatch(client: RedisLike, calls: Call[], keys: string[], packed: string): void {
     const settle = (replies: unknown): void => {
-      this.#outstanding -= calls.length;
+      this.#inFlight.calls -= calls.length;
       const list = replies as unknown[];
       for (let i = 0; i < calls.length; i++) {
         const r = list[i];
@@ -184,7 +201,7 @@ export class ScriptBatcher {
       }
     };
     const fail = (err: unknown): void => {
-      this.#outstanding -= calls.length;
+      this.#inFlight.calls -= calls.length;
       for (const c of calls) c.reject(err);
     };
     const { source, sha, name } = this.#form;

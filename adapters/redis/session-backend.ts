@@ -16,7 +16,7 @@ import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
 import { ReadBatcher } from './read-batcher.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { type LuaScript } from './script.js';
-import { ScriptBatcher } from './script-batcher.js';
+import { InFlight, ScriptBatcher } from './script-batcher.js';
 
 /** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
 export interface RedisSessionStoreOptions {
@@ -131,8 +131,9 @@ export class RedisSessionBackend implements SessionBackend {
     this.#channel = `${prefix}released`;
     this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
     this.#connection = new RedisConnection(options.client, options.url, this.#timeoutMs);
-    this.#reads = new ReadBatcher(this.#timeoutMs);
-    this.#scripts = new ScriptBatcher(this.#timeoutMs, SESSION_SCRIPTS, 'session-batch');
+    const inFlight = new InFlight();
+    this.#reads = new ReadBatcher(this.#timeoutMs, inFlight);
+    this.#scripts = new ScriptBatcher(this.#timeoutMs, SESSION_SCRIPTS, 'session-batch', inFlight);
     this.#notifier = new ReleaseNotifier(this.#channel, () => this.#connection.get());
   }
 
