@@ -8,9 +8,12 @@
  * `telegrafStore`), on the same Redis and Postgres in the same run.
  *
  * Reported per implementation: updates/s, p50/p99 latency of `handleUpdate` and the latency added
- * over the same bot without sessions, client round trips per update, lost updates (successful
- * updates whose increment is missing from the stored counters) and SessionConflictErrors.
+ * over the same bot without sessions, client round trips per update, client and server CPU per
+ * update (server: Redis `INFO cpu`; Postgres: its processes' times in /proc when it runs on this
+ * machine), lost updates (successful updates whose increment is missing from the stored counters)
+ * and SessionConflictErrors.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { PsqlAdapter } from '@grammyjs/storage-psql';
 import { RedisAdapter } from '@grammyjs/storage-redis';
 import { session as grammySession, type Context } from 'grammy';
@@ -40,7 +43,33 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const backendOnly = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length).toLowerCase();
 
 type Counter = { count: number };
-/** The backend server's CPU seconds so far (Redis: INFO cpu), or undefined where we cannot see it. */
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (Linux /proc: user + system
+ * time of every `postgres` process, plus the time of exited children credited to their parent), or
+ * undefined where that cannot be read (another OS, a remote server).
+ */
+function postgresCpu(): number | undefined {
+  let ticks = 0;
+  let seen = false;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      // Fields after "(comm)": state is field 3, utime/stime 14/15, cutime/cstime 16/17.
+      const f = stat.slice(close + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      seen = true;
+    }
+  } catch {
+    return undefined;
+  }
+  return seen ? ticks / 100 : undefined; // USER_HZ is 100 on Linux
+}
+/** The backend server's CPU seconds so far (Redis: INFO cpu; a local Postgres: /proc), or undefined where we cannot see it. */
 let serverCpu: (() => Promise<number>) | undefined;
 type Handle = (update: unknown) => Promise<unknown>;
 
@@ -348,7 +377,9 @@ async function main(): Promise<void> {
     }, pSeq.calls, true),
     telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
   ];
+  serverCpu = postgresCpu() === undefined ? undefined : async () => postgresCpu()!;
   rows.push(...(await measureAll('Postgres', pgImpls, baseline)));
+  serverCpu = undefined;
 
   print(rows);
 
