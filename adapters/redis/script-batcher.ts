@@ -146,7 +146,6 @@ export class ScriptBatcher {
     const b = batch;
     return new Promise<R>((resolve, reject) => {
       b.calls.push({ script, keys, args, map, resolve: resolve as (reply: unknown) => void, reject });
-      const n = b.calls.length;
       if (this.#inFlight.full(b.calls.length)) this.#flush(b);
     });
   }
