@@ -115,6 +115,69 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       expect((await store.get('same'))?.version).toBe(1);
     });
 
+    it('merges calls of one kind made while one is in flight into one statement, each answered with its own result', async () => {
+      const client = counting(pool);
+      const store = postgresSessionStore({ client, schema, prefix: uniqueName('mb') + ':' });
+      const n = 10;
+      const keys = Array.from({ length: n }, (_, i) => `k${i}`);
+      const count = (f: (t: string) => boolean): number => client.texts.filter(f).length;
+      // The first call of a kind leaves at once; the other nine queue behind it and leave together.
+      expect(await Promise.all(keys.map((k, i) => store.set(k, { i })))).toEqual(keys.map(() => 1));
+      expect(count((t) => t.includes('session_set('))).toBe(1);
+      expect(count((t) => t.includes('session_set_many('))).toBe(1);
+      expect((await Promise.all(keys.map((k) => store.get(k)))).map((r) => r?.data)).toEqual(keys.map((_, i) => ({ i })));
+      expect(count((t) => t.includes('ANY ($1::text[])'))).toBe(1);
+      const leases = await Promise.all(keys.map((k) => store.acquire(k)));
+      expect(leases.map((l) => l.record?.data)).toEqual(keys.map((_, i) => ({ i })));
+      expect(count((t) => t.includes('session_acquire_many('))).toBe(1);
+      // Commits of all three kinds in one batch: set, delete and an unchanged one with a new TTL.
+      const versions = await Promise.all(leases.map((l, i) => (i % 3 === 0 ? l.commit({ i: i + 100 }) : i % 3 === 1 ? l.commit(undefined, { delete: true }) : l.commit(undefined, { ttlMs: 60_000 }))));
+      expect(versions).toEqual(keys.map((_, i) => (i % 3 === 0 ? 2 : i % 3 === 1 ? 0 : 1)));
+      expect(count((t) => t.includes('session_commit_many('))).toBe(1);
+      expect((await store.getMany(keys)).map((r) => r?.data)).toEqual(keys.map((_, i) => (i % 3 === 0 ? { i: i + 100 } : i % 3 === 1 ? undefined : { i })));
+      // Every lease was released: all keys can be taken again at once.
+      await Promise.all((await Promise.all(keys.map((k) => store.acquire(k, { waitMs: 0 })))).map((l) => l.release()));
+    });
+
+    it('a batch member that fails by itself fails alone; the same key twice in one batch is served in turn', async () => {
+      const client = counting(pool);
+      const store = postgresSessionStore({ client, schema, prefix: uniqueName('mbf') + ':' });
+      // 'a' leaves alone; 'bad', 'c' and 'd' queue behind it and leave together. jsonb refuses
+      // \u0000, so that statement fails and writes nothing, and each of the three is sent alone.
+      const results = await Promise.allSettled(['a', 'bad', 'c', 'd'].map((k) => store.set(k, k === 'bad' ? { s: 'nul\u0000' } : { k })));
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).name))).toEqual([1, 'SessionSerializationError', 1, 1]);
+      expect(client.texts.filter((t) => t.includes('session_set_many(')).length).toBe(1);
+      expect(client.texts.filter((t) => t.includes('session_set(')).length).toBe(4);
+      expect((await store.getMany(['a', 'bad', 'c', 'd'])).map((r) => r?.data)).toEqual([{ k: 'a' }, undefined, { k: 'c' }, { k: 'd' }]);
+      // Two stores with the same prefix want the same key in one acquire batch: one gets it.
+      const twin = postgresSessionStore({ client: pool, schema, prefix: store.prefix });
+      const taken = await Promise.allSettled([store.acquire('x', { waitMs: 0 }), store.acquire('y'), twin.acquire('x', { waitMs: 0 }), twin.acquire('z')]);
+      expect(taken.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(((taken[2] as PromiseRejectedResult).reason as Error).name).toBe('SessionLockTimeoutError');
+      for (const r of taken) if (r.status === 'fulfilled') await r.value.release();
+    });
+
+    it('on a schema without the batch functions (before migration 007), merged calls fall back to single ones', async () => {
+      const old = uniqueName('bw_m006');
+      const q = `"${old}"`;
+      try {
+        await pool.query(`CREATE SCHEMA ${q}; CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        for (const m of migrations.filter((x) => x.version <= 6)) await pool.query(m.sql.replaceAll('{{schema}}', q));
+        const client = counting(pool);
+        const store = postgresSessionStore({ client, schema: old });
+        const burst = (): Promise<number[]> => Promise.all(['a', 'b', 'c', 'd'].map((k, i) => store.set(k, i)));
+        expect(await burst()).toEqual([1, 1, 1, 1]);
+        expect(await burst()).toEqual([2, 2, 2, 2]);
+        const leases = await Promise.all(['a', 'b', 'c'].map((k) => store.acquire(k)));
+        await Promise.all(leases.map((l) => l.commit(9)));
+        // One failed try (undefined_function), then no more: every call went alone.
+        expect(client.texts.filter((t) => t.includes('_many(')).length).toBe(1);
+        expect((await store.getMany(['a', 'b', 'c', 'd'])).map((r) => r?.data)).toEqual([9, 9, 9, 3]);
+      } finally {
+        await pool.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
+      }
+    });
+
     it('migration 006 carries live leases of the old lease columns over and removes bare lease rows', async () => {
       const old = uniqueName('bw_m005');
       const q = `"${old}"`;

@@ -1,5 +1,6 @@
 import { SessionSerializationError } from '../../src/errors.js';
 import { sleep } from '../../src/internal/backend-call.js';
+import { WriteBatcher } from '../../src/internal/write-batcher.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
@@ -8,6 +9,7 @@ import { SessionStore, type SessionStoreOptions } from '../../src/session/sessio
 import { preparedQuery, type PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
+import { PgBatcher, type BatchSupport } from './session-batches.js';
 
 /** Options of {@link postgresSessionStore}. */
 export interface PostgresSessionStoreOptions extends SessionStoreOptions {
@@ -44,6 +46,18 @@ export const RELEASE_CHANNEL = 'botwire_session_released';
 const FALLBACK_POLL_MS = 50;
 
 const num = (v: unknown): number => Number(v);
+/** Most keys in one merged read. */
+const MAX_READ_BATCH = 256;
+
+interface AcquireCall { key: string; token: string; leaseMs: number }
+
+/** One row of session_acquire(_many). */
+interface AcquireRow { ok: boolean; retry_in_ms: unknown; data: string | null; version: unknown; expires_at_ms: unknown }
+
+/** One row of session_commit(_many) or session_set(_many). */
+interface VersionRow { ok: boolean; version: unknown }
+
+interface SetCall { key: string; data: string; ttlMs: number | undefined; ifVersion: number | undefined }
 
 // jsonb refuses a few things JSON.stringify emits (\u0000, lone surrogates): that is bad input, not an outage.
 function rejectJson(key: string, err: unknown): never {
@@ -62,6 +76,12 @@ class PostgresSessionBackend implements SessionBackend {
   readonly #listener: ChannelListener | undefined;
   readonly #timeoutMs: number;
   readonly #releases = new ReleaseWaiters();
+  /** Acquires, commits and sets that arrive while one of their kind is in flight go together. */
+  readonly #batches: BatchSupport = { on: true };
+  readonly #acquires: PgBatcher<AcquireCall, AcquireRow>;
+  readonly #commits: PgBatcher<CommitArgs, VersionRow>;
+  readonly #sets: PgBatcher<SetCall, VersionRow>;
+  readonly #reads = new WriteBatcher<string, RawSessionRecord | undefined>(MAX_READ_BATCH, (keys) => this.#read(keys));
 
   constructor(options: PostgresSessionStoreOptions) {
     if (typeof options.client?.query !== 'function') {
@@ -74,13 +94,44 @@ class PostgresSessionBackend implements SessionBackend {
       this.#listener = new ChannelListener(options.client, RELEASE_CHANNEL, (p) => this.#heard(p), () => this.#releases.wakeAll());
       this.waitForRelease = (key, timeoutMs) => this.#wait(key, timeoutMs);
     }
+    const s = this.#s;
+    this.#acquires = new PgBatcher(this.#batches, (c) => this.#one(
+      `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire($1, $2, $3)`, [c.key, c.token, c.leaseMs],
+    ), (calls) => this.#query(
+      `SELECT i, ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire_many($1, $2, $3)`,
+      [calls.map((c) => c.key), calls.map((c) => c.token), calls.map((c) => c.leaseMs)],
+    ));
+    this.#commits = new PgBatcher(this.#batches, ({ key, token, version, write, keepLeaseMs }) => this.#one(
+      `SELECT ok, version FROM ${s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
+      [key, token, version, write.kind, write.kind === 'set' ? write.data : null, write.kind === 'delete' ? null : write.ttlMs ?? null, keepLeaseMs ?? null],
+    ).catch((err: unknown) => rejectJson(key, err)), (calls) => this.#query(
+      `SELECT i, ok, version FROM ${s}.session_commit_many($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        calls.map((c) => c.key), calls.map((c) => c.token), calls.map((c) => c.version), calls.map((c) => c.write.kind),
+        calls.map((c) => (c.write.kind === 'set' ? c.write.data : null)),
+        calls.map((c) => (c.write.kind === 'delete' ? null : c.write.ttlMs ?? null)),
+        calls.map((c) => c.keepLeaseMs ?? null),
+      ],
+    ));
+    this.#sets = new PgBatcher(this.#batches, (c) => this.#one(
+      `SELECT ok, version FROM ${s}.session_set($1, $2, $3, $4)`, [c.key, c.data, c.ttlMs ?? null, c.ifVersion ?? null],
+    ).catch((err: unknown) => rejectJson(c.key, err)), (calls) => this.#query(
+      `SELECT i, ok, version FROM ${s}.session_set_many($1, $2, $3, $4)`,
+      [calls.map((c) => c.key), calls.map((c) => c.data), calls.map((c) => c.ttlMs ?? null), calls.map((c) => c.ifVersion ?? null)],
+    ));
   }
 
   #one(sql: string, params: unknown[]): Promise<any> {
     return this.#query(sql, params).then((r) => r.rows[0]);
   }
 
-  async get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+  get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
+    if (keys.length !== 1) return this.#read(keys);
+    // Single reads that arrive while one is in flight go together in the next statement.
+    return this.#reads.push(keys[0]!).then((r) => [r]);
+  }
+
+  async #read(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
     // The same predicate as session_get (live rows with data), as one plain statement: Postgres parses
     // and plans it measurably faster than a call of even an inlined SQL function (get throughput
     // ~1.4x in bench/sessions.ts). session_get stays the read for Supabase rpc(); a test keeps the two in step.
@@ -100,8 +151,7 @@ class PostgresSessionBackend implements SessionBackend {
   }
 
   async set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
-    const r = await this.#one(`SELECT ok, version FROM ${this.#s}.session_set($1, $2, $3, $4)`, [key, data, ttlMs ?? null, ifVersion ?? null])
-      .catch((err: unknown) => rejectJson(key, err));
+    const r = await this.#sets.run({ key, data, ttlMs, ifVersion });
     return r.ok ? { ok: true, version: num(r.version) } : { ok: false, actual: num(r.version) };
   }
 
@@ -116,9 +166,7 @@ class PostgresSessionBackend implements SessionBackend {
 
   async acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
     const sentAt = performance.now();
-    const r = await this.#one(
-      `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${this.#s}.session_acquire($1, $2, $3)`, [key, token, leaseMs],
-    );
+    const r = await this.#acquires.run({ key, token, leaseMs });
     if (!r.ok) {
       if (this.#listener) this.#releases.notePending(key, sentAt);
       return { ok: false, retryInMs: num(r.retry_in_ms) };
@@ -128,14 +176,9 @@ class PostgresSessionBackend implements SessionBackend {
     return { ok: true, record: { data: r.data, version: num(r.version), expiresAt } };
   }
 
-  async commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
-    const data = write.kind === 'set' ? write.data : null;
-    const ttl = write.kind === 'delete' ? null : write.ttlMs ?? null;
-    const r = await this.#one(
-      `SELECT ok, version FROM ${this.#s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
-      [key, token, version, write.kind, data, ttl, keepLeaseMs ?? null],
-    ).catch((err: unknown) => rejectJson(key, err));
-    if (keepLeaseMs === undefined) this.#releases.wakeOne(key);
+  async commit(args: CommitArgs): Promise<CommitResult> {
+    const r = await this.#commits.run(args);
+    if (args.keepLeaseMs === undefined) this.#releases.wakeOne(args.key);
     return r.ok ? { ok: true, version: num(r.version) } : { ok: false };
   }
 
