@@ -32,6 +32,20 @@ sessionStoreContract('postgres (PGlite)', () => {
 });
 
 describe('PGlite specifics', () => {
+  it('merges concurrent sets, acquires, commits and gets into one statement each (array parameters on PGlite)', async () => {
+    const texts: string[] = [];
+    const client = { query: (t: string, p?: unknown[]) => { texts.push(t); return db.query(t, p); } };
+    const store = postgresSessionStore<{ i: number }>({ client, schema, prefix: uniqueName('mb') + ':' });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    expect(await Promise.all(keys.map((k, i) => store.set(k, { i })))).toEqual(keys.map(() => 1));
+    const leases = await Promise.all(keys.map((k) => store.acquire(k)));
+    expect(await Promise.all(leases.map((l, i) => l.commit({ i: i * 10 })))).toEqual(keys.map(() => 2));
+    expect((await Promise.all(keys.map((k) => store.get(k)))).map((r) => r?.data.i)).toEqual(keys.map((_, i) => i * 10));
+    for (const fn of ['session_set_many(', 'session_acquire_many(', 'session_commit_many(', 'ANY ($1::text[])']) {
+      expect(texts.filter((t) => t.includes(fn)), fn).toHaveLength(1);
+    }
+  });
+
   it('migrate() is idempotent and records each migration once', async () => {
     expect((await migrate(db, { schema })).applied).toEqual([]);
     const { rows } = await db.query<{ version: number; name: string }>(`SELECT version, name FROM ${schema}.migrations`);
