@@ -95,30 +95,26 @@ class PostgresSessionBackend implements SessionBackend {
       this.waitForRelease = (key, timeoutMs) => this.#wait(key, timeoutMs);
     }
     const s = this.#s;
-    this.#acquires = new PgBatcher(this.#batches, (c) => this.#one(
-      `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire($1, $2, $3)`, [c.key, c.token, c.leaseMs],
-    ), (calls) => this.#query(
-      `SELECT i, ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire_many($1, $2, $3)`,
-      [calls.map((c) => c.key), calls.map((c) => c.token), calls.map((c) => c.leaseMs)],
-    ));
-    this.#commits = new PgBatcher(this.#batches, ({ key, token, version, write, keepLeaseMs }) => this.#one(
-      `SELECT ok, version FROM ${s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
-      [key, token, version, write.kind, write.kind === 'set' ? write.data : null, write.kind === 'delete' ? null : write.ttlMs ?? null, keepLeaseMs ?? null],
-    ).catch((err: unknown) => rejectJson(key, err)), (calls) => this.#query(
-      `SELECT i, ok, version FROM ${s}.session_commit_many($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        calls.map((c) => c.key), calls.map((c) => c.token), calls.map((c) => c.version), calls.map((c) => c.write.kind),
-        calls.map((c) => (c.write.kind === 'set' ? c.write.data : null)),
-        calls.map((c) => (c.write.kind === 'delete' ? null : c.write.ttlMs ?? null)),
-        calls.map((c) => c.keepLeaseMs ?? null),
+    const query = this.#query;
+    this.#acquires = new PgBatcher(this.#batches, query, {
+      one: `SELECT ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire($1, $2, $3)`,
+      many: `SELECT i, ok, retry_in_ms, data, version, expires_at_ms FROM ${s}.session_acquire_many($1, $2, $3)`,
+      params: (c) => [c.key, c.token, c.leaseMs],
+    });
+    this.#commits = new PgBatcher(this.#batches, query, {
+      one: `SELECT ok, version FROM ${s}.session_commit($1, $2, $3, $4, $5, $6, $7)`,
+      many: `SELECT i, ok, version FROM ${s}.session_commit_many($1, $2, $3, $4, $5, $6, $7)`,
+      params: ({ key, token, version, write, keepLeaseMs }) => [
+        key, token, version, write.kind, write.kind === 'set' ? write.data : null, write.kind === 'delete' ? null : write.ttlMs ?? null, keepLeaseMs ?? null,
       ],
-    ));
-    this.#sets = new PgBatcher(this.#batches, (c) => this.#one(
-      `SELECT ok, version FROM ${s}.session_set($1, $2, $3, $4)`, [c.key, c.data, c.ttlMs ?? null, c.ifVersion ?? null],
-    ).catch((err: unknown) => rejectJson(c.key, err)), (calls) => this.#query(
-      `SELECT i, ok, version FROM ${s}.session_set_many($1, $2, $3, $4)`,
-      [calls.map((c) => c.key), calls.map((c) => c.data), calls.map((c) => c.ttlMs ?? null), calls.map((c) => c.ifVersion ?? null)],
-    ));
+      fail: (c, err) => rejectJson(c.key, err),
+    });
+    this.#sets = new PgBatcher(this.#batches, query, {
+      one: `SELECT ok, version FROM ${s}.session_set($1, $2, $3, $4)`,
+      many: `SELECT i, ok, version FROM ${s}.session_set_many($1, $2, $3, $4)`,
+      params: (c) => [c.key, c.data, c.ttlMs ?? null, c.ifVersion ?? null],
+      fail: (c, err) => rejectJson(c.key, err),
+    });
   }
 
   #one(sql: string, params: unknown[]): Promise<any> {

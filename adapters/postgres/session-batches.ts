@@ -19,19 +19,43 @@ export interface BatchSupport {
  * statement's round trip costs client and server ~125 µs of CPU whatever it does, more than the SQL
  * of one session call.
  *
- * `many` answers a row per call tagged `i` (1-based). When it fails for any reason but an
+ * The batch statement answers a row per call tagged `i` (1-based). When it fails for any reason but an
  * unreachable server, it wrote nothing (one transaction), so each call is sent on its own instead:
  * only a call that fails by itself (say JSON that jsonb refuses) fails, with its own error.
  */
+/** One kind of batched call: its single and batch statements and its parameters. */
+export interface BatchedKind<C> {
+  /** The single-key function's statement (`$1…$n`). */
+  one: string;
+  /** The batch function's statement: the same parameters, each an array over the calls; answers rows tagged `i`. */
+  many: string;
+  /** A call's parameters for `one`; `many` gets them column by column. */
+  params(call: C): unknown[];
+  /** Turns a single call's driver error into botwire's (rethrows). */
+  fail?(call: C, err: unknown): never;
+}
+
 export class PgBatcher<C, R> {
   readonly #batcher: WriteBatcher<C, R | Error>;
 
   constructor(
-    readonly support: BatchSupport,
-    readonly one: (call: C) => Promise<R>,
-    readonly many: (calls: C[]) => Promise<{ rows: any[] }>,
+    private readonly support: BatchSupport,
+    private readonly query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>,
+    private readonly kind: BatchedKind<C>,
   ) {
     this.#batcher = new WriteBatcher<C, R | Error>(MAX_BATCH, (calls) => this.#send(calls));
+  }
+
+  #one(call: C): Promise<R> {
+    const sent = this.query(this.kind.one, this.kind.params(call)).then((r) => r.rows[0] as R);
+    const fail = this.kind.fail;
+    return fail ? sent.catch((err: unknown) => fail(call, err)) : sent;
+  }
+
+  /** The parameters transposed: parameter j of the batch statement is the array of every call's j-th. */
+  #many(calls: C[]): Promise<{ rows: any[] }> {
+    const rows = calls.map((c) => this.kind.params(c));
+    return this.query(this.kind.many, rows[0]!.map((_, j) => rows.map((r) => r[j])));
   }
 
   /** Run `call`, alone or with the calls of its kind that queued meanwhile. */
@@ -42,11 +66,11 @@ export class PgBatcher<C, R> {
   }
 
   async #send(calls: C[]): Promise<Array<R | Error>> {
-    if (calls.length === 1) return [await this.one(calls[0]!)];
+    if (calls.length === 1) return [await this.#one(calls[0]!)];
     if (!this.support.on) return this.#alone(calls);
     let rows: any[];
     try {
-      rows = (await this.many(calls)).rows;
+      rows = (await this.#many(calls)).rows;
     } catch (err) {
       if (isUnreachable(err)) throw err;
       // undefined_function: the schema predates migration 007 (the single-key functions still
@@ -61,6 +85,6 @@ export class PgBatcher<C, R> {
   }
 
   #alone(calls: C[]): Promise<Array<R | Error>> {
-    return Promise.all(calls.map((c) => this.one(c).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    return Promise.all(calls.map((c) => this.#one(c).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
   }
 }

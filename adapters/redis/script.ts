@@ -42,9 +42,14 @@ export function runScript<R>(
   });
 }
 
+/** The highest literal index `n` of `table[n]` in `source` (0 when none). */
+function highestIndex(source: string, table: 'KEYS' | 'ARGV'): number {
+  return Math.max(0, ...[...source.matchAll(new RegExp(`\\b${table}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1])));
+}
+
 /** How many arguments a script's calls carry: the highest literal `ARGV[n]` it reads. */
 export function scriptArgCount(script: LuaScript): number {
-  return Math.max(0, ...[...script.source.matchAll(/\bARGV\[(\d+)\]/g)].map((m) => Number(m[1])));
+  return highestIndex(script.source, 'ARGV');
 }
 
 /**
@@ -80,8 +85,7 @@ export function batchScripts(name: string, scripts: readonly LuaScript[]): LuaSc
     const src = script.source;
     const nk = script.numKeys;
     const na = scriptArgCount(script);
-    const usedKeys = Math.max(0, ...[...src.matchAll(/\bKEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
-    if (/\b(KEYS|ARGV)\[(?!\d+\])|#(KEYS|ARGV)\b/.test(src) || usedKeys > nk) {
+    if (/\b(KEYS|ARGV)\[(?!\d+\])|#(KEYS|ARGV)\b/.test(src) || highestIndex(src, 'KEYS') > nk) {
       throw new Error(`batchScripts: ${script.name} must index KEYS (up to its numKeys) and ARGV with literal numbers only.`);
     }
     const params = [...Array.from({ length: nk }, (_, j) => `K${j + 1}`), ...Array.from({ length: na }, (_, j) => `A${j + 1}`)];

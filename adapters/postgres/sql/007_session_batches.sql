@@ -60,24 +60,26 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION {{schema}}.session_acquire_many(text[], text[], double precision[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION {{schema}}.session_commit_many(text[], text[], bigint[], text[], text[], double precision[], double precision[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION {{schema}}.session_set_many(text[], text[], double precision[], bigint[]) FROM PUBLIC;
+-- Nobody but the owner (and Supabase's service_role) may call them, as for 001's functions.
 DO $$
 DECLARE
+  v_fn text;
   v_role text;
 BEGIN
-  FOREACH v_role IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
-      EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION {{schema}}.session_acquire_many(text[], text[], double precision[]) FROM %I', v_role);
-      EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION {{schema}}.session_commit_many(text[], text[], bigint[], text[], text[], double precision[], double precision[]) FROM %I', v_role);
-      EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION {{schema}}.session_set_many(text[], text[], double precision[], bigint[]) FROM %I', v_role);
+  FOREACH v_fn IN ARRAY ARRAY[
+    '{{schema}}.session_acquire_many(text[], text[], double precision[])',
+    '{{schema}}.session_commit_many(text[], text[], bigint[], text[], text[], double precision[], double precision[])',
+    '{{schema}}.session_set_many(text[], text[], double precision[], bigint[])'
+  ] LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_fn);
+    FOREACH v_role IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I', v_fn, v_role);
+      END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO service_role', v_fn);
     END IF;
   END LOOP;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    GRANT EXECUTE ON FUNCTION {{schema}}.session_acquire_many(text[], text[], double precision[]) TO service_role;
-    GRANT EXECUTE ON FUNCTION {{schema}}.session_commit_many(text[], text[], bigint[], text[], text[], double precision[], double precision[]) TO service_role;
-    GRANT EXECUTE ON FUNCTION {{schema}}.session_set_many(text[], text[], double precision[], bigint[]) TO service_role;
-  END IF;
 END
 $$;
