@@ -149,11 +149,16 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       expect(client.texts.filter((t) => t.includes('session_set_many(')).length).toBe(1);
       expect(client.texts.filter((t) => t.includes('session_set(')).length).toBe(4);
       expect((await store.getMany(['a', 'bad', 'c', 'd'])).map((r) => r?.data)).toEqual([{ k: 'a' }, undefined, { k: 'c' }, { k: 'd' }]);
-      // Two stores with the same prefix want the same key in one acquire batch: one gets it.
+      // The same key twice in one acquire batch: 'w' leaves alone, the other four queue behind it and
+      // leave together; the batch takes keys in sorted order, ties by position, so the first 'x' wins.
+      const before = client.texts.filter((t) => t.includes('session_acquire_many(')).length;
+      const taken = await Promise.allSettled([store.acquire('w'), store.acquire('x'), store.acquire('y'), store.acquire('x', { waitMs: 0 }), store.acquire('z')]);
+      expect(taken.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(((taken[3] as PromiseRejectedResult).reason as Error).name).toBe('SessionLockTimeoutError');
+      expect(client.texts.filter((t) => t.includes('session_acquire_many(')).length - before).toBe(1);
+      // Another store (another instance) with the same prefix finds 'x' taken too.
       const twin = postgresSessionStore({ client: pool, schema, prefix: store.prefix });
-      const taken = await Promise.allSettled([store.acquire('x', { waitMs: 0 }), store.acquire('y'), twin.acquire('x', { waitMs: 0 }), twin.acquire('z')]);
-      expect(taken.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-      expect(((taken[2] as PromiseRejectedResult).reason as Error).name).toBe('SessionLockTimeoutError');
+      await expect(twin.acquire('x', { waitMs: 0 })).rejects.toMatchObject({ name: 'SessionLockTimeoutError' });
       for (const r of taken) if (r.status === 'fulfilled') await r.value.release();
     });
 
