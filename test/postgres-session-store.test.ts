@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, postgresSessionStore, type PgQueryable } from '../adapters/postgres/index.js';
 import { migrations } from '../adapters/postgres/sql/migrations.generated.js';
 import {
-  BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, SessionSerializationError,
+  BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, SessionLeaseLostError, SessionSerializationError,
 } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
@@ -113,6 +113,22 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       const after = (await pool.query(`SELECT xmin::text AS x, xmax::text AS m, ctid::text AS c FROM "${schema}".sessions WHERE key = $1`, [`${store.prefix}same`])).rows[0];
       expect(after).toEqual(before);
       expect((await store.get('same'))?.version).toBe(1);
+    });
+
+    it('loses no update when the unlogged leases vanish (as after a crash or failover): a holder commits only at the version it read', async () => {
+      const store = postgresSessionStore({ client: pool, schema, prefix: uniqueName('crash') + ':' });
+      const leases = `"${schema}".session_leases`;
+      await store.set('a', { n: 1 });
+      await store.set('b', { n: 1 });
+      const [a, b] = [await store.acquire('a'), await store.acquire('b')];
+      // A crash empties every unlogged table; both holders are still mid-update.
+      await pool.query(`DELETE FROM ${leases} WHERE key IN ($1, $2)`, [`${store.prefix}a`, `${store.prefix}b`]);
+      // Somebody else takes 'a' at once and writes it; 'b' stays untouched.
+      const other = await store.acquire('a', { waitMs: 0 });
+      await other.commit({ n: 10 });
+      await expect(a.commit({ n: 2 })).rejects.toBeInstanceOf(SessionLeaseLostError);
+      expect(await b.commit({ n: 2 })).toBe(2);
+      expect((await store.getMany(['a', 'b'])).map((r) => r?.data)).toEqual([{ n: 10 }, { n: 2 }]);
     });
 
     it('merges calls of one kind made while one is in flight into one statement, each answered with its own result', async () => {
