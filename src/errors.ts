@@ -93,29 +93,89 @@ export class SessionCorruptError extends BotwireError {
   }
 }
 
-/** A value could not be turned into JSON (BigInt, cycle, function …). Nothing was written. */
+/** Why a value cannot be stored: the cause's message, prefixed with the path of the offending part. */
+function valueReason(cause: unknown, path: string | undefined): string {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return path === undefined ? reason : `${path}: ${reason}`;
+}
+
+/**
+ * A value cannot be stored as JSON without changing (BigInt, cycle, function, Map, Set, class
+ * instance, NaN …). Nothing was written. `path` names the offending part, e.g. `data.cart.items[3]`.
+ */
 export class SessionSerializationError extends BotwireError {
-  constructor(key: string, cause?: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  /** Where in the value the problem is, e.g. `data.cart.items[3]`; undefined when unknown. */
+  readonly path: string | undefined;
+
+  constructor(key: string, cause?: unknown, path?: string) {
     super(
       'SESSION_SERIALIZATION',
-      `Session "${key}" cannot be stored as JSON (${reason}). Keep sessions to plain objects, arrays, ` +
-        'strings, finite numbers, booleans and null; convert BigInt/Date/Map yourself.',
+      `Session "${key}" cannot be stored as JSON without changing it (${valueReason(cause, path)}). Keep sessions to ` +
+        'plain objects, arrays, strings, finite numbers, booleans, null and Date (stored as an ISO string); ' +
+        'convert BigInt/Map/Set/class instances yourself, or pass a `codec` that handles them.',
       { subject: key, cause },
+    );
+    this.path = path;
+  }
+}
+
+/** An invalid session key (empty, too long, not a string, NUL or ill-formed Unicode). Nothing was read or written. */
+export class SessionKeyError extends BotwireError {
+  constructor(key: unknown, reason: string) {
+    super(
+      'SESSION_KEY',
+      `Invalid session key ${typeof key === 'string' ? JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key) : `(${typeof key})`}: ${reason}.`,
+      { subject: typeof key === 'string' ? key : undefined },
     );
   }
 }
 
-/** The backend could not be reached, or did not answer within the configured time. */
+/** A session value is larger than the store's `maxValueBytes`. Nothing was written. */
+export class SessionValueTooLargeError extends BotwireError {
+  /** Size of the encoded value in UTF-8 bytes. */
+  readonly bytes: number;
+  /** The configured limit. */
+  readonly limit: number;
+
+  constructor(key: string, bytes: number, limit: number) {
+    super(
+      'SESSION_VALUE_TOO_LARGE',
+      `Session "${key}" is ${bytes} bytes encoded, above the store's maxValueBytes (${limit}). Keep sessions small ` +
+        '(ids and flags; large data belongs in your own tables), or raise `maxValueBytes`.',
+      { subject: key },
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/**
+ * What is known about a failed call's effect: `'not-applied'` — it never reached the server (or was
+ * a read); `'unknown'` — a write was sent and may have been applied before the answer was lost.
+ */
+export type BackendOutcome = 'not-applied' | 'unknown';
+
+/**
+ * The backend could not be reached, or did not answer within the configured time. Check `outcome`
+ * before retrying a write: with `'unknown'` the write may have landed, so retry it only in a form
+ * that is safe to apply twice (a session `set` with `ifVersion`, a job `add` with an `id`).
+ */
 export class BackendUnavailableError extends BotwireError {
-  constructor(backend: string, operation: string, cause?: unknown, subject?: string) {
+  /** Whether a write may have been applied anyway; see {@link BackendOutcome}. */
+  readonly outcome: BackendOutcome;
+
+  constructor(backend: string, operation: string, cause?: unknown, subject?: string, outcome: BackendOutcome = 'not-applied') {
     const reason = cause instanceof Error ? cause.message : cause === undefined ? 'no answer' : String(cause);
     super(
       'BACKEND_UNAVAILABLE',
-      `${backend} is unavailable during ${operation} (${reason}). Nothing was assumed: check the connection ` +
-        'settings and that the server is up; the operation may be retried.',
+      `${backend} is unavailable during ${operation} (${reason}). ` +
+        (outcome === 'unknown'
+          ? 'The write may or may not have been applied: re-read before retrying, or retry only in a form that is ' +
+            'safe to apply twice (set with ifVersion, add with an id).'
+          : 'Nothing was applied: check the connection settings and that the server is up, then retry.'),
       { subject, cause },
     );
+    this.outcome = outcome;
   }
 }
 
@@ -182,29 +242,69 @@ export class SyncTopicError extends BotwireError {
   }
 }
 
-/** A sync event payload cannot be turned into JSON (BigInt, cycle, function …). Nothing was delivered. */
+/** A sync event payload cannot be sent as JSON without changing (BigInt, cycle, Map, NaN …). Nothing was delivered. */
 export class SyncSerializationError extends BotwireError {
-  constructor(topic: string, cause?: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  /** Where in the payload the problem is, e.g. `data.items[3]`; undefined when unknown. */
+  readonly path: string | undefined;
+
+  constructor(topic: string, cause?: unknown, path?: string) {
     super(
       'SYNC_SERIALIZATION',
-      `Event "${topic}" cannot be sent as JSON (${reason}). Publish plain objects, arrays, strings, finite ` +
-        'numbers, booleans and null.',
+      `Event "${topic}" cannot be sent as JSON without changing it (${valueReason(cause, path)}). Publish plain ` +
+        'objects, arrays, strings, finite numbers, booleans, null and Date (sent as an ISO string).',
       { subject: topic, cause },
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * A received sync envelope was dropped because its signature is missing or wrong (the bus has a
+ * `secret`). Reported to `onError` and counted in `stats().rejected`; never thrown to publishers.
+ */
+export class SyncSignatureError extends BotwireError {
+  constructor(backend: string, reason: string) {
+    super(
+      'SYNC_SIGNATURE',
+      `Dropped an event from ${backend}: ${reason}. Every instance must use the same \`secret\`; anything else ` +
+        'on the channel is a forgery (anyone who can publish to the broker can send one).',
     );
   }
 }
 
-/** A job payload or result could not be turned into JSON (BigInt, cycle, function …). Nothing was stored. */
+/** A job payload or result cannot be stored as JSON without changing (BigInt, cycle, Map, NaN …). Nothing was stored. */
 export class JobSerializationError extends BotwireError {
-  constructor(name: string, what: 'payload' | 'result', cause?: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  /** Where in the value the problem is, e.g. `payload.items[3]`; undefined when unknown. */
+  readonly path: string | undefined;
+
+  constructor(name: string, what: 'payload' | 'result', cause?: unknown, path?: string) {
     super(
       'JOB_SERIALIZATION',
-      `The ${what} of job "${name}" cannot be stored as JSON (${reason}). Pass plain objects, arrays, strings, ` +
-        'finite numbers, booleans and null; convert BigInt/Date/Map yourself and keep large blobs out of jobs.',
+      `The ${what} of job "${name}" cannot be stored as JSON without changing it (${valueReason(cause, path)}). Pass ` +
+        'plain objects, arrays, strings, finite numbers, booleans, null and Date (stored as an ISO string); ' +
+        'convert BigInt/Map/Set yourself and keep large blobs out of jobs.',
       { subject: name, cause },
     );
+    this.path = path;
+  }
+}
+
+/**
+ * `add` was given an `id` that already belongs to a job of another name (ids are unique across
+ * names). Nothing was stored. Over HTTP: 409.
+ */
+export class JobConflictError extends BotwireError {
+  /** The name of the job that holds the id. */
+  readonly existingName: string;
+
+  constructor(id: string, name: string, existingName: string) {
+    super(
+      'JOB_CONFLICT',
+      `Job id "${id}" already belongs to a "${existingName}" job, so it cannot be used for "${name}". ` +
+        'Scope idempotency ids by job name, e.g. `report:<chatId>:<period>`.',
+      { subject: id },
+    );
+    this.existingName = existingName;
   }
 }
 

@@ -1,3 +1,4 @@
+import { BotwireConfigError } from '../../src/errors.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
@@ -36,7 +37,7 @@ class MemorySessionBackend implements SessionBackend {
 
   constructor(options: MemorySessionStoreOptions) {
     this.#max = options.maxEntries ?? Infinity;
-    if (!(this.#max >= 1)) throw new TypeError(`maxEntries must be >= 1, got ${String(options.maxEntries)}.`);
+    if (!(this.#max >= 1)) throw new BotwireConfigError(`maxEntries must be >= 1, got ${String(options.maxEntries)}.`);
     this.#now = options.now ?? Date.now;
   }
 

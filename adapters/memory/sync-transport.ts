@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { BotwireConfigError } from '../../src/errors.js';
 import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
 import type { SyncBus, SyncTransport, SyncTransportEvents, TopicMap } from '../../src/sync/types.js';
 
@@ -74,7 +75,7 @@ export interface MemorySyncBusOptions extends Omit<SyncBusOptions, 'transport'> 
 
 /** A {@link SyncTransport} over a {@link MemorySyncHub}. */
 export function memorySyncTransport(hub: MemorySyncHub = createMemorySyncHub()): SyncTransport {
-  if (!(hub instanceof Hub)) throw new TypeError('memorySyncTransport needs a hub from createMemorySyncHub().');
+  if (!(hub instanceof Hub)) throw new BotwireConfigError('memorySyncTransport needs a hub from createMemorySyncHub().');
   let me: Attached | undefined;
   return {
     name: 'memory',

@@ -1,3 +1,4 @@
+import { BotwireConfigError } from '../../src/errors.js';
 import type {
   ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../../src/jobs/backend.js';
@@ -60,7 +61,7 @@ class PostgresJobBackend implements JobBackend {
 
   constructor(options: PostgresJobQueueOptions) {
     if (typeof options.client?.query !== 'function') {
-      throw new TypeError('postgresJobQueue needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
+      throw new BotwireConfigError('postgresJobQueue needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
     this.#client = options.client;
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);

@@ -1,4 +1,4 @@
-import { SessionSerializationError } from '../../src/errors.js';
+import { BotwireConfigError, SessionSerializationError } from '../../src/errors.js';
 import { sleep } from '../../src/internal/backend-call.js';
 import { WriteBatcher } from '../../src/internal/write-batcher.js';
 import type {
@@ -85,7 +85,7 @@ class PostgresSessionBackend implements SessionBackend {
 
   constructor(options: PostgresSessionStoreOptions) {
     if (typeof options.client?.query !== 'function') {
-      throw new TypeError('postgresSessionStore needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
+      throw new BotwireConfigError('postgresSessionStore needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);

@@ -1,4 +1,4 @@
-import { BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireError } from '../errors.js';
+import { BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireError, type BackendOutcome } from '../errors.js';
 
 /** Error codes (Node socket errors and Postgres SQLSTATE classes) that mean "could not reach the server". */
 const UNREACHABLE_CODES = new Set([
@@ -10,6 +10,28 @@ const UNREACHABLE_MESSAGES = [
   'Client has encountered a connection error', 'Client was closed', 'PGlite is closed', 'All sentinels are unreachable',
   'Reached the max retries per request limit', 'timeout exceeded when trying to connect', 'Failed to fetch', 'fetch failed',
 ];
+
+/** Failures that happen before a command is written to the server: nothing can have been applied. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH']);
+const NEVER_SENT_MESSAGES = [
+  'connect ECONNREFUSED', "Stream isn't writeable", 'timeout exceeded when trying to connect', 'Client was closed', 'PGlite is closed',
+  'All sentinels are unreachable', 'Failed to fetch', 'fetch failed',
+];
+/** Operations that change nothing on the server, so their outcome is never in doubt. */
+const READS = new Set(['get', 'getMany', 'list', 'countDue', 'health', 'sync subscribe']);
+
+/**
+ * What is known about the effect of `operation` after `err`: a read, or a failure before the command
+ * left this process, applied nothing; any other failure of a write (a timeout, a connection lost
+ * mid-flight) may have been applied on the server before the answer was lost.
+ */
+export function outcomeOf(operation: string, err: unknown): BackendOutcome {
+  if (READS.has(operation)) return 'not-applied';
+  const code = codeOf(err);
+  if (code && NEVER_SENT_CODES.has(code)) return 'not-applied';
+  const message = err instanceof Error ? err.message : String(err);
+  return NEVER_SENT_MESSAGES.some((m) => message.includes(m)) ? 'not-applied' : 'unknown';
+}
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -27,7 +49,7 @@ export function isUnreachable(err: unknown): boolean {
 /** Turn a driver error into botwire's typed errors where it is one of the known kinds; else keep it. */
 export function classifyBackendError(backend: string, operation: string, err: unknown, subject?: string): unknown {
   if (err instanceof BotwireError) return err;
-  if (isUnreachable(err)) return new BackendUnavailableError(backend, operation, err, subject);
+  if (isUnreachable(err)) return new BackendUnavailableError(backend, operation, err, subject, outcomeOf(operation, err));
   const code = codeOf(err);
   if (code === '42501') return new BackendForbiddenError(backend, operation, err);
   // undefined_table, undefined_function, undefined_column, invalid_schema_name: migrations not run.
@@ -70,7 +92,8 @@ function sweep(): void {
     // Timers may fire a fraction of a millisecond early on the monotonic clock: allow 1 ms.
     if (p.deadline <= now + 1) {
       pending.delete(p);
-      p.reject(new BackendUnavailableError(p.backend, p.operation, new Error(`no answer within ${p.timeoutMs} ms`), p.subject));
+      const cause = new Error(`no answer within ${p.timeoutMs} ms`);
+      p.reject(new BackendUnavailableError(p.backend, p.operation, cause, p.subject, outcomeOf(p.operation, cause)));
     } else if (p.deadline < next) next = p.deadline;
   }
   if (next !== Infinity) arm(next);

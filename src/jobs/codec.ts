@@ -1,4 +1,4 @@
-import { JobSerializationError } from '../errors.js';
+import { BotwireConfigError, JobSerializationError } from '../errors.js';
 import { stringifyIfPlain } from '../internal/plain-json.js';
 import type { StoredJob } from './backend.js';
 import type { Backoff, Job, JobError } from './types.js';
@@ -15,19 +15,36 @@ export function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }
 
-/** Throw a `TypeError` naming the rule when `id` cannot be a job id. */
+/** Throw {@link BotwireConfigError} naming the rule when `id` cannot be a job id. */
 export function assertJobId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_JOB_ID_LENGTH) {
-    throw new TypeError(`A job id must be a string of 1–${MAX_JOB_ID_LENGTH} characters, got ${typeof id === 'string' ? `${id.length} characters` : typeof id}.`);
+    throw new BotwireConfigError(`A job id must be a string of 1–${MAX_JOB_ID_LENGTH} characters, got ${typeof id === 'string' ? `${id.length} characters` : typeof id}.`);
   }
-  // Control characters break logs, HTTP paths and Redis key dumps; nobody needs them in ids.
-  if (/[\u0000-\u001f\u007f]/.test(id)) throw new TypeError('A job id must not contain control characters.');
+  // Control characters break logs, HTTP paths and Redis key dumps; nobody needs them in ids. Lone
+  // surrogates become U+FFFD in UTF-8, so two ids would name one stored job.
+  if (/[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(id)) {
+    throw new BotwireConfigError('A job id must not contain control characters or unpaired surrogates.');
+  }
 }
 
-/** Throw a `TypeError` naming the rule when `name` cannot be a job name. */
+/**
+ * Ids starting with this are the queue's own (schedule slots): `add` refuses them, so no caller can
+ * pre-create a slot's job with a payload of its own.
+ */
+export const RESERVED_ID_PREFIX = '$';
+
+/** {@link assertJobId} for ids a caller chooses: also outside the queue's own `$…` namespace. */
+export function assertCallerJobId(id: unknown): asserts id is string {
+  assertJobId(id);
+  if (id.startsWith(RESERVED_ID_PREFIX)) {
+    throw new BotwireConfigError(`A job id must not start with "${RESERVED_ID_PREFIX}" (reserved for schedule slots), got ${JSON.stringify(id)}.`);
+  }
+}
+
+/** Throw {@link BotwireConfigError} naming the rule when `name` cannot be a job name. */
 export function assertJobName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(name) || name.length > MAX_JOB_NAME_LENGTH) {
-    throw new TypeError(
+    throw new BotwireConfigError(
       `A job name must be 1–${MAX_JOB_NAME_LENGTH} characters of letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(name)}); ` +
         'it also forms the event topic jobs.<name>.<state>.',
     );
@@ -75,7 +92,9 @@ export function toJobError(err: unknown): JobError {
 /** Epoch milliseconds from a Date or a number, validated. */
 export function toEpoch(what: string, value: Date | number): number {
   const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new TypeError(`${what} must be a valid Date or epoch milliseconds.`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new BotwireConfigError(`${what} must be a valid Date or epoch milliseconds, got ${String(value)}.`);
+  }
   return ms;
 }
 

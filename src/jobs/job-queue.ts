@@ -1,12 +1,13 @@
 import {
-  BotwireConfigError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
+  BotwireConfigError, JobConflictError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
 } from '../errors.js';
 import { callBackend } from '../internal/backend-call.js';
 import { newToken } from '../internal/token.js';
+import { batchSize, intInRange, nonNegativeMs, positiveMs } from '../internal/validate.js';
 import type { JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
-import { assertJobId, assertJobName, encodeJson, parseBackoff, toEpoch, toJob, utf8Bytes } from './codec.js';
+import { assertCallerJobId, assertJobId, assertJobName, encodeJson, parseBackoff, toEpoch, toJob, utf8Bytes } from './codec.js';
 import { dueSlots, slotId, validateCron, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
 import type { AddOptions, Backoff, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions } from './types.js';
 
@@ -52,11 +53,6 @@ export interface JobQueueOptions {
   bus?: JobEventBus;
   /** Where background errors go (bus failures, maintenance hiccups). @default console.error */
   onError?: (error: unknown) => void;
-}
-
-function positiveMs(what: string, v: number): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new BotwireConfigError(`${what} must be a positive number of milliseconds, got ${String(v)}.`);
-  return v;
 }
 
 /** Allowed source states of the manual operations, for error messages. */
@@ -106,12 +102,9 @@ export class JobQueue {
     this.#random = options.random ?? Math.random;
     this.leaseMs = positiveMs('leaseMs', options.leaseMs ?? 30_000);
     this.#timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 5_000);
-    this.#maxPayload = positiveMs('maxPayloadBytes', options.maxPayloadBytes ?? 262_144);
+    this.#maxPayload = intInRange('maxPayloadBytes', options.maxPayloadBytes ?? 262_144, 1);
     this.#defaultTimeout = positiveMs('defaultTimeoutMs', options.defaultTimeoutMs ?? 30_000);
-    this.#defaultAttempts = options.defaultAttempts ?? 3;
-    if (!(Number.isInteger(this.#defaultAttempts) && this.#defaultAttempts >= 1)) {
-      throw new BotwireConfigError(`defaultAttempts must be an integer >= 1, got ${String(options.defaultAttempts)}.`);
-    }
+    this.#defaultAttempts = intInRange('defaultAttempts', options.defaultAttempts ?? 3, 1);
     this.#defaultBackoff = validateBackoff(options.defaultBackoff ?? DEFAULT_BACKOFF);
     this.#defaultBackoffText = JSON.stringify(this.#defaultBackoff);
     const r = options.retention ?? {};
@@ -153,7 +146,7 @@ export class JobQueue {
   async add<P = unknown>(name: string, payload: P, options: AddOptions = {}): Promise<Job<P>> {
     this.#assertKnown(name);
     const id = options.id ?? crypto.randomUUID();
-    assertJobId(id);
+    assertCallerJobId(id);
     const text = encodeJson(name, 'payload', payload);
     const bytes = text.length * 3 > this.#maxPayload ? utf8Bytes(text) : text.length;
     if (bytes > this.#maxPayload) throw new JobPayloadTooLargeError(name, bytes, this.#maxPayload);
@@ -162,22 +155,20 @@ export class JobQueue {
       throw new BotwireConfigError('Give either delayMs or runAt when adding a job, not both.');
     }
     let runAt = now;
-    if (options.delayMs !== undefined) runAt = now + positiveOrZero('delayMs', options.delayMs);
+    if (options.delayMs !== undefined) runAt = now + nonNegativeMs('delayMs', options.delayMs);
     if (options.runAt !== undefined) runAt = toEpoch('runAt', options.runAt);
     const retryUntil = options.retryUntil === undefined ? undefined : toEpoch('retryUntil', options.retryUntil);
-    const attempts = options.attempts ?? (retryUntil === undefined ? this.#defaultAttempts : 0);
-    if (!(Number.isInteger(attempts) && attempts >= (options.attempts === undefined ? 0 : 1))) {
-      throw new BotwireConfigError(`attempts must be an integer >= 1, got ${String(options.attempts)}.`);
-    }
-    const priority = options.priority ?? 0;
-    if (!(Number.isInteger(priority) && priority >= -1000 && priority <= 1000)) {
-      throw new BotwireConfigError(`priority must be an integer between -1000 and 1000, got ${String(priority)}.`);
-    }
+    const attempts = options.attempts === undefined
+      ? (retryUntil === undefined ? this.#defaultAttempts : 0)
+      : intInRange('attempts', options.attempts, 1, 1_000_000);
+    const priority = options.priority === undefined ? 0 : intInRange('priority', options.priority, -1000, 1000);
     const timeoutMs = positiveMs('timeoutMs', options.timeoutMs ?? this.#defaultTimeout);
     const backoff = options.backoff === undefined ? this.#defaultBackoffText : JSON.stringify(validateBackoff(options.backoff));
     const { job, created } = await this.call('add', id, () =>
       this.backend.add({ id, name, payload: text, priority, runAt, maxAttempts: attempts, backoff, timeoutMs, retryUntil }, now),
     );
+    // Ids are unique across names: an id taken by another name's job must not hand that job out.
+    if (!created && job.name !== name) throw new JobConflictError(id, name, job.name);
     if (created) this.publish(job, job.state);
     return toJob<P>(job, now);
   }
@@ -224,10 +215,7 @@ export class JobQueue {
 
   /** One page of jobs, newest first, filtered by state and/or name (for dashboards). */
   async list(options: ListOptions = {}): Promise<JobPage> {
-    const limit = options.limit ?? 50;
-    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) {
-      throw new BotwireConfigError(`list limit must be an integer between 1 and 1000, got ${String(options.limit)}.`);
-    }
+    const limit = options.limit === undefined ? 50 : intInRange('list limit', options.limit, 1, 1000);
     if (options.name !== undefined) assertJobName(options.name);
     const page = await this.call('list', undefined, () =>
       this.backend.list({ state: options.state, name: options.name, limit, cursor: options.cursor }),
@@ -243,7 +231,7 @@ export class JobQueue {
    * Returns how many were removed. Workers and ticks call it on their own now and then.
    */
   async removeFinished(options: { batchSize?: number } = {}): Promise<number> {
-    const batch = options.batchSize ?? REMOVE_BATCH;
+    const batch = batchSize(options.batchSize, REMOVE_BATCH);
     const now = this.now();
     const rules: Array<[JobState, number]> = [
       ['completed', this.#retention.completedMs], ['failed', this.#retention.failedMs], ['cancelled', this.#retention.cancelledMs],
@@ -274,8 +262,15 @@ export class JobQueue {
     const tz = options.tz ?? 'UTC';
     validateCron(cron, tz);
     const key = options.key ?? name;
-    if (options.catchUpMs !== undefined) positiveOrZero('catchUpMs', options.catchUpMs);
-    this.#schedules.set(key, { key, name, cron, tz, payload: encodeJson(name, 'payload', payload), catchUpMs: options.catchUpMs });
+    // The key is part of the slot ids: the job-name rules keep them short and printable.
+    if (options.key !== undefined) {
+      try { assertJobName(key); } catch { throw new BotwireConfigError(`schedule key must follow the job-name rules (letters, digits, "_", ".", ":", "-"; at most 100), got ${JSON.stringify(key)}.`); }
+    }
+    if (options.catchUpMs !== undefined) nonNegativeMs('catchUpMs', options.catchUpMs);
+    const text = encodeJson(name, 'payload', payload);
+    const bytes = utf8Bytes(text);
+    if (bytes > this.#maxPayload) throw new JobPayloadTooLargeError(name, bytes, this.#maxPayload);
+    this.#schedules.set(key, { key, name, cron, tz, payload: text, catchUpMs: options.catchUpMs });
   }
 
   /** Stop enqueueing the schedule registered under `key` (default: its job name). */
@@ -354,9 +349,4 @@ export class JobQueue {
   close(): Promise<void> {
     return this.backend.close();
   }
-}
-
-function positiveOrZero(what: string, v: number): number {
-  if (!(Number.isFinite(v) && v >= 0)) throw new BotwireConfigError(`${what} must be a number of milliseconds >= 0, got ${String(v)}.`);
-  return v;
 }

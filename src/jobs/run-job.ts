@@ -71,16 +71,16 @@ export async function runJob(
     job: toJob(raw, queue.now()),
     signal: ctrl.signal,
     progress: async (pct: number, message?: string) => {
-      if (!(Number.isFinite(pct) && pct >= 0 && pct <= 100)) throw new RangeError(`progress must be between 0 and 100, got ${String(pct)}.`);
+      if (!(Number.isFinite(pct) && pct >= 0 && pct <= 100)) throw new BotwireConfigError(`progress must be a number between 0 and 100, got ${String(pct)}.`);
       await beat(message === undefined ? { pct } : { pct, message: String(message) });
     },
     partial: async (result: unknown, options: PartialOptions) => {
       const missing = options?.missing;
       if (!Array.isArray(missing) || missing.some((m) => typeof m !== 'string')) {
-        throw new TypeError('partial(result, { missing }) needs `missing` as an array of strings naming the parts still to fetch.');
+        throw new BotwireConfigError('partial(result, { missing }) needs `missing` as an array of strings naming the parts still to fetch.');
       }
       if (options.retryInMs !== undefined && !(Number.isFinite(options.retryInMs) && options.retryInMs >= 0)) {
-        throw new RangeError(`retryInMs must be a number of milliseconds >= 0, got ${String(options.retryInMs)}.`);
+        throw new BotwireConfigError(`retryInMs must be a number of milliseconds >= 0, got ${String(options.retryInMs)}.`);
       }
       partial = { result: encodeJson(raw.name, 'result', result), missing: [...missing], retryInMs: options.retryInMs };
     },

@@ -58,5 +58,5 @@ export function dueSlots(entry: ScheduleEntry, now: number): number[] {
 
 /** The idempotent job id of one slot: every instance computes the same id, so a slot runs once. */
 export function slotId(entry: ScheduleEntry, slot: number): string {
-  return `schedule:${entry.key}:${new Date(slot).toISOString()}`;
+  return `$schedule:${entry.key}:${new Date(slot).toISOString()}`;
 }

@@ -1,5 +1,6 @@
 import { BotwireConfigError } from '../errors.js';
 import { callBackend } from '../internal/backend-call.js';
+import { positiveMs } from '../internal/validate.js';
 import type { RateLimitBackend, RateLimitHit } from './rate-limit-backend.js';
 
 /** Options of {@link RateLimitStore}. */
@@ -34,18 +35,14 @@ export class RateLimitStore {
   readonly #timeoutMs: number;
 
   constructor(backend: RateLimitBackend, options: RateLimitStoreOptions = {}) {
-    const timeout = options.operationTimeoutMs ?? 2_000;
-    if (!(Number.isFinite(timeout) && timeout > 0)) {
-      throw new BotwireConfigError(`operationTimeoutMs must be a positive number, got ${String(timeout)}.`);
-    }
     this.backend = backend;
     this.prefix = options.prefix ?? 'rl:';
-    this.#timeoutMs = timeout;
+    this.#timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 2_000);
   }
 
   /** Count one hit for `key`; one round trip. Denied hits are not counted. */
   hit(key: string, options: { limit: number; windowMs: number; sliding?: boolean }): Promise<RateLimitHit> {
-    if (typeof key !== 'string' || key.length === 0) throw new TypeError('Rate-limit key must be a non-empty string.');
+    if (typeof key !== 'string' || key.length === 0 || key.length > 512) throw new BotwireConfigError('A rate-limit key must be a string of 1–512 characters.');
     const { limit, windowMs } = options;
     if (!(Number.isInteger(limit) && limit >= 1)) throw new BotwireConfigError(`rate limit must be an integer >= 1, got ${String(limit)}.`);
     if (!(Number.isInteger(windowMs) && windowMs >= 1)) {

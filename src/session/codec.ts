@@ -1,4 +1,4 @@
-import { SessionCorruptError, SessionSerializationError } from '../errors.js';
+import { SessionCorruptError, SessionKeyError, SessionSerializationError } from '../errors.js';
 import { stringifyIfPlain } from '../internal/plain-json.js';
 
 /** Longest key accepted, in UTF-8 bytes. Keeps Redis keys and Postgres btree entries small. */
@@ -6,13 +6,20 @@ export const MAX_KEY_BYTES = 512;
 
 const encoder = new TextEncoder();
 
-/** Throw a `TypeError` stating the rule when `key` is not a usable session key. */
+// NUL cannot be stored in Postgres text; a lone surrogate becomes U+FFFD in UTF-8, so two different
+// keys would name one stored record.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Throw {@link SessionKeyError} stating the rule when `key` is not a usable session key. */
 export function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError(`Session key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}.`);
+    throw new SessionKeyError(key, `a session key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`);
   }
   if (key.length * 3 > MAX_KEY_BYTES && encoder.encode(key).length > MAX_KEY_BYTES) {
-    throw new TypeError(`Session key must be at most ${MAX_KEY_BYTES} bytes of UTF-8; got ${encoder.encode(key).length}. Hash long keys.`);
+    throw new SessionKeyError(key, `a session key must be at most ${MAX_KEY_BYTES} bytes of UTF-8, got ${encoder.encode(key).length}; hash long keys`);
+  }
+  if (UNSTORABLE.test(key)) {
+    throw new SessionKeyError(key, 'a session key must not contain NUL or unpaired surrogates (ill-formed Unicode)');
   }
 }
 

@@ -1,4 +1,4 @@
-import { BotwireConfigError } from '../errors.js';
+import { BotwireConfigError, SessionKeyError } from '../errors.js';
 import { PartRun, RESOLVED, resolvePart, type ResolvedPart } from './session-part.js';
 import type { FrameworkBinding, MultiSessionOptions, SingleSessionOptions } from './session-options.js';
 import type { SessionStore } from './session-store.js';
@@ -122,8 +122,8 @@ export function createSessionMiddleware<C extends object>(
 
   const missing = (part: string | undefined): undefined => {
     if (binding.missingKey === 'undefined') return undefined;
-    throw new TypeError(
-      `Cannot access ${part === undefined ? `ctx.${prop}` : `ctx.${prop}.${part}`}: this update has no session key ` +
+    throw new SessionKeyError(undefined,
+      `cannot access ${part === undefined ? `ctx.${prop}` : `ctx.${prop}.${part}`}: this update has no session key ` +
         '(getSessionKey returned undefined, e.g. an update without a chat). Check for a chat before using the session.',
     );
   };
@@ -160,7 +160,7 @@ export function createSessionMiddleware<C extends object>(
         }
         return lazy ? u.ensureLoaded().then(() => view) : view;
       },
-      set() { throw new TypeError(`ctx.${prop} is a multi-session: assign its parts (ctx.${prop}.<part> = …) instead.`); },
+      set() { throw new BotwireConfigError(`ctx.${prop} is a multi-session: assign its parts (ctx.${prop}.<part> = …) instead.`); },
     };
   } else {
     accessor = {

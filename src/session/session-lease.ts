@@ -1,6 +1,7 @@
-import { SessionLeaseLostError } from '../errors.js';
+import { BotwireError, SessionLeaseLostError } from '../errors.js';
 import type { CommitArgs, CommitResult, CommitWrite, SessionBackend } from './backend.js';
 import { decode, encode } from './codec.js';
+import { positiveMs } from '../internal/validate.js';
 import type { CommitOptions, HandOverOptions, SessionLease, SessionRecord } from './session-store.js';
 
 /**
@@ -18,11 +19,6 @@ export interface LeaseHost {
   call<R, M = R>(operation: string, key: string, run: () => Promise<R>, map?: (value: R) => M): Promise<M>;
 }
 
-function positiveMs(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new TypeError(`${name} must be a positive number of milliseconds, got ${String(value)}.`);
-  }
-}
 
 function toVersion(result: CommitResult, key: string): number {
   if (!result.ok) throw new SessionLeaseLostError(key);
@@ -48,7 +44,9 @@ export class StoreLease<T> implements SessionLease<T> {
   ) {}
 
   #finish(what: string): void {
-    if (this.#done) throw new Error(`Session lease for "${this.key}" was already committed or released; ${what} needs a new acquire().`);
+    if (this.#done) {
+      throw new BotwireError('SESSION_LEASE_DONE', `Session lease for "${this.key}" was already committed or released; ${what} needs a new acquire().`, { subject: this.key });
+    }
     this.#done = true;
   }
 
@@ -84,10 +82,10 @@ export class StoreLease<T> implements SessionLease<T> {
   }
 
   #write(text: string | undefined, options: CommitOptions): CommitWrite {
-    positiveMs('ttlMs', options.ttlMs);
+    const ttlMs = options.ttlMs === undefined ? undefined : positiveMs('ttlMs', options.ttlMs);
     if (options.delete) return { kind: 'delete' };
-    if (text !== undefined) return { kind: 'set', data: text, ttlMs: options.ttlMs };
-    return { kind: 'none', ttlMs: options.ttlMs };
+    if (text !== undefined) return { kind: 'set', data: text, ttlMs };
+    return { kind: 'none', ttlMs };
   }
 
   handOver(data?: T, options: HandOverOptions = {}): Promise<SessionLease<T>> {
@@ -100,8 +98,7 @@ export class StoreLease<T> implements SessionLease<T> {
 
   /** {@link handOver} with `data` already JSON-encoded, like {@link commitText}. @internal */
   async handOverText(text: string | undefined, options: HandOverOptions = {}): Promise<StoreLease<T>> {
-    const keepLeaseMs = options.keepLeaseMs ?? this.leaseMs;
-    positiveMs('keepLeaseMs', keepLeaseMs);
+    const keepLeaseMs = options.keepLeaseMs === undefined ? this.leaseMs : positiveMs('keepLeaseMs', options.keepLeaseMs);
     const write = this.#write(text, options);
     this.#finish('handOver');
     const started = Date.now();
@@ -138,9 +135,9 @@ export class StoreLease<T> implements SessionLease<T> {
   }
 
   async extend(ms?: number): Promise<void> {
-    positiveMs('leaseMs', ms);
+    const leaseMs = ms === undefined ? this.leaseMs : positiveMs('leaseMs', ms);
     if (this.#done) throw new SessionLeaseLostError(this.key);
-    const ok = await this.host.call('extend', this.key, () => this.host.backend.extend(this.full, this.token, ms ?? this.leaseMs));
+    const ok = await this.host.call('extend', this.key, () => this.host.backend.extend(this.full, this.token, leaseMs));
     if (!ok) throw new SessionLeaseLostError(this.key);
   }
 }

@@ -1,6 +1,7 @@
 import { BackendUnavailableError, BotwireConfigError, SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError } from '../errors.js';
-import { callBackend, classifyBackendError, sleep } from '../internal/backend-call.js';
+import { callBackend, classifyBackendError, outcomeOf, sleep } from '../internal/backend-call.js';
 import { newToken } from '../internal/token.js';
+import { batchSize, nonNegativeMs, positiveMs, version } from '../internal/validate.js';
 import type { RawSessionRecord, SessionBackend } from './backend.js';
 import { assertKey, decode, encode } from './codec.js';
 import { StoreLease, type LeaseHost } from './session-lease.js';
@@ -103,11 +104,6 @@ const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_WAIT_MS = 10_000;
 const CLEANUP_BATCH = 1_000;
 
-function assertMs(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new TypeError(`${name} must be a positive number of milliseconds, got ${String(value)}.`);
-  }
-}
 
 /**
  * Session state that survives between webhook requests and instances: TTL, compare-and-set versions
@@ -131,13 +127,12 @@ export class SessionStore<T = unknown> {
   readonly #host: LeaseHost;
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
-    const timeout = options.operationTimeoutMs ?? 2_000;
-    if (!(Number.isFinite(timeout) && timeout > 0)) {
-      throw new BotwireConfigError(`operationTimeoutMs must be a positive number, got ${String(timeout)}.`);
-    }
+    if (!backend || typeof backend.acquire !== 'function') throw new BotwireConfigError('SessionStore needs a SessionBackend (from an adapter, or your own).');
     this.backend = backend;
-    this.#timeoutMs = timeout;
-    this.prefix = options.prefix ?? '';
+    this.#timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 2_000);
+    const prefix = options.prefix ?? '';
+    if (typeof prefix !== 'string') throw new BotwireConfigError(`prefix must be a string, got ${typeof prefix}.`);
+    this.prefix = prefix;
     this.#host = { backend, call: (operation, key, run, map) => this.#call(operation, key, run, map) };
   }
 
@@ -154,7 +149,11 @@ export class SessionStore<T = unknown> {
   }
 
   #failure(operation: string, key: string | undefined, err: unknown): unknown {
-    if (err instanceof BackendUnavailableError) return new BackendUnavailableError(this.backend.name, operation, err.cause, key);
+    if (err instanceof BackendUnavailableError) {
+      // Named after the store's operation (the backend may have sent it inside a merged command).
+      const outcome = err.outcome === 'unknown' ? outcomeOf(operation, err.cause) : 'not-applied';
+      return new BackendUnavailableError(this.backend.name, operation, err.cause, key, outcome);
+    }
     return classifyBackendError(this.backend.name, operation, err, key);
   }
 
@@ -195,14 +194,16 @@ export class SessionStore<T = unknown> {
   set(key: string, data: T, options: SetOptions = {}): Promise<number> {
     let full: string;
     let text: string;
+    let ttlMs: number | undefined;
+    let ifVersion: number | undefined;
     try {
       full = this.#full(key);
-      assertMs('ttlMs', options.ttlMs);
+      ttlMs = options.ttlMs === undefined ? undefined : positiveMs('ttlMs', options.ttlMs);
+      ifVersion = options.ifVersion === undefined ? undefined : version('ifVersion', options.ifVersion);
       text = encode(key, data);
     } catch (err) {
       return Promise.reject(err);
     }
-    const { ttlMs, ifVersion } = options;
     return this.#call('set', key, () => this.backend.set(full, text, ttlMs, ifVersion), (result) => {
       if (!result.ok) throw new SessionConflictError(key, ifVersion ?? 0, result.actual);
       return result.version;
@@ -212,16 +213,17 @@ export class SessionStore<T = unknown> {
   /** Delete a record; false when there was none. With `ifVersion`, a conflict throws and deletes nothing. */
   async delete(key: string, options: { ifVersion?: number } = {}): Promise<boolean> {
     const full = this.#full(key);
-    const result = await this.#call('delete', key, () => this.backend.delete(full, options.ifVersion));
-    if (!result.ok) throw new SessionConflictError(key, options.ifVersion ?? 0, result.actual);
+    const ifVersion = options.ifVersion === undefined ? undefined : version('ifVersion', options.ifVersion);
+    const result = await this.#call('delete', key, () => this.backend.delete(full, ifVersion));
+    if (!result.ok) throw new SessionConflictError(key, ifVersion ?? 0, result.actual);
     return result.version > 0;
   }
 
   /** Set the record's expiry to now + `ttlMs` without rewriting its data. False when absent. */
   async touch(key: string, ttlMs: number): Promise<boolean> {
     const full = this.#full(key);
-    assertMs('ttlMs', ttlMs);
-    return this.#call('touch', key, () => this.backend.touch(full, ttlMs));
+    const ms = positiveMs('ttlMs', ttlMs);
+    return this.#call('touch', key, () => this.backend.touch(full, ms));
   }
 
   /**
@@ -232,12 +234,12 @@ export class SessionStore<T = unknown> {
     // Not `async`: one lease per update in the middleware, so the uncontended path is one backend
     // call and one `then`; input errors become rejections by hand.
     let full: string;
-    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
+    let leaseMs: number;
+    let waitMs: number;
     try {
       full = this.#full(key);
-      assertMs('leaseMs', leaseMs);
-      if (!(waitMs >= 0)) throw new TypeError(`waitMs must be >= 0, got ${String(waitMs)}.`);
+      leaseMs = options.leaseMs === undefined ? DEFAULT_LEASE_MS : positiveMs('leaseMs', options.leaseMs);
+      waitMs = options.waitMs === undefined ? DEFAULT_WAIT_MS : nonNegativeMs('waitMs', options.waitMs);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -276,7 +278,7 @@ export class SessionStore<T = unknown> {
    * A no-op (0) on backends that expire records natively (memory, Redis).
    */
   async cleanup(options: { batchSize?: number } = {}): Promise<number> {
-    const batch = options.batchSize ?? CLEANUP_BATCH;
+    const batch = batchSize(options.batchSize, CLEANUP_BATCH);
     let total = 0;
     for (;;) {
       const n = await this.#call('cleanup', undefined, () => this.backend.cleanup(batch));

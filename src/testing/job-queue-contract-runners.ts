@@ -93,13 +93,13 @@ export function runnerCases(withQueue: (fn: (c: Ctx) => Promise<void>) => () => 
       for (const q of [a, b]) q.schedule('digest', '0 9 * * *', { kind: 'daily' }, { tz: 'Europe/Moscow' });
       await Promise.all([runDue(a), runDue(b)]);
       expect(runs).toBe(0);
-      const slot = await a.get('schedule:digest:2030-01-01T06:00:00.000Z');
+      const slot = await a.get('$schedule:digest:2030-01-01T06:00:00.000Z');
       expect(slot).toMatchObject({ state: 'delayed', payload: { kind: 'daily' } });
       clock.t = Date.UTC(2030, 0, 1, 6, 0, 30);
       await Promise.all([runDue(a), runDue(b)]);
       await Promise.all([runDue(b), runDue(a)]);
       expect(runs).toBe(1);
-      expect(await a.get('schedule:digest:2030-01-02T06:00:00.000Z')).toMatchObject({ state: 'delayed' });
+      expect(await a.get('$schedule:digest:2030-01-02T06:00:00.000Z')).toMatchObject({ state: 'delayed' });
     }));
 
     it('rejects a bad cron expression or time zone', withQueue(async ({ make }) => {

@@ -6,6 +6,7 @@ import type { JobBackend } from '../jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../jobs/job-queue.js';
 import { runDue } from '../jobs/run-due.js';
 import type { JobHandlers } from '../jobs/types.js';
+import { inputCases } from './job-queue-contract-inputs.js';
 import { runnerCases } from './job-queue-contract-runners.js';
 import { Clock, sleep, until, type Ctx } from './job-contract-support.js';
 
@@ -405,6 +406,7 @@ export function jobQueueContract(
       }));
     });
 
+    inputCases(withQueue);
     runnerCases(withQueue, scale);
   });
 }

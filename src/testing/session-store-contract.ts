@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  SessionConflictError, SessionCorruptError, SessionLeaseLostError, SessionLockTimeoutError, SessionSerializationError,
+  BotwireConfigError, BotwireError, SessionConflictError, SessionCorruptError, SessionKeyError, SessionLeaseLostError,
+  SessionLockTimeoutError, SessionSerializationError,
 } from '../errors.js';
 import type { SessionStore } from '../session/session-store.js';
 
@@ -188,11 +189,37 @@ export function sessionStoreContract(
         expect(await store.get('v')).toMatchObject({ data: 'kept', version: 1 });
       }));
 
-      it('rejects empty and oversized keys with a TypeError stating the rule', withStore(async ({ store }) => {
-        await expect(store.get('')).rejects.toThrow(TypeError);
-        await expect(store.set('é'.repeat(257), 1)).rejects.toThrow(/512 bytes/);
-        await expect(store.acquire(42 as unknown as string)).rejects.toThrow(TypeError);
-      }));
+      // Each row: what the caller passes, and the typed error it must get before anything reaches
+      // the backend (where the same input would fail as a raw driver error, or silently differ).
+      const badInput: Array<[string, (store: SessionStore<unknown>) => Promise<unknown>, new (...a: any[]) => Error, RegExp?]> = [
+        ['empty key', (s) => s.get(''), SessionKeyError, /non-empty/],
+        ['non-string key', (s) => s.acquire(42 as unknown as string), SessionKeyError],
+        ['key over 512 bytes of UTF-8', (s) => s.set('é'.repeat(257), 1), SessionKeyError, /512 bytes/],
+        ['key with NUL', (s) => s.set('a\u0000b', 1), SessionKeyError, /NUL/],
+        ['key with a lone surrogate', (s) => s.get('a\uD800'), SessionKeyError, /surrogate/],
+        ['getMany with one bad key', (s) => s.getMany(['ok', '']), SessionKeyError],
+        ['ttlMs -1', (s) => s.set('k', 1, { ttlMs: -1 }), BotwireConfigError, /ttlMs/],
+        ['ttlMs NaN', (s) => s.set('k', 1, { ttlMs: Number.NaN }), BotwireConfigError, /ttlMs/],
+        ['ttlMs 1e20', (s) => s.set('k', 1, { ttlMs: 1e20 }), BotwireConfigError, /100 years/],
+        ['ifVersion 0.5', (s) => s.set('k', 1, { ifVersion: 0.5 }), BotwireConfigError, /ifVersion/],
+        ['ifVersion -1', (s) => s.set('k', 1, { ifVersion: -1 }), BotwireConfigError, /ifVersion/],
+        ['delete ifVersion "1"', (s) => s.delete('k', { ifVersion: '1' as unknown as number }), BotwireConfigError],
+        ['touch ttlMs 0', (s) => s.touch('k', 0), BotwireConfigError, /ttlMs/],
+        ['leaseMs 0', (s) => s.acquire('k', { leaseMs: 0 }), BotwireConfigError, /leaseMs/],
+        ['waitMs -5', (s) => s.acquire('k', { waitMs: -5 }), BotwireConfigError, /waitMs/],
+        ['cleanup batchSize 0', (s) => s.cleanup({ batchSize: 0 }), BotwireConfigError, /batchSize/],
+        ['cleanup batchSize -1', (s) => s.cleanup({ batchSize: -1 }), BotwireConfigError, /batchSize/],
+        ['commit ttlMs Infinity', async (s) => (await s.acquire('lease-row')).commit(1, { ttlMs: Infinity }), BotwireConfigError, /ttlMs/],
+        ['extend 1e300', async (s) => (await s.acquire('lease-row2')).extend(1e300), BotwireConfigError, /leaseMs/],
+      ];
+      it.each(badInput)('refuses %s with a typed error, before the backend sees it', async (_what, run, type, message) => {
+        await withStore(async ({ store }) => {
+          const err = await run(store).then(() => undefined, (e: unknown) => e);
+          expect(err).toBeInstanceOf(type);
+          expect(err).toBeInstanceOf(BotwireError);
+          if (message) expect((err as Error).message).toMatch(message);
+        })();
+      });
 
       it.skipIf(options.corruptionImpossibleBecause !== undefined)(
         `reports undecodable stored bytes as SessionCorruptError and leaves them untouched${
