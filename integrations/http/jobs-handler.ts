@@ -1,4 +1,5 @@
 import { BotwireConfigError } from '../../src/errors.js';
+import { MAX_JOB_ID_LENGTH } from '../../src/jobs/codec.js';
 import { runDue } from '../../src/jobs/run-due.js';
 import type { Job } from '../../src/jobs/types.js';
 import { intInRange } from '../../src/internal/validate.js';
@@ -6,10 +7,9 @@ import { checkAccess, type JobsHttpAction, type JobsHttpOptions, type JobsHttpSu
 import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, readBody, safeEqual } from './respond.js';
 
 const PENDING = new Set(['waiting', 'delayed', 'active', 'partial']);
-const ID = /^[^\u0000-\u001f\u007f]{1,200}$/;
+const ID = new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${MAX_JOB_ID_LENGTH}}$`);
 /** Namespace of the ids `POST /jobs/:name` derives from `Idempotency-Key`: `http:<name>:<key>`. */
 const KEY_PREFIX = 'http:';
-const MAX_ID = 200;
 
 function statusView(job: Job, exposeErrors: boolean) {
   const error = job.error ? (exposeErrors ? { name: job.error.name, message: job.error.message } : { name: job.error.name }) : null;
@@ -100,7 +100,7 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
       try { payload = JSON.parse(text); } catch { return fail(400, 'BAD_JSON', 'The request body is not valid JSON.'); }
     }
     const key = request.headers.get('idempotency-key');
-    const maxKey = MAX_ID - KEY_PREFIX.length - name.length - 1;
+    const maxKey = MAX_JOB_ID_LENGTH - KEY_PREFIX.length - name.length - 1;
     if (key !== null && (!ID.test(key) || key.length > maxKey)) {
       return fail(400, 'BAD_IDEMPOTENCY_KEY', `Idempotency-Key must be 1–${maxKey} printable characters for this job.`);
     }
@@ -185,7 +185,7 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
       if (parts[0] === 'cron' && parts[1] === 'tick' && parts.length === 2) return only(['GET', 'POST']) ?? (await tick(request));
       if (parts[0] !== 'jobs' || parts.length < 2 || parts.length > 3) return fail(404, 'NOT_FOUND', 'No such route.');
       const subject = parts[1]!;
-      if (!ID.test(subject)) return fail(400, 'BAD_ID', 'A job id must be 1–200 printable characters.');
+      if (!ID.test(subject)) return fail(400, 'BAD_ID', `A job id must be 1–${MAX_JOB_ID_LENGTH} printable characters.`);
       if (parts.length === 2 && method === 'POST') return jsonOnly() ?? (await enqueue(request, subject));
       const route = parts.length === 2 ? 'status' : parts[2];
       if (route === 'retry') return only(['POST']) ?? jsonOnly() ?? (await onJob(request, subject, 'retry'));
