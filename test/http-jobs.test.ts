@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { memoryJobQueue } from '../adapters/memory/job-backend.js';
 import { jobsHttpHandler } from '../integrations/http/index.js';
 import { toNodeHandler } from '../integrations/http/node.js';
+import { BotwireConfigError } from '../src/errors.js';
 import type { JobQueue } from '../src/jobs/job-queue.js';
 
 const SECRET = 'test-cron-secret-0123456789abcdef';
@@ -25,7 +26,7 @@ beforeAll(async () => {
       boom: () => { throw new Error('source exploded'); },
     },
   });
-  const handle = jobsHttpHandler({ queue, cronSecret: SECRET, basePath: '/api', budgetMs: 40_000, maxBodyBytes: 1_000 });
+  const handle = jobsHttpHandler({ queue, public: true, cronSecret: SECRET, basePath: '/api', budgetMs: 40_000, maxBodyBytes: 1_000 });
   server = http.createServer(toNodeHandler(handle));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
@@ -90,12 +91,36 @@ describe('jobs over HTTP (node:http)', () => {
     expect((await again.json()).error.code).toBe('JOB_STATE');
   });
 
-  it('treats Idempotency-Key as the job id', async () => {
-    const a = await (await post('/jobs/report', { chat: 1 }, { 'idempotency-key': 'order-77' })).json();
-    const b = await (await post('/jobs/report', { chat: 2 }, { 'idempotency-key': 'order-77' })).json();
-    expect(a.id).toBe('order-77');
-    expect(b.id).toBe('order-77');
-    expect((await queue.get('order-77'))?.payload).toEqual({ chat: 1 });
+  it('derives the job id http:<name>:<key> from Idempotency-Key and replays it with 200', async () => {
+    const first = await post('/jobs/report', { chat: 1 }, { 'idempotency-key': 'order-77' });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const a = await first.json();
+    const second = await post('/jobs/report', { chat: 2 }, { 'idempotency-key': 'order-77' });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const b = await second.json();
+    expect(a).toEqual({ id: 'http:report:order-77', state: 'waiting', statusUrl: '/api/jobs/http%3Areport%3Aorder-77' });
+    expect(b).toEqual(a);
+    expect(second.headers.get('location')).toBe(a.statusUrl);
+    // The stored job keeps the first payload: a repeated key never changes a job.
+    expect((await queue.get('http:report:order-77'))?.payload).toEqual({ chat: 1 });
+    expect(await queue.get('order-77')).toBeUndefined();
+    expect((await fetch(`${base}/jobs/http%3Areport%3Aorder-77`)).status).toBe(200);
+  });
+
+  it('accepts every JSON media type on POST and nothing else', async () => {
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/merge-patch+json', 'application/vnd.api+json ; q=1']) {
+      expect([type, (await post('/jobs/report', { chat: 3 }, { 'content-type': type })).status]).toEqual([type, 201]);
+    }
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'application/json-seq', 'text/json', '']) {
+      expect([type, (await post('/jobs/report', { chat: 3 }, { 'content-type': type })).status]).toEqual([type, 415]);
+    }
+    const { id } = await (await post('/jobs/boom', null)).json();
+    const retry = await fetch(`${base}/jobs/${id}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(415);
+    expect((await retry.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    await queue.cancel(id);
   });
 
   it('protects the tick with the bearer secret', async () => {
@@ -112,9 +137,12 @@ describe('jobs over HTTP (node:http)', () => {
       [post('/jobs/report', '{not json'), 400, 'BAD_JSON'],
       [post('/jobs/report', { s: 'x'.repeat(2_000) }), 413, 'BODY_TOO_LARGE'],
       [post('/jobs/report', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [post('/jobs/report', {}, { 'idempotency-key': 'k'.repeat(190) }), 400, 'BAD_IDEMPOTENCY_KEY'],
       [fetch(`${base}/jobs/missing-id`), 404, 'JOB_NOT_FOUND'],
       [fetch(`${base}/jobs/missing-id/result`), 404, 'JOB_NOT_FOUND'],
       [fetch(`${base}/jobs/x/retry`), 405, 'METHOD_NOT_ALLOWED'],
+      [fetch(`${base}/jobs/x`, { method: 'PUT' }), 405, 'METHOD_NOT_ALLOWED'],
+      [post('/jobs/x/result', {}), 405, 'METHOD_NOT_ALLOWED'],
       [fetch(`${base}/jobs/x/whatever`), 404, 'NOT_FOUND'],
       [fetch(`${base}/elsewhere`), 404, 'NOT_FOUND'],
       [fetch(`${base}/cron/tick`, { method: 'DELETE' }), 405, 'METHOD_NOT_ALLOWED'],
@@ -125,16 +153,61 @@ describe('jobs over HTTP (node:http)', () => {
     }
   });
 
-  it('reports a failed job without a result as 409 with its error', async () => {
+  it('reports a failed job without a result as 409 naming the error class only', async () => {
     const { id } = await (await post('/jobs/boom', null)).json();
     for (let i = 0; i < 3; i++) { await tick(); clock += 3_600_000; }
     const r = await fetch(`${base}/jobs/${id}/result`);
     expect(r.status).toBe(409);
-    expect((await r.json()).error).toMatchObject({ code: 'JOB_NO_RESULT', message: expect.stringContaining('source exploded') });
+    const { error } = await r.json();
+    expect(error).toMatchObject({ code: 'JOB_NO_RESULT', message: expect.stringContaining('ended failed without a result (Error)') });
+    expect(error.message).not.toContain('source exploded');
+    expect((await (await fetch(`${base}/jobs/${id}`)).json()).error).toEqual({ name: 'Error' });
+  });
+});
+
+describe('options and routes outside authorize', () => {
+  const q = memoryJobQueue({ handlers: { report: () => 1 } });
+
+  it('refuses invalid options with BotwireConfigError', () => {
+    for (const bad of [
+      { cronSecret: 'short' }, { cronSecret: 12345678901234567890 as unknown as string }, { maxBodyBytes: 0 },
+      { pollAfterSeconds: -1 }, { basePath: 'api' },
+    ]) {
+      expect(() => jobsHttpHandler({ queue: q, public: true, ...bad })).toThrow(BotwireConfigError);
+    }
+  });
+
+  it('keeps the tick at 404 without cronSecret and never asks authorize about it', async () => {
+    const authorize = vi.fn(() => true);
+    const handle = jobsHttpHandler({ queue: q, authorize });
+    const res = await handle(new Request('http://bot.test/cron/tick', { headers: { authorization: 'Bearer anything-at-all-0123456789' } }));
+    expect([res.status, (await res.json()).error.code]).toEqual([404, 'NOT_FOUND']);
+    const withSecret = jobsHttpHandler({ queue: q, authorize, cronSecret: SECRET });
+    expect((await withSecret(new Request('http://bot.test/cron/tick', { headers: { authorization: `Bearer ${SECRET}` } }))).status).toBe(200);
+    expect((await withSecret(new Request('http://bot.test/cron/tick'))).status).toBe(401);
+    expect(authorize).not.toHaveBeenCalled();
+  });
+
+  it('allows only when authorize returns exactly true; a missing job is 404 before authorize is asked', async () => {
+    const answers: unknown[] = [1, 'yes', {}, undefined, false];
+    const authorize = vi.fn(() => answers.shift() as boolean);
+    const handle = jobsHttpHandler({ queue: q, authorize });
+    const { id } = await q.add('report', {});
+    for (let i = 0; i < 5; i++) expect((await handle(new Request(`http://bot.test/jobs/${id}`))).status).toBe(403);
+    expect((await handle(new Request('http://bot.test/jobs/nope'))).status).toBe(404);
+    expect(authorize).toHaveBeenCalledTimes(5);
   });
 });
 
 describe('node adapter', () => {
+  it('keeps a request target starting with // as a path on the Host it came to', async () => {
+    const { toWebRequest } = await import('../integrations/http/node.js');
+    const req = Object.assign((async function* () { /* no body */ })(), { method: 'GET', url: '//evil.example/jobs/x', headers: { host: 'bot.example' } });
+    const url = new URL(toWebRequest(req).url);
+    expect([url.host, url.pathname]).toEqual(['bot.example', '//evil.example/jobs/x']);
+  });
+
+
   it('passes on a body that Express already parsed, and uses originalUrl under a mount path', async () => {
     const { toWebRequest } = await import('../integrations/http/node.js');
     const req = Object.assign((async function* () { /* stream already consumed */ })(), {

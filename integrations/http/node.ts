@@ -3,6 +3,7 @@
  *
  * @module botwire/http/node
  */
+import { BotwireConfigError, BotwireError } from '../../src/errors.js';
 
 /** The parts of `http.IncomingMessage` (or an Express request) the adapter reads. */
 export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
@@ -44,12 +45,36 @@ function bodyStream(req: NodeRequestLike): ReadableStream<Uint8Array> {
   });
 }
 
-/** Turn a Node request into a web `Request`. */
+/** Characters that would move a Host header's text out of the authority part of a URL. */
+const HOST_BREAKERS = /[\s/?#@\\]/;
+
+function badRequest(message: string): BotwireError {
+  return new BotwireError('BAD_REQUEST', message);
+}
+
+/**
+ * Turn a Node request into a web `Request`.
+ *
+ * @throws {BotwireError} with code `BAD_REQUEST` when the Host header or request target cannot form a
+ * URL (`toNodeHandler` answers those with 400).
+ */
 export function toWebRequest(req: NodeRequestLike, options: NodeHandlerOptions = {}): Request {
   const proto = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
   const host = req.headers.host;
-  const origin = typeof host === 'string' && host ? `${proto}://${host}` : (options.origin ?? 'http://localhost');
-  const url = new URL(req.originalUrl ?? req.url ?? '/', origin);
+  let origin = options.origin ?? 'http://localhost';
+  if (typeof host === 'string' && host) {
+    if (HOST_BREAKERS.test(host)) throw badRequest('The Host header is not a valid host.');
+    origin = `${proto}://${host}`;
+  }
+  const target = req.originalUrl ?? req.url ?? '/';
+  let url: URL;
+  try {
+    const root = new URL(origin);
+    // Appended, not resolved: a target like `//other/x` must stay a path, not become another host.
+    url = target.startsWith('/') ? new URL(root.origin + target) : new URL(target, root);
+  } catch {
+    throw badRequest('The Host header or request target is not a valid URL.');
+  }
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
@@ -82,36 +107,53 @@ export async function sendWebResponse(res: NodeResponseLike, response: Response,
 }
 
 /**
- * Adapt a web handler (e.g. `jobsHttpHandler(...)`) to `node:http` and Express. Unexpected
- * failures answer 500 (or go to Express's `next(err)`) instead of crashing the process.
+ * Adapt a web handler (e.g. `jobsHttpHandler(...)`) to `node:http` and Express. A request whose Host
+ * header or target forms no URL answers 400; unexpected failures answer 500 (or go to Express's
+ * `next(err)`) instead of crashing the process.
  *
  * @example
  * ```ts
  * import http from 'node:http';
  * import { jobsHttpHandler } from 'botwire/http';
  * import { toNodeHandler } from 'botwire/http/node';
- * http.createServer(toNodeHandler(jobsHttpHandler({ queue, cronSecret: process.env.CRON_SECRET }))).listen(3000);
- * // Express: app.use('/api', toNodeHandler(jobsHttpHandler({ queue, basePath: '/api' })));
+ * const jobs = jobsHttpHandler({ queue, authorize, cronSecret: process.env.CRON_SECRET });
+ * http.createServer(toNodeHandler(jobs)).listen(3000);
+ * // Express: app.use('/api', toNodeHandler(jobsHttpHandler({ queue, authorize, basePath: '/api' })));
  * ```
  */
 export function toNodeHandler(
   handler: (request: Request) => Promise<Response>,
   options: NodeHandlerOptions = {},
 ): (req: NodeRequestLike, res: NodeResponseLike, next?: (err?: unknown) => void) => void {
+  if (options.origin !== undefined && !URL.canParse(options.origin)) {
+    throw new BotwireConfigError(`toNodeHandler: origin must be an absolute URL like "https://bot.example", got ${JSON.stringify(options.origin)}.`);
+  }
   return (req, res, next) => {
     void (async () => {
+      let request: Request;
       try {
-        const response = await handler(toWebRequest(req, options));
+        request = toWebRequest(req, options);
+      } catch (err) {
+        // A malformed request is the client's fault (RFC 9112 asks for 400 on a bad Host), not the app's.
+        const bad = err instanceof BotwireError && err.code === 'BAD_REQUEST';
+        sendError(res, bad ? 400 : 500, bad ? 'BAD_REQUEST' : 'INTERNAL', bad ? err.message : 'Internal error.');
+        return;
+      }
+      try {
+        const response = await handler(request);
         await sendWebResponse(res, response, req.method);
       } catch (err) {
         if (next) { next(err); return; }
-        try {
-          res.statusCode = 500;
-          res.setHeader('content-type', 'application/json; charset=utf-8');
-          res.end(new TextEncoder().encode(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error.' } })));
-        } catch { /* headers already sent: nothing more to do */ }
+        sendError(res, 500, 'INTERNAL', 'Internal error.');
       }
     })();
   };
 }
 
+function sendError(res: NodeResponseLike, status: number, code: string, message: string): void {
+  try {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(new TextEncoder().encode(JSON.stringify({ error: { code, message } })));
+  } catch { /* headers already sent: nothing more to do */ }
+}

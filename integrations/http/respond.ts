@@ -1,6 +1,6 @@
 import {
-  BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, BotwireError, JobNotFoundError,
-  JobPayloadTooLargeError, JobSerializationError, JobStateError, UnknownJobError,
+  BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, JobConflictError, JobNotFoundError,
+  JobPayloadTooLargeError, JobSerializationError, JobStateError, SessionKeyError, UnknownJobError,
 } from '../../src/errors.js';
 
 const encoder = new TextEncoder();
@@ -19,26 +19,37 @@ export function fail(status: number, code: string, message: string, headers: Rec
 }
 
 /**
- * Map a thrown error to a status and the JSON error shape. botwire errors keep their code and
- * message (they say what to do); anything else becomes a 500 without internals.
+ * Map a thrown error to a status and the JSON error shape. Only errors about the caller's own input
+ * keep their message (it names the rule the input broke); every other message may carry internals
+ * (connection strings, hostnames, other jobs' names), so those answer with a fixed text and the full
+ * error goes to `onError`.
  */
 export function errorResponse(err: unknown, onError: (e: unknown) => void): Response {
   if (err instanceof JobNotFoundError) return fail(404, err.code, err.message);
-  if (err instanceof UnknownJobError) return fail(404, err.code, err.message);
+  if (err instanceof UnknownJobError) return fail(404, err.code, 'There is no such job that can be started here.');
   if (err instanceof JobStateError) return fail(409, err.code, err.message);
+  if (err instanceof JobConflictError) return fail(409, err.code, 'This id already belongs to another job.');
   if (err instanceof JobPayloadTooLargeError) return fail(413, err.code, err.message);
-  if (err instanceof JobSerializationError || err instanceof BotwireConfigError) return fail(400, err.code, err.message);
-  if (err instanceof BackendUnavailableError) return fail(503, err.code, 'The job store is unavailable; try again shortly.', { 'retry-after': '5' });
-  if (err instanceof BackendForbiddenError || err instanceof BackendSchemaError) {
-    onError(err);
-    return fail(500, err.code, 'The job store is misconfigured; see the server logs.');
-  }
-  if (err instanceof TypeError && !(err instanceof BotwireError)) {
-    // Input validation in the core throws TypeError with a message naming the rule.
-    return fail(400, 'BAD_REQUEST', err.message);
+  if (err instanceof JobSerializationError || err instanceof BotwireConfigError || err instanceof SessionKeyError) {
+    return fail(400, err.code, err.message);
   }
   onError(err);
+  if (err instanceof BackendUnavailableError) return fail(503, err.code, 'The job store is unavailable; try again shortly.', { 'retry-after': '5' });
+  if (err instanceof BackendForbiddenError || err instanceof BackendSchemaError) {
+    return fail(500, err.code, 'The job store is misconfigured; see the server logs.');
+  }
   return fail(500, 'INTERNAL', 'Internal error; see the server logs.');
+}
+
+/**
+ * Whether a `Content-Type` names JSON: `application/json` or `application/<anything>+json`, with
+ * any parameters. A missing header is not JSON: browsers send cross-site POSTs without a preflight
+ * only for form and text types or no body type at all, so demanding JSON makes every such request fail.
+ */
+export function isJsonContentType(header: string | null): boolean {
+  if (header === null) return false;
+  const essence = header.split(';', 1)[0]!.trim().toLowerCase();
+  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/.test(essence);
 }
 
 async function sha256(text: string): Promise<Uint8Array> {
