@@ -48,6 +48,20 @@ describe('botwire CLI', { timeout: 30_000 }, () => {
     expect(nourl.stderr).toMatch(/--database-url <url> or set DATABASE_URL/);
   });
 
+  it('exits 2 naming the rule for a reserved schema, before connecting', async () => {
+    // The URL points nowhere: reaching it would exit 1, so exit 2 proves nothing was attempted.
+    const [pub, catalog] = await Promise.all([
+      cli(['migrate', '--schema', 'public', '--database-url', 'postgres://postgres@127.0.0.1:1/test']),
+      cli(['migrate', '--print', '--schema', 'pg_catalog']),
+    ]);
+    for (const r of [pub, catalog]) {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/is reserved: botwire refuses public, information_schema, pg_catalog, pg_toast and every name starting with pg_/);
+      expect(r.stderr).not.toMatch(/migrate failed/);
+    }
+  });
+
   it('exits 1 with the reason when the database cannot be reached', async () => {
     const r = await cli(['migrate', '--database-url', 'postgres://postgres@127.0.0.1:1/test']);
     expect(r.code).toBe(1);

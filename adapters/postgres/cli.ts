@@ -14,7 +14,8 @@ const USAGE = `Usage:
 
 Options:
   --database-url <url>  postgres://user:password@host:5432/db
-  --schema <name>       schema to use (default "${DEFAULT_SCHEMA}")
+  --schema <name>       schema botwire owns alone (default "${DEFAULT_SCHEMA}"; public, information_schema
+                        and pg_* are refused)
   --print               print the SQL and exit
   -h, --help            show this help
 

@@ -6,7 +6,10 @@ import { migrations, type Migration } from './sql/migrations.generated.js';
 /** Options of {@link migrate} and {@link migrationSql}. */
 export interface MigrateOptions {
   /**
-   * Schema that holds botwire's tables and functions. Validated: lower-case letters, digits and `_`.
+   * Schema that holds botwire's tables and functions, and nothing else. Validated: lower-case
+   * letters, digits and `_`; `public`, `information_schema`, `pg_catalog`, `pg_toast` and every
+   * `pg_*` name are refused (`BotwireConfigError`), because the migrations lock down what they create
+   * and botwire must own its schema alone.
    * @default 'botwire'
    */
   schema?: string;

@@ -59,10 +59,15 @@ interface VersionRow { ok: boolean; version: unknown }
 
 interface SetCall { key: string; data: string; ttlMs: number | undefined; ifVersion: number | undefined }
 
-// jsonb refuses a few things JSON.stringify emits (\u0000, lone surrogates): that is bad input, not an outage.
+// jsonb refuses a few things JSON.stringify emits (\u0000 → 22P05, lone surrogates → 22P02): that is
+// bad input, not an outage. But 22P02 is also what any other parameter gets from its type's input
+// function (e.g. "0.5" for a bigint version), so a 22P02 counts only when the JSON parser raised it:
+// its `file` (json.c, jsonfuncs.c …, the same in every server language) or, from a driver that
+// drops that field, its English message.
 function rejectJson(key: string, err: unknown): never {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === '22P02' || code === '22P05') throw new SessionSerializationError(key, err);
+  const e = err as { code?: unknown; file?: unknown; message?: unknown } | null;
+  const fromJsonParser = typeof e?.file === 'string' ? e.file.startsWith('json') : /\bjson\b/.test(String(e?.message));
+  if (e?.code === '22P05' || (e?.code === '22P02' && fromJsonParser)) throw new SessionSerializationError(key, err);
   throw err;
 }
 

@@ -5,6 +5,8 @@
 --   * Idempotent: CREATE … IF NOT EXISTS / CREATE OR REPLACE, so pasting it twice is harmless.
 --   * Every table gets ROW LEVEL SECURITY with no policies: only the owner (and BYPASSRLS roles such as
 --     Supabase's service_role) can touch rows; anon/authenticated see nothing.
+--   * Every migration ends with a lockdown block naming each table, sequence and function it creates
+--     (see 008_lockdown.sql): rights revoked from PUBLIC, anon and authenticated, granted to service_role.
 --   * Functions are SECURITY INVOKER with fully qualified names (pg_catalog.now(), {{schema}}.t) and no
 --     `SET search_path` clause: as invoker they run with the caller's own rights, so the caller's
 --     search_path can only ever affect that caller, while a SET clause costs every call a GUC
@@ -326,25 +328,41 @@ BEGIN
 END
 $$;
 
--- Nobody but the owner (and roles granted below) may read sessions or call these functions.
+-- Lock down what this migration created, by name (the rule and the block's shape: 008_lockdown.sql).
+-- Nobody but the owner (the migrating role) and Supabase's service_role may use the schema, read the
+-- tables or call the functions; PUBLIC holds EXECUTE on every new function unless it is revoked.
 DO $$
 DECLARE
-  v_role text;
+  v_from text := pg_catalog.concat_ws(', ', 'PUBLIC',
+    (SELECT 'anon' FROM pg_catalog.pg_roles WHERE rolname = 'anon'),
+    (SELECT 'authenticated' FROM pg_catalog.pg_roles WHERE rolname = 'authenticated'));
+  v_service boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role');
+  v_obj text;
 BEGIN
-  REVOKE ALL ON ALL TABLES IN SCHEMA {{schema}} FROM PUBLIC;
-  REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{schema}} FROM PUBLIC;
-  FOREACH v_role IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
-      EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA {{schema}} FROM %I', v_role);
-      EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA {{schema}} FROM %I', v_role);
-      EXECUTE pg_catalog.format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{schema}} FROM %I', v_role);
+  EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA {{schema}} FROM %s', v_from);
+  -- Supabase's server-side key runs as service_role (BYPASSRLS, but it still needs grants).
+  IF v_service THEN GRANT USAGE ON SCHEMA {{schema}} TO service_role; END IF;
+  FOREACH v_obj IN ARRAY ARRAY['{{schema}}.migrations', '{{schema}}.sessions'] LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %s', v_obj::regclass, v_from);
+    IF v_service THEN
+      EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO service_role', v_obj::regclass);
     END IF;
   END LOOP;
-  -- Supabase's server-side key runs as service_role (BYPASSRLS, but it still needs grants).
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    GRANT USAGE ON SCHEMA {{schema}} TO service_role;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {{schema}} TO service_role;
-    GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {{schema}} TO service_role;
-  END IF;
+  FOREACH v_obj IN ARRAY ARRAY[
+    '{{schema}}.session_get(text[])',
+    '{{schema}}.session_set(text, text, double precision, bigint)',
+    '{{schema}}.session_delete(text, bigint)',
+    '{{schema}}.session_touch(text, double precision)',
+    '{{schema}}.session_acquire(text, text, double precision)',
+    '{{schema}}.session_commit(text, text, bigint, text, text, double precision, double precision)',
+    '{{schema}}.session_extend(text, text, double precision)',
+    '{{schema}}.session_release(text, text)',
+    '{{schema}}.session_cleanup(integer)'
+  ] LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', v_obj::regprocedure, v_from);
+    IF v_service THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO service_role', v_obj::regprocedure);
+    END IF;
+  END LOOP;
 END
 $$;
