@@ -6,8 +6,11 @@
  * @module
  */
 import {
-  BackendUnavailableError, BotwireConfigError, BotwireError, SyncBusClosedError, SyncPayloadTooLargeError, SyncSerializationError, SyncTopicError,
+  BackendUnavailableError, BotwireConfigError, BotwireError, SyncBusClosedError, SyncPayloadTooLargeError, SyncSerializationError,
+  SyncSignatureError, SyncTopicError,
 } from '../errors.js';
+import { intInRange } from '../internal/validate.js';
+import { createEnvelopeSigner, isSignedText, SIGNATURE_OVERHEAD, type EnvelopeSigner } from './envelope-signing.js';
 import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
 import { assertTopic } from './topic-pattern.js';
 import {
@@ -43,10 +46,28 @@ export interface SyncBusOptions {
    */
   maxInFlight?: number;
   /**
-   * Receives non-fatal problems: handler errors, broker drops, unreadable messages. Never throws back.
+   * Receives non-fatal problems: handler errors, broker drops, unreadable messages, refused
+   * signatures (`SyncSignatureError`). Never throws back.
    * @default logs with `console.warn`
    */
   onError?: (error: unknown) => void;
+  /**
+   * Shared secret that signs every envelope this bus sends (HMAC-SHA-256) and that every envelope it
+   * receives must be signed with; anything else is dropped, counted in `stats().rejected` and
+   * reported as `SyncSignatureError`. Give every instance of the app the same secret (at least 32
+   * characters: `openssl rand -hex 32`). It stops forged events, not eavesdropping: payloads still
+   * travel readable. The wire format is described in the module doc of `src/sync/types.ts`.
+   * @default undefined (unsigned: anyone who can publish on the broker channel can inject events)
+   */
+  secret?: string;
+  /**
+   * Largest forward jump in an origin's `seq` taken as events lost on the way. A larger jump is
+   * treated as a gap (`$resync`) after which the origin's sequence starts over from its next event,
+   * so one envelope with an absurd `seq` (a forgery, without `secret`) cannot make that origin's
+   * later events look old.
+   * @default 10_000
+   */
+  maxSeqJump?: number;
 }
 
 const DEFAULT_MAX_PAYLOAD = 1_048_576;
@@ -62,7 +83,11 @@ function bytesOver(text: string, limit: number): number {
   return bytes > limit ? bytes : 0;
 }
 
-interface OriginState { seq: number; seenAt: number }
+/**
+ * What a receiver knows of one origin: its highest seq delivered, and the seqs below it never seen
+ * (the latest gap, or everything below the first event seen) — an event from that range is new.
+ */
+interface OriginState { seq: number; seenAt: number; missingFrom: number; missingTo: number }
 
 function isEnvelope(value: unknown): value is SyncEnvelope {
   const e = value as SyncEnvelope | null;
@@ -79,7 +104,9 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly sendTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly report: (error: unknown) => void;
-  private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, resyncs: 0 };
+  private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
+  private readonly signer: EnvelopeSigner | undefined;
+  private readonly maxSeqJump: number;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   private current: SyncBusState = 'connecting';
   private seq = 0;
@@ -96,7 +123,11 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     if (typeof this.instanceId !== 'string' || this.instanceId.length === 0 || this.instanceId.length > 128) {
       throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
     }
-    this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, this.transport.maxPayloadBytes);
+    this.signer = options.secret === undefined ? undefined : createEnvelopeSigner(options.secret);
+    this.maxSeqJump = options.maxSeqJump === undefined ? 10_000 : intInRange('SyncBus `maxSeqJump`', options.maxSeqJump, 1);
+    // The signature travels in front of the envelope, inside what the transport can carry.
+    const room = this.transport.maxPayloadBytes - (this.signer ? SIGNATURE_OVERHEAD : 0);
+    this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, room);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 10_000;
     const onError = options.onError ?? ((e: unknown) => console.warn('[botwire sync]', e instanceof Error ? e.message : e));
@@ -181,7 +212,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       this.counters.dropped++;
       return RESOLVED;
     }
-    const sending = this.trySend(text, topic);
+    const sending = this.trySend(this.signer ? this.signer.sign(text) : text, topic);
     // While the broker is known to be down the caller does not wait at all; the send still runs in
     // the background (bounded by sendTimeoutMs and maxInFlight) in case only our subscriber is cut off.
     return this.current === 'down' ? RESOLVED : sending;
@@ -191,8 +222,14 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     this.inFlight++;
     return new Promise<void>((resolve) => {
       let settled = false;
+      let timedOut = false;
       const finish = (error?: unknown): void => {
-        if (settled) return;
+        if (settled) {
+          // The broker took it after all, after we had counted it dropped: receivers see no gap.
+          if (timedOut && error === undefined) this.counters.dropped--;
+          timedOut = false;
+          return;
+        }
         settled = true;
         clearTimeout(timer);
         this.inFlight--;
@@ -203,7 +240,10 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         }
         resolve();
       };
-      const timer = setTimeout(() => finish(new Error(`no answer within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      const timer = setTimeout(() => {
+        finish(new Error(`no answer within ${this.sendTimeoutMs} ms`));
+        timedOut = true;
+      }, this.sendTimeoutMs);
       // A pending send must not keep a process alive that is otherwise done (e.g. after close()).
       (timer as { unref?: () => void }).unref?.();
       try {
@@ -230,39 +270,85 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
 
   private receive(text: string): void {
     if (this.current === 'closed') return;
+    // Skipped unverified: dropping a text that merely looks like our own echo harms no one.
     if (this.isOwnEcho(text)) return;
+    let json = text;
+    if (this.signer) {
+      const body = this.signer.verify(text);
+      if (body === null) return this.refuse(new SyncSignatureError(this.transport.name, this.signer.why(text)));
+      json = body;
+    } else if (isSignedText(text)) {
+      return this.refuse(new SyncSignatureError(this.transport.name, 'it is signed but this bus has no `secret`'));
+    }
     let envelope: unknown;
     try {
-      envelope = JSON.parse(text);
+      envelope = JSON.parse(json);
     } catch (e) {
-      this.report(new BotwireError('SYNC_MALFORMED', `Ignored an unreadable message from ${this.transport.name}.`, { cause: e }));
-      return;
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored an unreadable message from ${this.transport.name}.`, { cause: e }));
     }
     if (!isEnvelope(envelope)) {
-      this.report(new BotwireError('SYNC_MALFORMED', `Ignored a message from ${this.transport.name} that is not a botwire envelope.`));
-      return;
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored a message from ${this.transport.name} that is not a botwire envelope.`));
     }
     if (envelope.origin === this.instanceId) return; // our own echo: already delivered locally
-    if (envelope.topic === RESYNC_TOPIC) return;
-    const now = Date.now();
-    const state = this.origins.get(envelope.origin);
-    if (!state) {
-      this.origins.set(envelope.origin, { seq: envelope.seq, seenAt: now });
-      if (now - this.lastPrune > ORIGIN_IDLE_MS) this.prune(now);
-    } else if (envelope.seq > state.seq) {
-      const missed = envelope.seq - state.seq - 1;
-      state.seq = envelope.seq;
-      state.seenAt = now;
-      if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
-    } else if (envelope.seq === 1) {
-      // The origin restarted with the same instanceId: its sequence starts over.
-      state.seq = 1;
-      state.seenAt = now;
-    } else {
-      return; // duplicate or reordered copy: already delivered
+    if (envelope.topic === RESYNC_TOPIC) {
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored a \`${RESYNC_TOPIC}\` from ${this.transport.name}: it is local to each bus.`));
+    }
+    if (!this.accept(envelope.origin, envelope.seq)) {
+      this.counters.duplicates++;
+      return;
     }
     this.counters.received++;
     this.deliver(envelope);
+  }
+
+  /**
+   * Whether the event `seq` of `origin` is new, updating what we know of the origin; emits `$resync`
+   * for a gap. Order per origin is the broker's; anything at or below the highest seq delivered is a
+   * copy, except seqs we know we never saw.
+   */
+  private accept(origin: string, seq: number): boolean {
+    const now = Date.now();
+    const state = this.origins.get(origin);
+    if (!state) {
+      // Whatever came before the first event we see of an origin is unknown, not old.
+      this.origins.set(origin, { seq, seenAt: now, missingFrom: 1, missingTo: seq - 1 });
+      if (now - this.lastPrune > ORIGIN_IDLE_MS) this.prune(now);
+      return true;
+    }
+    state.seenAt = now;
+    if (seq > state.seq) {
+      const missed = seq - state.seq - 1;
+      if (seq - state.seq > this.maxSeqJump) {
+        // Too far ahead to be events lost on the way: never let it make the origin's later events
+        // look old. Start the origin over; its next event is accepted whatever its seq.
+        this.origins.delete(origin);
+      } else {
+        if (missed > 0) { state.missingFrom = state.seq + 1; state.missingTo = seq - 1; }
+        state.seq = seq;
+      }
+      if (missed > 0) this.resync({ reason: 'gap', origin, missed });
+      return true;
+    }
+    if (seq === 1) {
+      // The origin restarted with the same instanceId: its sequence starts over.
+      state.seq = 1;
+      state.missingTo = 0;
+      return true;
+    }
+    if (seq >= state.missingFrom && seq <= state.missingTo) {
+      // An event we never saw: the seq above it was not this origin's (a forged envelope) or came
+      // early. Continue from here; what is still missing lies below it.
+      state.seq = seq;
+      state.missingTo = seq - 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Count and report a received text that was not delivered. */
+  private refuse(error: BotwireError): void {
+    this.counters.rejected++;
+    this.report(error);
   }
 
   /**
