@@ -102,15 +102,19 @@ export function createEnvelopeSigner(secret: string): EnvelopeSigner {
   };
 }
 
-/** Unpadded base64url of 32 bytes (43 characters). */
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const chars: number[] = new Array<number>(SIGNATURE_CHARS).fill(0);
+
+/** Unpadded base64url of 32 bytes (43 characters), built as one string. */
 function base64url(bytes: Uint8Array): string {
-  let out = '';
+  let o = 0;
   let i = 0;
   for (; i + 3 <= bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+    chars[o++] = CODES[n >>> 18]!; chars[o++] = CODES[(n >>> 12) & 63]!; chars[o++] = CODES[(n >>> 6) & 63]!; chars[o++] = CODES[n & 63]!;
   }
   // 32 = 3 · 10 + 2: two bytes left, three characters.
   const n = (bytes[i]! << 8) | bytes[i + 1]!;
-  return out + ALPHABET[n >>> 10]! + ALPHABET[(n >>> 4) & 63]! + ALPHABET[(n << 2) & 63]!;
+  chars[o++] = CODES[n >>> 10]!; chars[o++] = CODES[(n >>> 4) & 63]!; chars[o] = CODES[(n << 2) & 63]!;
+  return String.fromCharCode.apply(null, chars);
 }

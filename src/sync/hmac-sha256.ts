@@ -70,10 +70,10 @@ const tail = new Uint8Array(BLOCK * 2);
 function finish(state: Int32Array, prefixBytes: number, data: Uint8Array, start: number, end: number, out: Uint8Array): void {
   const pos = compress(state, data, start, end);
   const rest = end - pos;
-  tail.fill(0);
-  tail.set(data.subarray(pos, end));
-  tail[rest] = 0x80;
   const size = rest + 9 > BLOCK ? BLOCK * 2 : BLOCK;
+  for (let i = 0; i < rest; i++) tail[i] = data[pos + i]!;
+  tail[rest] = 0x80;
+  for (let i = rest + 1; i < size - 8; i++) tail[i] = 0;
   const totalBytes = prefixBytes + end - start;
   const hi = Math.floor(totalBytes / 0x20000000); // high 32 bits of the bit length
   const lo = (totalBytes * 8) >>> 0;
