@@ -2,10 +2,12 @@
  * HMAC-SHA-256 (RFC 2104 over FIPS 180-4) in plain TypeScript, synchronous and edge-safe.
  *
  * Why not WebCrypto: `crypto.subtle.sign`/`verify` are asynchronous, and in Node each call costs a
- * thread-pool round trip (measured 12–20 µs per small envelope, against ~2 µs here), while the bus
- * signs and verifies one short text per event and must deliver in order. A synchronous MAC keeps
- * delivery synchronous and in order with no queue. Outputs are checked against RFC 4231 and against
- * `node:crypto`/WebCrypto in `test/sync-envelope-signing.test.ts`.
+ * thread-pool round trip (measured 12 µs per call with 500 in flight, 50–65 µs one at a time,
+ * against 2.6 µs here for a 259-byte envelope), while the bus signs and verifies one short text per
+ * event and must deliver in order. A synchronous MAC keeps delivery synchronous and in order with no
+ * queue. Large texts are slower here than in native code (about 170 MB/s: 6 ms per MiB). Outputs
+ * are checked against RFC 4231 and against `node:crypto`/WebCrypto in
+ * `test/sync-envelope-signing.test.ts`.
  *
  * @module
  */

@@ -58,6 +58,11 @@ export interface SyncBusOptions {
    * characters: `openssl rand -hex 32`). It stops forged events, not eavesdropping: payloads still
    * travel readable. The wire format is described in the module doc of `src/sync/types.ts`.
    * @default undefined (unsigned: anyone who can publish on the broker channel can inject events)
+   * @example
+   * ```ts
+   * // the same value on every instance, generated once with `openssl rand -hex 32`
+   * const bus = redisSyncBus({ url: process.env.REDIS_URL!, secret: process.env.SYNC_SECRET });
+   * ```
    */
   secret?: string;
   /**
