@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { intInRange } from '../internal/validate.js';
 import { createEnvelopeSigner, isSignedText, SIGNATURE_OVERHEAD, type EnvelopeSigner } from './envelope-signing.js';
+import { OriginSequences } from './origin-sequences.js';
 import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
 import { assertTopic } from './topic-pattern.js';
 import {
@@ -76,8 +77,6 @@ export interface SyncBusOptions {
 }
 
 const DEFAULT_MAX_PAYLOAD = 1_048_576;
-/** Origins not heard from for this long are forgotten (their next event starts a fresh sequence). */
-const ORIGIN_IDLE_MS = 3_600_000;
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -87,12 +86,6 @@ function bytesOver(text: string, limit: number): number {
   const bytes = encoder.encode(text).length;
   return bytes > limit ? bytes : 0;
 }
-
-/**
- * What a receiver knows of one origin: its highest seq delivered, and the seqs below it never seen
- * (the latest gap, or everything below the first event seen) — an event from that range is new.
- */
-interface OriginState { seq: number; seenAt: number; missingFrom: number; missingTo: number }
 
 function isEnvelope(value: unknown): value is SyncEnvelope {
   const e = value as SyncEnvelope | null;
@@ -104,20 +97,18 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   readonly instanceId: string;
   private readonly transport: SyncTransport;
   private readonly index = new SubscriptionIndex();
-  private readonly origins = new Map<string, OriginState>();
+  private readonly origins: OriginSequences;
   private readonly maxPayloadBytes: number;
   private readonly sendTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly report: (error: unknown) => void;
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
-  private readonly maxSeqJump: number;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   private current: SyncBusState = 'connecting';
   private seq = 0;
   private inFlight = 0;
   private wasDown = false;
-  private lastPrune = Date.now();
 
   constructor(options: SyncBusOptions) {
     if (!options?.transport || typeof options.transport.send !== 'function') {
@@ -129,7 +120,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
     }
     this.signer = options.secret === undefined ? undefined : createEnvelopeSigner(options.secret);
-    this.maxSeqJump = options.maxSeqJump === undefined ? 10_000 : intInRange('SyncBus `maxSeqJump`', options.maxSeqJump, 1);
+    this.origins = new OriginSequences(options.maxSeqJump === undefined ? 10_000 : intInRange('SyncBus `maxSeqJump`', options.maxSeqJump, 1));
     // The signature travels in front of the envelope, inside what the transport can carry.
     const room = this.transport.maxPayloadBytes - (this.signer ? SIGNATURE_OVERHEAD : 0);
     this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, room);
@@ -298,56 +289,14 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     if (envelope.topic === RESYNC_TOPIC) {
       return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored a \`${RESYNC_TOPIC}\` from ${this.transport.name}: it is local to each bus.`));
     }
-    if (!this.accept(envelope.origin, envelope.seq)) {
+    const missed = this.origins.accept(envelope.origin, envelope.seq);
+    if (missed < 0) {
       this.counters.duplicates++;
       return;
     }
+    if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
     this.counters.received++;
     this.deliver(envelope);
-  }
-
-  /**
-   * Whether the event `seq` of `origin` is new, updating what we know of the origin; emits `$resync`
-   * for a gap. Order per origin is the broker's; anything at or below the highest seq delivered is a
-   * copy, except seqs we know we never saw.
-   */
-  private accept(origin: string, seq: number): boolean {
-    const now = Date.now();
-    const state = this.origins.get(origin);
-    if (!state) {
-      // Whatever came before the first event we see of an origin is unknown, not old.
-      this.origins.set(origin, { seq, seenAt: now, missingFrom: 1, missingTo: seq - 1 });
-      if (now - this.lastPrune > ORIGIN_IDLE_MS) this.prune(now);
-      return true;
-    }
-    state.seenAt = now;
-    if (seq > state.seq) {
-      const missed = seq - state.seq - 1;
-      if (seq - state.seq > this.maxSeqJump) {
-        // Too far ahead to be events lost on the way: never let it make the origin's later events
-        // look old. Start the origin over; its next event is accepted whatever its seq.
-        this.origins.delete(origin);
-      } else {
-        if (missed > 0) { state.missingFrom = state.seq + 1; state.missingTo = seq - 1; }
-        state.seq = seq;
-      }
-      if (missed > 0) this.resync({ reason: 'gap', origin, missed });
-      return true;
-    }
-    if (seq === 1) {
-      // The origin restarted with the same instanceId: its sequence starts over.
-      state.seq = 1;
-      state.missingTo = 0;
-      return true;
-    }
-    if (seq >= state.missingFrom && seq <= state.missingTo) {
-      // An event we never saw: the seq above it was not this origin's (a forged envelope) or came
-      // early. Continue from here; what is still missing lies below it.
-      state.seq = seq;
-      state.missingTo = seq - 1;
-      return true;
-    }
-    return false;
   }
 
   /** Count and report a received text that was not delivered. */
@@ -365,10 +314,6 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     return at > 0 && text.startsWith(this.instanceId, at + 11) && text.startsWith('","seq":', at + 11 + this.instanceId.length);
   }
 
-  private prune(now: number): void {
-    this.lastPrune = now;
-    for (const [origin, state] of this.origins) if (now - state.seenAt > ORIGIN_IDLE_MS) this.origins.delete(origin);
-  }
 
   private onUp(resumed: boolean): void {
     if (this.current === 'closed') return;
