@@ -1,5 +1,6 @@
 // Publisher side of `npm run bench -- sync`, run as a separate OS process. Modes: botwire-redis,
-// botwire-pg, raw-redis (ioredis PUBLISH), raw-pg (pg NOTIFY). Commands arrive on stdin as JSON lines.
+// botwire-pg (each also with a `-secret` suffix: signed envelopes), raw-redis (ioredis PUBLISH),
+// raw-pg (pg NOTIFY). Commands arrive on stdin as JSON lines.
 // In every mode the publisher process also listens on the channel, as each app instance does.
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -16,10 +17,12 @@ const now = (): number => performance.timeOrigin + performance.now();
 let publish: (i: number) => Promise<unknown>;
 let close: () => Promise<unknown>;
 
-if (mode === 'botwire-redis' || mode === 'botwire-pg') {
-  const bus = mode === 'botwire-redis'
-    ? redisSyncBus({ url, channelPrefix: space, sendTimeoutMs: 30_000 })
-    : postgresSyncBus({ connectionString: url, schema: space, sendTimeoutMs: 30_000 });
+if (mode.startsWith('botwire-')) {
+  // The `-secret` modes sign with the receiver's secret (bench/sync.ts).
+  const secret = mode.endsWith('-secret') ? 'bench-secret-bench-secret-bench-secret-0123' : undefined;
+  const bus = mode.startsWith('botwire-redis')
+    ? redisSyncBus({ url, channelPrefix: space, sendTimeoutMs: 30_000, secret })
+    : postgresSyncBus({ connectionString: url, schema: space, sendTimeoutMs: 30_000, secret });
   await bus.ready(20_000);
   publish = (i) => bus.publish('bench.ev', { t: now(), i, pad });
   close = () => bus.close();

@@ -1,6 +1,7 @@
 // `npm run bench -- sync`: SyncBus publish→deliver latency across two OS processes (paced) and burst
 // throughput, botwire on Redis and on Postgres against raw ioredis pub/sub and raw pg NOTIFY in the
-// same run; then the SyncCache getOrLoad hit path. Options: --paced=N --burst=N --rounds=N
+// same run, and botwire again with `secret` (signed envelopes) to show what signing costs; then the
+// SyncCache getOrLoad hit path. Options: --paced=N --burst=N --rounds=N
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -20,13 +21,18 @@ const ROUNDS = flag('rounds', 2);
 const now = (): number => performance.timeOrigin + performance.now();
 const space = `bwbench_${process.pid}`;
 
-type Mode = 'botwire-redis' | 'raw-redis' | 'botwire-pg' | 'raw-pg';
+type Mode = 'botwire-redis' | 'botwire-redis-secret' | 'raw-redis' | 'botwire-pg' | 'botwire-pg-secret' | 'raw-pg';
+/** Same secret as bench/_sync-peer.ts: publisher and receiver must agree. */
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 interface Receiver { onEvent(fn: (t: number) => void): void; close(): Promise<unknown> }
 
 async function receiver(mode: Mode): Promise<Receiver> {
   let handler: (t: number) => void = () => {};
-  if (mode === 'botwire-redis' || mode === 'botwire-pg') {
-    const bus = mode === 'botwire-redis' ? redisSyncBus({ url: REDIS_URL, channelPrefix: space }) : postgresSyncBus({ connectionString: DATABASE_URL, schema: space });
+  if (mode.startsWith('botwire-')) {
+    const secret = mode.endsWith('-secret') ? SECRET : undefined;
+    const bus = mode.startsWith('botwire-redis')
+      ? redisSyncBus({ url: REDIS_URL, channelPrefix: space, secret })
+      : postgresSyncBus({ connectionString: DATABASE_URL, schema: space, secret });
     bus.subscribe('bench.*', (e) => handler((e.data as { t: number }).t));
     await bus.ready(20_000);
     return { onEvent: (fn) => { handler = fn; }, close: () => bus.close() };
@@ -45,7 +51,7 @@ async function receiver(mode: Mode): Promise<Receiver> {
 }
 
 function startPublisher(mode: Mode) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_sync-peer.ts', mode, mode.endsWith('redis') ? REDIS_URL : DATABASE_URL, space], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_sync-peer.ts', mode, mode.includes('redis') ? REDIS_URL : DATABASE_URL, space], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const expect = async (word: string): Promise<void> => { const l = await lines.next(); if (l.value !== word) throw new Error(`${mode} peer said ${l.value}`); };
   return {
@@ -78,12 +84,14 @@ async function measure(mode: Mode): Promise<{ p50: number; p99: number; perSec: 
 }
 
 const fmt = (n: number, d = 3): string => n.toFixed(d);
-const results: Record<Mode, Array<{ p50: number; p99: number; perSec: number }>> = { 'botwire-redis': [], 'raw-redis': [], 'botwire-pg': [], 'raw-pg': [] };
+const MODES: Mode[] = ['raw-redis', 'botwire-redis', 'botwire-redis-secret', 'raw-pg', 'botwire-pg', 'botwire-pg-secret'];
+const results = Object.fromEntries(MODES.map((m) => [m, []])) as unknown as Record<Mode, Array<{ p50: number; p99: number; perSec: number }>>;
 for (let round = 0; round < ROUNDS; round++) {
-  for (const mode of ['raw-redis', 'botwire-redis', 'raw-pg', 'botwire-pg'] as Mode[]) {
+  // Signed right after unsigned in every round, so both see the same machine load.
+  for (const mode of MODES) {
     const r = await measure(mode);
     results[mode].push(r);
-    console.log(`round ${round + 1} ${mode.padEnd(14)} p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  burst ${Math.round(r.perSec)} events/s`);
+    console.log(`round ${round + 1} ${mode.padEnd(21)} p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  burst ${Math.round(r.perSec)} events/s`);
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -95,6 +103,14 @@ for (const [name, b, r] of [['Redis (ioredis pub/sub)', 'botwire-redis', 'raw-re
   const x = agg(b);
   const y = agg(r);
   console.log(`| ${name} | ${fmt(x.p50)} / ${fmt(x.p99)} | ${fmt(y.p50)} / ${fmt(y.p99)} | ${fmt(x.p50 / y.p50, 2)} / ${fmt(x.p99 / y.p99, 2)} | ${Math.round(x.perSec)} | ${Math.round(y.perSec)} | ${fmt(x.perSec / y.perSec, 2)} |`);
+}
+console.log('\nsigning: the same workload with `secret` (HMAC-SHA-256 per envelope, verified by the receiver); budget: signed ÷ unsigned burst ≥ 0.90');
+console.log('| backend | unsigned p50 / p99 (ms) | signed p50 / p99 (ms) | unsigned burst (events/s) | signed burst (events/s) | signed ÷ unsigned burst |');
+console.log('|---|---|---|---|---|---|');
+for (const [name, plain, signed] of [['Redis', 'botwire-redis', 'botwire-redis-secret'], ['Postgres', 'botwire-pg', 'botwire-pg-secret']] as const) {
+  const x = agg(plain);
+  const y = agg(signed);
+  console.log(`| ${name} | ${fmt(x.p50)} / ${fmt(x.p99)} | ${fmt(y.p50)} / ${fmt(y.p99)} | ${Math.round(x.perSec)} | ${Math.round(y.perSec)} | ${fmt(y.perSec / x.perSec, 2)} |`);
 }
 
 // SyncCache hit path: getOrLoad on a warm key (returns the entry's cached promise) and sync get.

@@ -9,6 +9,11 @@ syncBusContract('memory', () => {
   return { create: (o) => memorySyncBus({ ...o, hub }) };
 });
 
+syncBusContract('memory with a secret', () => {
+  const hub = createMemorySyncHub();
+  return { create: (o) => memorySyncBus({ ...o, hub, secret: 'contract-secret-contract-secret-0' }) };
+});
+
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('memory SyncBus: faults', () => {

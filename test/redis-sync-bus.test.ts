@@ -11,6 +11,11 @@ describe.runIf(await needs('redis'))('redis SyncBus', () => {
     return { create: (o) => redisSyncBus({ ...o, url: REDIS_URL, channelPrefix }) };
   });
 
+  syncBusContract('redis with a secret', () => {
+    const channelPrefix = `${uniqueName('sync')}:`;
+    return { create: (o) => redisSyncBus({ ...o, url: REDIS_URL, channelPrefix, secret: 'contract-secret-contract-secret-0' }) };
+  });
+
   const clients: Redis[] = [];
   afterAll(() => { for (const c of clients) c.disconnect(); });
   syncBusContract('redis (ioredis client)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemorySyncHub, memorySyncBus } from '../adapters/memory/sync-transport.js';
-import { BotwireConfigError, BotwireError } from '../src/errors.js';
+import { BotwireConfigError, BotwireError, SyncSignatureError } from '../src/errors.js';
 import { createSyncBus } from '../src/sync/sync-bus.js';
 import type { ResyncInfo, SyncTransport, SyncTransportEvents } from '../src/sync/types.js';
 
@@ -122,5 +122,55 @@ describe('SyncBus core', () => {
     expect(got).toEqual(['a', 'b', 'c', 'after restart']);
     expect(resyncs).toEqual([]);
     await Promise.all([b.close(), second.close()]);
+  });
+
+  it('counts exactly: published, received, dropped (taken off again when the broker answers late), rejected, duplicates, resyncs', async () => {
+    const pending: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+    const transport = stuckTransport();
+    transport.send = () => new Promise<void>((resolve, reject) => { pending.push({ resolve, reject }); });
+    const errors: BotwireError[] = [];
+    const bus = createSyncBus({ transport, sendTimeoutMs: 30, maxInFlight: 2, onError: (e) => { errors.push(e as BotwireError); } });
+    const got: unknown[] = [];
+    bus.subscribe('x', (e) => { got.push(e.data); });
+
+    // Sends: one taken, one refused, one over maxInFlight, one answered only after sendTimeoutMs.
+    const first = bus.publish('x', 'taken');
+    const second = bus.publish('x', 'refused');
+    await bus.publish('x', 'over maxInFlight');
+    pending[0]!.resolve();
+    pending[1]!.reject(new Error('broker said no'));
+    await Promise.all([first, second]);
+    await expect(bus.publish('x', { n: 1n })).rejects.toThrow(); // a caller mistake: not published
+    await bus.publish('x', 'late');
+    expect(bus.stats()).toMatchObject({ published: 4, dropped: 3 });
+    pending[2]!.resolve();
+    await tick();
+    expect(bus.stats().dropped).toBe(2);
+
+    const env = (seq: number, topic = 'x'): string => JSON.stringify({ id: `o:${seq}`, topic, data: seq, at: 1, origin: 'o', seq });
+    for (const text of [env(1), env(2), env(2), env(1 + 1), env(5), '{oops', '{"a":1}', env(6, '$resync'), 's1.' + 'A'.repeat(43) + '.' + env(7)]) {
+      transport.events!.message(text);
+    }
+    expect(got).toEqual(['taken', 'refused', 'over maxInFlight', 'late', 1, 2, 5]);
+    expect(bus.stats()).toEqual({ published: 4, received: 3, dropped: 2, rejected: 4, duplicates: 2, resyncs: 1 });
+    expect(errors.filter((e) => e.code === 'SYNC_MALFORMED')).toHaveLength(3);
+    expect(errors.filter((e) => e instanceof SyncSignatureError)).toHaveLength(1);
+    await bus.close();
+  });
+
+  it('takes the signature out of the transport limit, so a signed envelope never exceeds it', async () => {
+    const transport = stuckTransport();
+    Object.assign(transport, { maxPayloadBytes: 1_000 });
+    const bus = createSyncBus({ transport, secret: 'k'.repeat(32), sendTimeoutMs: 10, onError: () => {} });
+    const err = await bus.publish('x', 'y'.repeat(940)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SYNC_PAYLOAD_TOO_LARGE', limitBytes: 953 });
+    await bus.publish('x', 'y'.repeat(700));
+    expect(transport.sent[0]!.length).toBeLessThanOrEqual(1_000);
+    expect(transport.sent[0]!.startsWith('s1.')).toBe(true);
+    await bus.close();
+  });
+
+  it('rejects a maxSeqJump below 1 with BotwireConfigError', () => {
+    for (const bad of [0, -5, 1.5, Number.NaN]) expect(() => memorySyncBus({ maxSeqJump: bad })).toThrow(BotwireConfigError);
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
 import { backoffDelay, connectSync, SyncGatewayError, type SyncClient, type WebSocketConstructor } from 'botwire/client';
-import { createSyncGateway, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
+import { createSyncGateway, SyncCloseCode, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
 import type { SyncBus, SyncEnvelope } from 'botwire';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -222,6 +222,35 @@ describe('connectSync', () => {
       expect(connections).toBeGreaterThanOrEqual(2);
       expect(closes[0]).toBe(4408);
     }, { timeout: 5000 });
+  });
+
+  it('after 4430 (too many resumes) reconnects with backoff without resuming and emits $resync', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => 'botwire-sync.v1' });
+    cleanups.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+    const received: string[][] = [];
+    wss.on('connection', (ws) => {
+      const n = received.push([]) - 1;
+      ws.send(JSON.stringify({ type: 'hello', v: 1, epoch: `e${n}`, seq: 5, heartbeatMs: 30_000, limits: { maxFrameBytes: 16_384, maxSubscriptions: 10 } }));
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { type: string };
+        received[n]!.push(frame.type);
+        if (n === 0 && frame.type === 'subscribe') ws.close(1001, 'restarting');
+        if (frame.type === 'resume') ws.close(SyncCloseCode.TOO_MANY_RESUMES, 'too many resumes');
+      });
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const port = (wss.address() as { port: number }).port;
+    const { sync, errors } = client(`ws://127.0.0.1:${port}/sync`);
+    const resyncs: unknown[] = [];
+    sync.on('$resync', (e) => { resyncs.push(e.data); });
+    sync.on('a.*', () => {});
+    await vi.waitFor(() => expect(resyncs).toEqual([{ reason: 'buffer' }]), { timeout: 5000 });
+    expect(received[1]).toEqual(['subscribe', 'resume']); // a normal reconnect resumes
+    await vi.waitFor(() => expect(received[2]).toEqual(['subscribe'])); // after 4430 it does not
+    expect(sync.state).toBe('open');
+    expect(errors.some((e) => (e as SyncGatewayError).reason === 'close:4430')).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received).toHaveLength(3);
   });
 
   it('reports gateway refusals and stops for good on 4403', async () => {

@@ -1,7 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
-import { createSyncGateway, safeEqual, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
+import { createSyncGateway, safeEqual, SyncCloseCode, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
+import { Connection, type GatewayCore } from '../integrations/ws/connection.js';
+import { ReplayBuffer } from '../integrations/ws/replay-buffer.js';
 import type { AckFrame, ErrorFrame, EventFrame, ResyncFrame } from '../src/sync/protocol.js';
 import { connectPeer, type Peer } from './support/ws-peer.js';
 
@@ -319,5 +322,47 @@ describe('sync gateway: admission limits', () => {
     const first = await connectPeer(url, { token: 'ok' });
     await expect(connectPeer(url, { token: 'ok' })).rejects.toMatchObject({ status: 503 });
     await first.close();
+  });
+});
+
+describe('sync gateway: replay and the slow-consumer bound', () => {
+  /** A socket that never drains: everything sent stays buffered. */
+  function stuckSocket() {
+    const ws = Object.assign(new EventEmitter(), {
+      readyState: 1,
+      bufferedAmount: 0,
+      sent: 0,
+      closedWith: undefined as number | undefined,
+      send(data: string | Buffer) { ws.sent++; ws.bufferedAmount += data.length; },
+      close(code: number) { ws.closedWith = code; ws.readyState = 2; },
+      terminate() { ws.readyState = 3; },
+    });
+    return ws;
+  }
+
+  it('stops a replay and closes with 4503 once maxBufferedBytes are waiting, even within maxResumeBytes', () => {
+    vi.useFakeTimers();
+    try {
+      const buffer = new ReplayBuffer(1_000, 64 * 1_048_576);
+      const frame = Buffer.alloc(16_000, 0x78);
+      let seq = 0;
+      const core: GatewayCore = {
+        epoch: 'e', seq: () => seq, busResyncSeq: () => 0, buffer, maxFrameBytes: 16_384, maxSubscriptions: 10,
+        maxBufferedBytes: 256 * 1024, maxBadFrames: 10, maxResumeBytes: 64 * 1_048_576, maxResumes: 5, resumeWindowMs: 60_000,
+        heartbeatMs: 30_000, report: () => {},
+      };
+      const ws = stuckSocket();
+      new Connection(ws as never, undefined, ['**'], core);
+      // Events from before the subscription were not sent live: a resume from 0 would replay all 16 MB.
+      for (let i = 0; i < 1_000; i++) buffer.push({ seq: ++seq, topic: 't.x', frame });
+      ws.emit('message', Buffer.from(JSON.stringify({ type: 'subscribe', patterns: ['t.*'] })), false);
+      const before = ws.sent;
+      ws.emit('message', Buffer.from(JSON.stringify({ type: 'resume', epoch: 'e', lastSeq: 0 })), false);
+      expect(ws.closedWith).toBe(SyncCloseCode.SLOW_CONSUMER);
+      // 256 KiB / 16 KB: the 17th frame crosses the bound, the 18th is refused.
+      expect(ws.sent - before).toBe(17);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

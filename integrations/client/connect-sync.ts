@@ -52,6 +52,8 @@ class Client {
   /** Patterns the server refused on this connection: not asked again until the next one. */
   private refused = new Set<string>();
   private resumePending = false;
+  /** Set when the gateway refused to replay (4430): the next `hello` starts afresh with a `'$resync'`. */
+  private resyncOnHello = false;
   private pendingMax = 0;
   private attempt = 0;
   private openedAt = 0;
@@ -203,6 +205,12 @@ class Client {
         this.close();
         return;
       }
+      if (event.code === SyncCloseCode.TOO_MANY_RESUMES) {
+        // The gateway will not replay for us: come back without resuming and tell handlers to refetch.
+        this.report(new SyncGatewayError(`close:${event.code}`, `the gateway refused to replay: ${event.reason || 'too many resumes'}`));
+        this.epoch = undefined;
+        this.resyncOnHello = true;
+      }
       this.scheduleReconnect();
     };
   }
@@ -215,6 +223,10 @@ class Client {
           this.lastSeq = frame.seq;
         }
         this.setState('open');
+        if (this.resyncOnHello) {
+          this.resyncOnHello = false;
+          this.dispatch({ id: `resync:${frame.epoch}:${frame.seq}`, topic: RESYNC_TOPIC, data: { reason: 'buffer' }, at: Date.now(), origin: 'gateway', seq: 0 });
+        }
         return;
       case 'event':
         if (this.resumePending) this.pendingMax = Math.max(this.pendingMax, frame.seq);

@@ -25,6 +25,11 @@ export interface GatewayCore {
   readonly maxSubscriptions: number;
   readonly maxBufferedBytes: number;
   readonly maxBadFrames: number;
+  /** Most bytes one resume replays; more → `resync` instead. */
+  readonly maxResumeBytes: number;
+  /** Resumes allowed per connection within `resumeWindowMs`; one more closes it (4430). */
+  readonly maxResumes: number;
+  readonly resumeWindowMs: number;
   readonly heartbeatMs: number;
   report(error: unknown): void;
 }
@@ -48,6 +53,8 @@ export class Connection {
   private matchCache = new Map<string, boolean>();
   private strikes = 0;
   private closing = false;
+  /** When this connection's recent resumes arrived (at most `maxResumes + 1` kept). */
+  private resumedAt: number[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -184,12 +191,23 @@ export class Connection {
   /**
    * Send the buffered events after `lastSeq` that match a subscription and were not already sent
    * live — an event went out live when some matching subscription existed before it (`since < seq`).
+   * A resume is cheap to send and can be expensive to answer, so each replays at most
+   * `maxResumeBytes` (else `resync`), and a connection gets `maxResumes` per window.
    */
   private resume(f: ResumeFrame): void {
     const { core } = this;
+    const now = Date.now();
+    const recent = this.resumedAt.filter((t) => now - t < core.resumeWindowMs);
+    recent.push(now);
+    this.resumedAt = recent;
+    if (recent.length > core.maxResumes) {
+      return this.kill(SyncCloseCode.TOO_MANY_RESUMES, `more than ${core.maxResumes} resumes within ${core.resumeWindowMs} ms`);
+    }
     if (f.epoch !== core.epoch || f.lastSeq > core.seq()) return this.resync('epoch');
     if (f.lastSeq < core.busResyncSeq()) return this.resync('bus');
     if (!core.buffer.covers(f.lastSeq)) return this.resync('buffer');
+    const missed: Buffer[] = [];
+    let bytes = 0;
     for (const e of core.buffer.after(f.lastSeq)) {
       let match = false;
       let sentLive = false;
@@ -198,8 +216,13 @@ export class Connection {
         match = true;
         if (s.since < e.seq) { sentLive = true; break; }
       }
-      if (match && !sentLive) this.sendText(e.frame);
+      if (!match || sentLive) continue;
+      bytes += e.frame.length;
+      if (bytes > core.maxResumeBytes) return this.resync('buffer');
+      missed.push(e.frame);
     }
+    // sendText applies the slow-consumer bound to every replayed frame, as to live ones.
+    for (const frame of missed) this.sendText(frame);
     this.ack(f.id);
   }
 }

@@ -85,6 +85,9 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     maxSubscriptions: positive('maxSubscriptions', options.maxSubscriptions, 100),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1_048_576),
     maxBadFrames: positive('maxBadFrames', options.maxBadFrames, 10, 0),
+    maxResumeBytes: positive('maxResumeBytes', options.maxResumeBytes, 1_048_576),
+    maxResumes: positive('maxResumes', options.maxResumes, 5),
+    resumeWindowMs: positive('resumeWindowMs', options.resumeWindowMs, 60_000),
     heartbeatMs,
     report,
   };

@@ -56,8 +56,27 @@ export interface SyncGatewayOptions {
   replayBufferBytes?: number;
   /** Open connections at most; more are refused with HTTP 503. @default 10_000 */
   maxConnections?: number;
-  /** Bytes queued for one client before it is dropped as a slow consumer (4503). @default 1_048_576 */
+  /**
+   * Bytes queued for one client before it is dropped as a slow consumer (4503); replayed events
+   * count like live ones. @default 1_048_576
+   */
   maxBufferedBytes?: number;
+  /**
+   * Most bytes of event frames one `resume` replays. A resume that would need more is answered with
+   * `resync` (reason `buffer`) instead: the client refetches rather than receive a flood.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxResumeBytes?: number;
+  /**
+   * `resume` frames one connection may send within `resumeWindowMs`; one more closes it with 4430
+   * (`SyncCloseCode.TOO_MANY_RESUMES`). `connectSync` resumes once per connection. With
+   * `maxResumeBytes`, this bounds what one connection can make the gateway replay to
+   * `maxResumes × maxResumeBytes` per window.
+   * @default 5
+   */
+  maxResumes?: number;
+  /** The window of `maxResumes`, in ms (sliding). @default 60_000 */
+  resumeWindowMs?: number;
   /** Refused frames a connection may send before it is closed (4400/4403/4429). @default 10 */
   maxBadFrames?: number;
   /** Non-fatal problems (authorize throwing, socket errors). @default console.error */

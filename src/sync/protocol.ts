@@ -11,7 +11,9 @@
  *   `error` (`forbidden`, `invalid_pattern`, `too_many_subscriptions`) listing the refused ones;
  * - `{ type: 'unsubscribe', id?, patterns: string[] }` → `ack`;
  * - `{ type: 'resume', id?, epoch, lastSeq }` → the missed events, then `ack`; or `resync` when they are
- *   no longer in the gateway's replay buffer (or the gateway restarted: another `epoch`);
+ *   no longer in the gateway's replay buffer, would take more than the gateway's `maxResumeBytes`
+ *   (both `buffer`), or the gateway restarted (another `epoch`). More than `maxResumes` resumes within
+ *   `resumeWindowMs` close the connection with {@link SyncCloseCode}`.TOO_MANY_RESUMES` (4430);
  * - `{ type: 'ping', id? }` → `pong`.
  *
  * Server → client: `hello`, `event { seq, envelope }`, `ack`, `error { code, message }`,
@@ -65,6 +67,12 @@ export const SyncCloseCode = {
   TOO_LARGE: 4413,
   /** The connection kept asking for subscriptions past `maxSubscriptions` after being told so. */
   TOO_MANY_SUBSCRIPTIONS: 4429,
+  /**
+   * The connection sent more than `maxResumes` `resume` frames within `resumeWindowMs` (a client
+   * resumes once per connection). The client reconnects with backoff without resuming and emits
+   * `'$resync'`, since what it missed is not replayed.
+   */
+  TOO_MANY_RESUMES: 4430,
   /** The client read too slowly: more than `maxBufferedBytes` were waiting to be sent. It may resume after reconnecting. */
   SLOW_CONSUMER: 4503,
 } as const;
@@ -123,7 +131,8 @@ export interface PongFrame { type: 'pong'; id?: string; seq: number }
 export type ServerFrame = HelloFrame | EventFrame | AckFrame | ErrorFrame | ResyncFrame | PongFrame;
 
 /**
- * Why a client is told to resync: `buffer` — what it missed is no longer in the replay buffer;
+ * Why a client is told to resync: `buffer` — what it missed is no longer in the replay buffer, or
+ * is more than the gateway replays at once (`maxResumeBytes`);
  * `epoch` — it resumes against another gateway run (restart, another instance); `bus` — the bus
  * itself reported lost events (`$resync`).
  */

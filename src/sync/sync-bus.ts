@@ -6,8 +6,12 @@
  * @module
  */
 import {
-  BackendUnavailableError, BotwireConfigError, BotwireError, SyncBusClosedError, SyncPayloadTooLargeError, SyncSerializationError, SyncTopicError,
+  BackendUnavailableError, BotwireConfigError, BotwireError, SyncBusClosedError, SyncPayloadTooLargeError, SyncSerializationError,
+  SyncSignatureError, SyncTopicError,
 } from '../errors.js';
+import { intInRange } from '../internal/validate.js';
+import { createEnvelopeSigner, isSignedText, SIGNATURE_OVERHEAD, type EnvelopeSigner } from './envelope-signing.js';
+import { OriginSequences } from './origin-sequences.js';
 import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
 import { assertTopic } from './topic-pattern.js';
 import {
@@ -43,15 +47,36 @@ export interface SyncBusOptions {
    */
   maxInFlight?: number;
   /**
-   * Receives non-fatal problems: handler errors, broker drops, unreadable messages. Never throws back.
+   * Receives non-fatal problems: handler errors, broker drops, unreadable messages, refused
+   * signatures (`SyncSignatureError`). Never throws back.
    * @default logs with `console.warn`
    */
   onError?: (error: unknown) => void;
+  /**
+   * Shared secret that signs every envelope this bus sends (HMAC-SHA-256) and that every envelope it
+   * receives must be signed with; anything else is dropped, counted in `stats().rejected` and
+   * reported as `SyncSignatureError`. Give every instance of the app the same secret (at least 32
+   * characters: `openssl rand -hex 32`). It stops forged events, not eavesdropping: payloads still
+   * travel readable. The wire format is described in the module doc of `src/sync/types.ts`.
+   * @default undefined (unsigned: anyone who can publish on the broker channel can inject events)
+   * @example
+   * ```ts
+   * // the same value on every instance, generated once with `openssl rand -hex 32`
+   * const bus = redisSyncBus({ url: process.env.REDIS_URL!, secret: process.env.SYNC_SECRET });
+   * ```
+   */
+  secret?: string;
+  /**
+   * Largest forward jump in an origin's `seq` taken as events lost on the way. A larger jump is
+   * treated as a gap (`$resync`) after which the origin's sequence starts over from its next event,
+   * so one envelope with an absurd `seq` (a forgery, without `secret`) cannot make that origin's
+   * later events look old.
+   * @default 10_000
+   */
+  maxSeqJump?: number;
 }
 
 const DEFAULT_MAX_PAYLOAD = 1_048_576;
-/** Origins not heard from for this long are forgotten (their next event starts a fresh sequence). */
-const ORIGIN_IDLE_MS = 3_600_000;
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -61,8 +86,6 @@ function bytesOver(text: string, limit: number): number {
   const bytes = encoder.encode(text).length;
   return bytes > limit ? bytes : 0;
 }
-
-interface OriginState { seq: number; seenAt: number }
 
 function isEnvelope(value: unknown): value is SyncEnvelope {
   const e = value as SyncEnvelope | null;
@@ -74,18 +97,18 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   readonly instanceId: string;
   private readonly transport: SyncTransport;
   private readonly index = new SubscriptionIndex();
-  private readonly origins = new Map<string, OriginState>();
+  private readonly origins: OriginSequences;
   private readonly maxPayloadBytes: number;
   private readonly sendTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly report: (error: unknown) => void;
-  private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, resyncs: 0 };
+  private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
+  private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   private current: SyncBusState = 'connecting';
   private seq = 0;
   private inFlight = 0;
   private wasDown = false;
-  private lastPrune = Date.now();
 
   constructor(options: SyncBusOptions) {
     if (!options?.transport || typeof options.transport.send !== 'function') {
@@ -96,7 +119,11 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     if (typeof this.instanceId !== 'string' || this.instanceId.length === 0 || this.instanceId.length > 128) {
       throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
     }
-    this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, this.transport.maxPayloadBytes);
+    this.signer = options.secret === undefined ? undefined : createEnvelopeSigner(options.secret);
+    this.origins = new OriginSequences(options.maxSeqJump === undefined ? 10_000 : intInRange('SyncBus `maxSeqJump`', options.maxSeqJump, 1));
+    // The signature travels in front of the envelope, inside what the transport can carry.
+    const room = this.transport.maxPayloadBytes - (this.signer ? SIGNATURE_OVERHEAD : 0);
+    this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, room);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 10_000;
     const onError = options.onError ?? ((e: unknown) => console.warn('[botwire sync]', e instanceof Error ? e.message : e));
@@ -181,7 +208,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       this.counters.dropped++;
       return RESOLVED;
     }
-    const sending = this.trySend(text, topic);
+    const sending = this.trySend(this.signer ? this.signer.sign(text) : text, topic);
     // While the broker is known to be down the caller does not wait at all; the send still runs in
     // the background (bounded by sendTimeoutMs and maxInFlight) in case only our subscriber is cut off.
     return this.current === 'down' ? RESOLVED : sending;
@@ -191,8 +218,14 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     this.inFlight++;
     return new Promise<void>((resolve) => {
       let settled = false;
+      let timedOut = false;
       const finish = (error?: unknown): void => {
-        if (settled) return;
+        if (settled) {
+          // The broker took it after all, after we had counted it dropped: receivers see no gap.
+          if (timedOut && error === undefined) this.counters.dropped--;
+          timedOut = false;
+          return;
+        }
         settled = true;
         clearTimeout(timer);
         this.inFlight--;
@@ -203,7 +236,10 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         }
         resolve();
       };
-      const timer = setTimeout(() => finish(new Error(`no answer within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      const timer = setTimeout(() => {
+        finish(new Error(`no answer within ${this.sendTimeoutMs} ms`));
+        timedOut = true;
+      }, this.sendTimeoutMs);
       // A pending send must not keep a process alive that is otherwise done (e.g. after close()).
       (timer as { unref?: () => void }).unref?.();
       try {
@@ -230,39 +266,43 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
 
   private receive(text: string): void {
     if (this.current === 'closed') return;
+    // Skipped unverified: dropping a text that merely looks like our own echo harms no one.
     if (this.isOwnEcho(text)) return;
+    let json = text;
+    if (this.signer) {
+      const body = this.signer.verify(text);
+      if (body === null) return this.refuse(new SyncSignatureError(this.transport.name, this.signer.why(text)));
+      json = body;
+    } else if (isSignedText(text)) {
+      return this.refuse(new SyncSignatureError(this.transport.name, 'it is signed but this bus has no `secret`'));
+    }
     let envelope: unknown;
     try {
-      envelope = JSON.parse(text);
+      envelope = JSON.parse(json);
     } catch (e) {
-      this.report(new BotwireError('SYNC_MALFORMED', `Ignored an unreadable message from ${this.transport.name}.`, { cause: e }));
-      return;
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored an unreadable message from ${this.transport.name}.`, { cause: e }));
     }
     if (!isEnvelope(envelope)) {
-      this.report(new BotwireError('SYNC_MALFORMED', `Ignored a message from ${this.transport.name} that is not a botwire envelope.`));
-      return;
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored a message from ${this.transport.name} that is not a botwire envelope.`));
     }
     if (envelope.origin === this.instanceId) return; // our own echo: already delivered locally
-    if (envelope.topic === RESYNC_TOPIC) return;
-    const now = Date.now();
-    const state = this.origins.get(envelope.origin);
-    if (!state) {
-      this.origins.set(envelope.origin, { seq: envelope.seq, seenAt: now });
-      if (now - this.lastPrune > ORIGIN_IDLE_MS) this.prune(now);
-    } else if (envelope.seq > state.seq) {
-      const missed = envelope.seq - state.seq - 1;
-      state.seq = envelope.seq;
-      state.seenAt = now;
-      if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
-    } else if (envelope.seq === 1) {
-      // The origin restarted with the same instanceId: its sequence starts over.
-      state.seq = 1;
-      state.seenAt = now;
-    } else {
-      return; // duplicate or reordered copy: already delivered
+    if (envelope.topic === RESYNC_TOPIC) {
+      return this.refuse(new BotwireError('SYNC_MALFORMED', `Ignored a \`${RESYNC_TOPIC}\` from ${this.transport.name}: it is local to each bus.`));
     }
+    const missed = this.origins.accept(envelope.origin, envelope.seq);
+    if (missed < 0) {
+      this.counters.duplicates++;
+      return;
+    }
+    if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
     this.counters.received++;
     this.deliver(envelope);
+  }
+
+  /** Count and report a received text that was not delivered. */
+  private refuse(error: BotwireError): void {
+    this.counters.rejected++;
+    this.report(error);
   }
 
   /**
@@ -274,10 +314,6 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     return at > 0 && text.startsWith(this.instanceId, at + 11) && text.startsWith('","seq":', at + 11 + this.instanceId.length);
   }
 
-  private prune(now: number): void {
-    this.lastPrune = now;
-    for (const [origin, state] of this.origins) if (now - state.seenAt > ORIGIN_IDLE_MS) this.origins.delete(origin);
-  }
 
   private onUp(resumed: boolean): void {
     if (this.current === 'closed') return;

@@ -11,6 +11,13 @@
  * - topics starting with `$` are system topics: wildcards never match them, only an exact
  *   subscription does (`subscribe('$resync', …)`). `$resync` itself is local-only and cannot be published.
  *
+ * Wire format (what a transport carries): without `secret`, the envelope JSON
+ * `{"id":…,"topic":…,"data":…,"at":…,"origin":…,"seq":n}` (always in that key order, so a bus
+ * recognises its own echo by the end of the text). With `secret`:
+ * `s1.<signature>.<envelope JSON>` — `s1` names the format, `<signature>` is the HMAC-SHA-256 of the
+ * envelope JSON's UTF-8 bytes keyed with the secret's UTF-8 bytes, as 43 base64url characters, and
+ * the envelope JSON follows unchanged. The signature takes 47 bytes of the transport's payload limit.
+ *
  * @module
  */
 
@@ -56,7 +63,10 @@ export interface SyncEnvelope<T = unknown, K extends string = string> {
 export type ResyncReason =
   /** The broker connection came back after a drop: anything published meanwhile was missed. */
   | 'reconnect'
-  /** An origin's `seq` skipped numbers: the broker lost events (or the publisher could not send them). */
+  /**
+   * An origin's `seq` skipped numbers: the broker lost events (or the publisher could not send them).
+   * Also for a jump of more than `maxSeqJump`, after which the origin's sequence starts over.
+   */
   | 'gap';
 
 /** Payload of the `$resync` event. */
@@ -105,14 +115,29 @@ export type PublishArgs<T> = [T] extends [undefined | void] ? [data?: T] : undef
 /** Connection state of a bus (mirrors its transport). */
 export type SyncBusState = 'connecting' | 'up' | 'down' | 'closed';
 
-/** Counters since the bus was created. */
+/**
+ * Counters since the bus was created. Each counts exactly one kind of thing; an event or text is in
+ * at most one of `received`, `rejected` and `duplicates`. This bus's own echoes from the broker are
+ * skipped and counted nowhere.
+ */
 export interface SyncBusStats {
-  /** Events published by this bus. */
+  /** Events `publish` accepted (delivered locally, and handed to the broker unless counted in `dropped`). */
   published: number;
-  /** Events received from other instances and handed to handlers. */
+  /** Events from other instances delivered to this bus's handlers (counted even when no handler matched). */
   received: number;
-  /** Published events the broker did not take (down, timeout, too many in flight). */
+  /**
+   * Published events the broker did not take: it refused them, the bus was over `maxInFlight`, or it
+   * did not answer within `sendTimeoutMs` (taken off the count again if it answers later that it took the event).
+   */
   dropped: number;
+  /**
+   * Texts from the broker refused without delivery: a missing or wrong signature (with `secret`), a
+   * signed text on a bus without `secret`, text that is not a botwire envelope, or a `$resync` from
+   * outside. Each is also reported to `onError`.
+   */
+  rejected: number;
+  /** Envelopes from other instances ignored as copies of events already delivered (at or below the origin's highest seq). */
+  duplicates: number;
   /** `$resync` events emitted. */
   resyncs: number;
 }
