@@ -140,6 +140,20 @@ describe('SessionStore codec option', () => {
   });
 });
 
+describe('session middleware value errors', () => {
+  it('name the path as the handler sees the session, also with migrations (stored as { $v, $d })', async () => {
+    for (const migrations of [undefined, { 1: (old: unknown) => old }]) {
+      const bot = grammyBot<Context & SessionFlavor<{ cart?: unknown }>>();
+      bot.use(session({ store: memorySessionStore(), initial: () => ({}), migrations }));
+      bot.on('message:text', (ctx) => { ctx.session.cart = { items: [1, new Set()] }; });
+      const err = await bot.handleUpdate(textUpdate(7, 'x')).catch((e: { error?: unknown }) => e.error);
+      expect(err).toBeInstanceOf(SessionSerializationError);
+      expect(err).toMatchObject({ path: 'data.cart.items[1]' });
+      expect((err as Error).message).toContain('data.cart.items[1]: a Set');
+    }
+  });
+});
+
 await onEverySessionBackend((backend, { make }) => {
   describe(`richJsonCodec on ${backend}`, () => {
     const rich = (): SessionStore<unknown> => {
