@@ -29,13 +29,8 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
 interface Entry { data: string; version: number; expiresAt: number | undefined }
 interface Lease { token: string; until: number }
 
-/** What a memory session backend holds right now; see {@link MemorySessionBackend.stats}. */
-export interface MemorySessionStats {
-  /** Records held, including expired ones not swept yet. */
-  records: number;
-  /** Leases held, including lapsed ones not swept yet. */
-  leases: number;
-}
+/** What a memory session backend holds: records and leases, expired ones not swept yet included. */
+export interface MemorySessionStats { records: number; leases: number }
 
 /**
  * The backend of {@link memorySessionStore} (`store.backend`), with two extras for tests and
@@ -44,7 +39,7 @@ export interface MemorySessionStats {
 export interface MemorySessionBackend extends SessionBackend {
   /** Remove expired records and lapsed leases now; returns how many were removed. */
   sweep(): number;
-  /** Counts of what is held, expired entries not yet swept included. */
+  /** How many records and leases are held right now. */
   stats(): MemorySessionStats;
 }
 
@@ -65,7 +60,7 @@ class MemoryBackend implements MemorySessionBackend {
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #max: number;
   readonly #now: () => number;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #timer: ReturnType<typeof setInterval>;
   #lastFullSweep = -Infinity;
 
   constructor(options: MemorySessionStoreOptions) {
@@ -75,13 +70,8 @@ class MemoryBackend implements MemorySessionBackend {
     const every = positiveMs('sweepIntervalMs', options.sweepIntervalMs ?? 30_000);
     // The timer holds the backend only weakly: a store dropped without close() is still collected.
     const ref = new WeakRef(this);
-    const timer = setInterval(() => {
-      const backend = ref.deref();
-      if (backend) backend.sweep();
-      else clearInterval(timer);
-    }, every);
+    const timer = this.#timer = setInterval(() => { if (ref.deref()?.sweep() === undefined) clearInterval(timer); }, every);
     (timer as { unref?: () => void }).unref?.();
-    this.#timer = timer;
   }
 
   sweep(): number {
@@ -232,7 +222,6 @@ class MemoryBackend implements MemorySessionBackend {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    this.#timer = undefined;
     this.#records.clear();
     this.#leases.clear();
   }

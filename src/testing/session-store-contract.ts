@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   BotwireConfigError, BotwireError, SessionConflictError, SessionCorruptError, SessionKeyError, SessionLeaseLostError,
-  SessionLockTimeoutError, SessionSerializationError, SessionValueTooLargeError,
+  SessionLockTimeoutError, SessionSerializationError,
 } from '../errors.js';
-import { SessionStore } from '../session/session-store.js';
+import type { SessionStore } from '../session/session-store.js';
+import { valueCases, valueRows, type InputRow } from './session-store-contract-values.js';
 
 /** What a factory hands the session contract suite for one test. */
 export interface SessionStoreHarness {
@@ -192,13 +193,7 @@ export function sessionStoreContract(
       // Each row: what the caller passes, and the typed error it must get before anything reaches
       // the backend (where the same input would fail as a raw driver error, or silently differ);
       // for values, also the `path` the error must name.
-      type Row = [string, (store: SessionStore<unknown>) => Promise<unknown>, new (...a: any[]) => Error, RegExp?, string?];
-      const cyclic: Record<string, unknown> = { list: [] };
-      (cyclic.list as unknown[]).push({ back: cyclic });
-      // The same backend under a store with a 1 KiB value limit.
-      const small = (s: SessionStore<unknown>): SessionStore<unknown> => new SessionStore(s.backend, { prefix: s.prefix, maxValueBytes: 1024 });
-      const big = { text: 'x'.repeat(2000) };
-      const badInput: Row[] = [
+      const badInput: InputRow[] = [
         ['empty key', (s) => s.get(''), SessionKeyError, /non-empty/],
         ['non-string key', (s) => s.acquire(42 as unknown as string), SessionKeyError],
         ['key over 512 bytes of UTF-8', (s) => s.set('é'.repeat(257), 1), SessionKeyError, /512 bytes/],
@@ -218,20 +213,7 @@ export function sessionStoreContract(
         ['cleanup batchSize -1', (s) => s.cleanup({ batchSize: -1 }), BotwireConfigError, /batchSize/],
         ['commit ttlMs Infinity', async (s) => (await s.acquire('lease-row')).commit(1, { ttlMs: Infinity }), BotwireConfigError, /ttlMs/],
         ['extend 1e300', async (s) => (await s.acquire('lease-row2')).extend(1e300), BotwireConfigError, /leaseMs/],
-        ['a Map (JSON: {})', (s) => s.set('k', { cart: { items: [1, 2, 3, new Map([[1, 2]])] } }), SessionSerializationError, /Map/, 'data.cart.items[3]'],
-        ['a Set (JSON: {})', (s) => s.set('k', { seen: new Set([1]) }), SessionSerializationError, /Set/, 'data.seen'],
-        ['a class instance', (s) => s.set('k', { at: { where: new URL('https://example.com') } }), SessionSerializationError, /URL/, 'data.at.where'],
-        ['a function inside an object (JSON: dropped)', (s) => s.set('k', { ok: 1, onDone: () => 1 }), SessionSerializationError, /function/, 'data.onDone'],
-        ['undefined inside an array (JSON: null)', (s) => s.set('k', { steps: ['a', undefined] }), SessionSerializationError, /undefined/, 'data.steps[1]'],
-        ['NaN (JSON: null)', (s) => s.set('k', { 'unit price': Number.NaN }), SessionSerializationError, /NaN/, 'data["unit price"]'],
-        ['Infinity (JSON: null)', (s) => s.set('k', [0, Infinity]), SessionSerializationError, /Infinity/, 'data[1]'],
-        ['a BigInt', (s) => s.set('k', { user: { id: 10n } }), SessionSerializationError, /BigInt/, 'data.user.id'],
-        ['a cycle', (s) => s.set('k', cyclic), SessionSerializationError, /cycle/, 'data.list[0].back'],
-        ['undefined as the whole value', (s) => s.set('k', undefined), SessionSerializationError, /undefined/, 'data'],
-        ['a Map in commit', async (s) => (await s.acquire('value-row')).commit({ m: new Map() }), SessionSerializationError, /Map/, 'data.m'],
-        ['a value over maxValueBytes (set)', (s) => small(s).set('k', big), SessionValueTooLargeError, /maxValueBytes/],
-        ['a value over maxValueBytes (commit)', async (s) => (await small(s).acquire('value-row2')).commit(big), SessionValueTooLargeError, /maxValueBytes/],
-        ['a value over maxValueBytes (handOver)', async (s) => (await small(s).acquire('value-row3')).handOver(big), SessionValueTooLargeError, /maxValueBytes/],
+        ...valueRows,
       ];
       it.each(badInput)('refuses %s with a typed error, before the backend sees it', async (_what, run, type, message, path) => {
         await withStore(async ({ store }) => {
@@ -244,20 +226,7 @@ export function sessionStoreContract(
         })();
       });
 
-      it('stores a Date as its ISO string, and drops object properties that are undefined', withStore(async ({ store }) => {
-        await store.set('d', { at: new Date(Date.UTC(2030, 0, 2)), gone: undefined, kept: null });
-        expect((await store.get('d'))?.data).toEqual({ at: '2030-01-02T00:00:00.000Z', kept: null });
-        expect(Object.keys((await store.get('d'))!.data as object)).toEqual(['at', 'kept']);
-      }));
-
-      it('accepts a value of exactly maxValueBytes bytes of UTF-8 and refuses one byte more', withStore(async ({ store }) => {
-        const limited = new SessionStore(store.backend, { prefix: store.prefix, maxValueBytes: 100 });
-        const exact = `"${'é'.repeat(49)}"`; // 2 quotes + 49 × 2 bytes
-        expect(await limited.set('exact', JSON.parse(exact))).toBe(1);
-        const err = await limited.set('exact', `${JSON.parse(exact) as string}x`).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(SessionValueTooLargeError);
-        expect(err).toMatchObject({ bytes: 101, limit: 100 });
-      }));
+      valueCases(withStore);
 
       it.skipIf(options.corruptionImpossibleBecause !== undefined)(
         `reports undecodable stored bytes as SessionCorruptError and leaves them untouched${
