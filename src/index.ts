@@ -14,6 +14,8 @@ export {
   type SessionStoreOptions,
 } from './session/session-store.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
+export { jsonCodec, type ValueCodec } from './codec/value-codec.js';
+export { richJsonCodec } from './codec/rich-json-codec.js';
 export * from './jobs/index.js';
 export {
   RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,

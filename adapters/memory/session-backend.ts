@@ -1,4 +1,4 @@
-import { BotwireConfigError } from '../../src/errors.js';
+import { intInRange, positiveMs } from '../../src/internal/validate.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
@@ -7,10 +7,18 @@ import { SessionStore, type SessionStoreOptions } from '../../src/session/sessio
 /** Options of {@link memorySessionStore}. */
 export interface MemorySessionStoreOptions extends SessionStoreOptions {
   /**
-   * Keep at most this many records; the least recently used one is dropped first.
-   * @default Infinity
+   * Keep at most this many records; when full, expired records go first, then the least recently
+   * used one. `Infinity` lifts the bound (memory then grows with the number of live keys).
+   * @default 10_000
    */
   maxEntries?: number;
+  /**
+   * How often expired records and lapsed leases are swept out in the background (an unref'd timer
+   * that never keeps the process alive; `close()` stops it), so memory returns to its baseline
+   * once TTLs lapse. Reads never return expired records either way.
+   * @default 30_000
+   */
+  sweepIntervalMs?: number;
   /**
    * Clock in epoch milliseconds; inject one in tests to move time without waiting.
    * @default Date.now
@@ -21,11 +29,29 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
 interface Entry { data: string; version: number; expiresAt: number | undefined }
 interface Lease { token: string; until: number }
 
+/** What a memory session backend holds: records and leases, expired ones not swept yet included. */
+export interface MemorySessionStats { records: number; leases: number }
+
+/**
+ * The backend of {@link memorySessionStore} (`store.backend`), with two extras for tests and
+ * monitoring.
+ */
+export interface MemorySessionBackend extends SessionBackend {
+  /** Remove expired records and lapsed leases now; returns how many were removed. */
+  sweep(): number;
+  /** How many records and leases are held right now. */
+  stats(): MemorySessionStats;
+}
+
+const DEFAULT_MAX_ENTRIES = 10_000;
+/** When full, a write sweeps before evicting a live record, but at most this often (by the clock). */
+const FULL_SWEEP_EVERY_MS = 1_000;
+
 /**
  * In-process backend: same semantics as the durable adapters (versions, TTL, leases that lapse),
  * but gone when the process exits. The zero-setup default for development and tests.
  */
-class MemorySessionBackend implements SessionBackend {
+class MemoryBackend implements MemorySessionBackend {
   readonly name = 'memory';
   readonly nativeExpiry = true;
   readonly verbatim = true;
@@ -34,11 +60,40 @@ class MemorySessionBackend implements SessionBackend {
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #max: number;
   readonly #now: () => number;
+  readonly #timer: ReturnType<typeof setInterval>;
+  #lastFullSweep = -Infinity;
 
   constructor(options: MemorySessionStoreOptions) {
-    this.#max = options.maxEntries ?? Infinity;
-    if (!(this.#max >= 1)) throw new BotwireConfigError(`maxEntries must be >= 1, got ${String(options.maxEntries)}.`);
+    const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#max = max === Infinity ? Infinity : intInRange('maxEntries', max, 1);
     this.#now = options.now ?? Date.now;
+    const every = positiveMs('sweepIntervalMs', options.sweepIntervalMs ?? 30_000);
+    // The timer holds the backend only weakly: a store dropped without close() is still collected.
+    const ref = new WeakRef(this);
+    const timer = this.#timer = setInterval(() => { if (ref.deref()?.sweep() === undefined) clearInterval(timer); }, every);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  sweep(): number {
+    const now = this.#now();
+    let n = this.#sweepRecords(now, Infinity);
+    for (const [k, l] of this.#leases) {
+      if (l.until <= now) { this.#leases.delete(k); n++; }
+    }
+    return n;
+  }
+
+  #sweepRecords(now: number, limit: number): number {
+    let n = 0;
+    for (const [k, e] of this.#records) {
+      if (n >= limit) break;
+      if (e.expiresAt !== undefined && e.expiresAt <= now) { this.#records.delete(k); n++; }
+    }
+    return n;
+  }
+
+  stats(): MemorySessionStats {
+    return { records: this.#records.size, leases: this.#leases.size };
   }
 
   #read(key: string): Entry | undefined {
@@ -58,8 +113,18 @@ class MemorySessionBackend implements SessionBackend {
     const version = (this.#read(key)?.version ?? 0) + 1;
     this.#records.delete(key);
     this.#records.set(key, { data, version, expiresAt: ttlMs === undefined ? undefined : this.#now() + ttlMs });
-    while (this.#records.size > this.#max) this.#records.delete(this.#records.keys().next().value!);
+    if (this.#records.size > this.#max) this.#makeRoom();
     return version;
+  }
+
+  /** Over `maxEntries`: drop expired records (now and then), then the least recently used ones. */
+  #makeRoom(): void {
+    const now = this.#now();
+    if (now - this.#lastFullSweep >= FULL_SWEEP_EVERY_MS) {
+      this.#lastFullSweep = now;
+      this.sweep();
+    }
+    while (this.#records.size > this.#max) this.#records.delete(this.#records.keys().next().value!);
   }
 
   #holder(key: string): Lease | undefined {
@@ -141,13 +206,8 @@ class MemorySessionBackend implements SessionBackend {
     return true;
   }
 
-  async cleanup(): Promise<number> {
-    let n = 0;
-    const now = this.#now();
-    for (const [k, e] of this.#records) {
-      if (e.expiresAt !== undefined && e.expiresAt <= now) { this.#records.delete(k); n++; }
-    }
-    return n;
+  async cleanup(limit: number): Promise<number> {
+    return this.#sweepRecords(this.#now(), limit);
   }
 
   waitForRelease(key: string, timeoutMs: number): Promise<void> {
@@ -161,21 +221,24 @@ class MemorySessionBackend implements SessionBackend {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#timer);
     this.#records.clear();
     this.#leases.clear();
   }
 }
 
 /**
- * A {@link SessionStore} kept in this process's memory: TTL, LRU bound, versions and leases with the
- * same semantics as Redis and Postgres. The zero-setup default.
+ * A {@link SessionStore} kept in this process's memory: TTL, versions and leases with the same
+ * semantics as Redis and Postgres. The zero-setup default. Bounded: at most `maxEntries` records
+ * (default 10,000; the least recently used go first), and expired records and lapsed leases are
+ * swept out every `sweepIntervalMs`. `store.backend` is a {@link MemorySessionBackend}.
  *
  * @example
  * ```ts
  * import { memorySessionStore } from 'botwire/memory';
- * const store = memorySessionStore({ maxEntries: 10_000 });
+ * const store = memorySessionStore({ maxEntries: 50_000 });
  * ```
  */
 export function memorySessionStore<T = unknown>(options: MemorySessionStoreOptions = {}): SessionStore<T> {
-  return new SessionStore<T>(new MemorySessionBackend(options), options);
+  return new SessionStore<T>(new MemoryBackend(options), options);
 }

@@ -3,7 +3,7 @@ import { callBackend } from '../../src/internal/backend-call.js';
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
 } from '../../src/session/backend.js';
-import { SessionStore } from '../../src/session/session-store.js';
+import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
 import { RedisConnection } from './connection.js';
 import { sessionAcquire } from './lua/session-acquire-1.js';
 import { sessionCommit } from './lua/session-commit-1.js';
@@ -19,7 +19,7 @@ import { type LuaScript } from './script.js';
 import { InFlight, ScriptBatcher } from './script-batcher.js';
 
 /** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
-export interface RedisSessionStoreOptions {
+export interface RedisSessionStoreOptions extends Pick<SessionStoreOptions, 'codec' | 'maxValueBytes'> {
   /** A ready ioredis client (or anything {@link RedisLike}). botwire never closes it. */
   client?: RedisLike;
   /**
@@ -240,5 +240,7 @@ export class RedisSessionBackend implements SessionBackend {
  * ```
  */
 export function redisSessionStore<T = unknown>(options: RedisSessionStoreOptions): SessionStore<T> {
-  return new SessionStore<T>(new RedisSessionBackend(options), { operationTimeoutMs: options.operationTimeoutMs });
+  return new SessionStore<T>(new RedisSessionBackend(options), {
+    operationTimeoutMs: options.operationTimeoutMs, codec: options.codec, maxValueBytes: options.maxValueBytes,
+  });
 }

@@ -1,5 +1,6 @@
 import { BotwireConfigError, JobSerializationError } from '../errors.js';
-import { stringifyIfPlain } from '../internal/plain-json.js';
+import { pathOf } from '../internal/json-value.js';
+import { stringifyPlain } from '../internal/plain-json.js';
 import type { StoredJob } from './backend.js';
 import type { Backoff, Job, JobError } from './types.js';
 
@@ -51,30 +52,18 @@ export function assertJobName(name: unknown): asserts name is string {
   }
 }
 
-/** JSON-encode a payload or result, refusing what JSON would silently drop or cannot encode. */
+/**
+ * JSON-encode a payload or result, refusing with {@link JobSerializationError} (its `path` naming
+ * the part, e.g. `payload.items[3]`) what JSON would silently change or cannot encode; see
+ * `jsonCodec` for the rules. A handler that returns nothing completes with a `null` result.
+ */
 export function encodeJson(name: string, what: 'payload' | 'result', value: unknown): string {
+  if (value === undefined && what === 'result') return 'null';
   try {
-    const fast = stringifyIfPlain(value, true);
-    if (fast !== undefined) return fast;
+    return stringifyPlain(value, what);
   } catch (err) {
-    throw new JobSerializationError(name, what, err); // BigInt
+    throw new JobSerializationError(name, what, err, pathOf(err));
   }
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value, (_k, v: unknown) => {
-      if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} is not JSON`);
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`${v} is not JSON`);
-      return v;
-    });
-  } catch (err) {
-    throw new JobSerializationError(name, what, err);
-  }
-  if (text === undefined) {
-    // A handler that returns nothing completes with a null result rather than failing.
-    if (what === 'result' && value === undefined) return 'null';
-    throw new JobSerializationError(name, what, new TypeError('undefined is not JSON'));
-  }
-  return text;
 }
 
 /** A readable `{ name, message }` for anything a handler may throw (strings, objects, undefined). */

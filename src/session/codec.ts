@@ -1,5 +1,6 @@
-import { SessionCorruptError, SessionKeyError, SessionSerializationError } from '../errors.js';
-import { stringifyIfPlain } from '../internal/plain-json.js';
+import type { ValueCodec } from '../codec/value-codec.js';
+import { SessionCorruptError, SessionKeyError, SessionSerializationError, SessionValueTooLargeError } from '../errors.js';
+import { pathOf } from '../internal/json-value.js';
 
 /** Longest key accepted, in UTF-8 bytes. Keeps Redis keys and Postgres btree entries small. */
 export const MAX_KEY_BYTES = 512;
@@ -23,36 +24,35 @@ export function assertKey(key: unknown): asserts key is string {
   }
 }
 
+/** The root of error paths in session values: `data.cart.items[3]`. */
+const ROOT = 'data';
+
 /**
- * JSON-encode session data, refusing what JSON would silently change or drop at the top level
- * (undefined, functions, symbols) and what it cannot encode at all (BigInt, cycles).
+ * Encode session data with the store's codec, refusing a top-level `undefined` whatever the codec
+ * (the middleware deletes the record for it; `set` has `delete`). Codec errors become
+ * {@link SessionSerializationError} with the codec's path.
  */
-export function encode(key: string, data: unknown): string {
+export function encode(codec: ValueCodec, key: string, data: unknown): string {
+  if (data === undefined) throw new SessionSerializationError(key, new TypeError('undefined is not a session value (delete the key instead)'), ROOT);
   try {
-    const fast = stringifyIfPlain(data, false);
-    if (fast !== undefined) return fast;
+    return codec.encode(data, ROOT);
   } catch (err) {
-    throw new SessionSerializationError(key, err); // BigInt
+    throw new SessionSerializationError(key, err, pathOf(err));
   }
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data, (_k, v: unknown) => {
-      if (typeof v === 'function' || typeof v === 'symbol') {
-        throw new TypeError(`a ${typeof v} is not JSON`);
-      }
-      return v;
-    });
-  } catch (err) {
-    throw new SessionSerializationError(key, err);
-  }
-  if (text === undefined) throw new SessionSerializationError(key, new TypeError('undefined is not JSON'));
-  return text;
 }
 
-/** Decode stored JSON text; bytes that do not parse raise {@link SessionCorruptError}, never an empty value. */
-export function decode<T>(key: string, text: string): T {
+/** Throw {@link SessionValueTooLargeError} when `text` is over `limit` UTF-8 bytes. */
+export function assertFits(key: string, text: string, limit: number): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: short text needs no count.
+  if (text.length * 3 <= limit) return;
+  const bytes = encoder.encode(text).length;
+  if (bytes > limit) throw new SessionValueTooLargeError(key, bytes, limit);
+}
+
+/** Decode stored text; text the codec cannot read raises {@link SessionCorruptError}, never an empty value. */
+export function decode<T>(codec: ValueCodec, key: string, text: string): T {
   try {
-    return JSON.parse(text) as T;
+    return codec.decode(text) as T;
   } catch (err) {
     throw new SessionCorruptError(key, err);
   }

@@ -1,6 +1,7 @@
 import { BotwireError, SessionLeaseLostError } from '../errors.js';
 import type { CommitArgs, CommitResult, CommitWrite, SessionBackend } from './backend.js';
-import { decode, encode } from './codec.js';
+import type { ValueCodec } from '../codec/value-codec.js';
+import { assertFits, decode, encode } from './codec.js';
 import { positiveMs } from '../internal/validate.js';
 import type { CommitOptions, HandOverOptions, SessionLease, SessionRecord } from './session-store.js';
 
@@ -15,6 +16,9 @@ import type { CommitOptions, HandOverOptions, SessionLease, SessionRecord } from
 /** What a lease needs from the store that made it. */
 export interface LeaseHost {
   readonly backend: SessionBackend;
+  /** The store's codec and size limit. */
+  readonly codec: ValueCodec;
+  readonly maxValueBytes: number;
   /** The store's bounded-time backend call (timeouts, typed errors). */
   call<R, M = R>(operation: string, key: string, run: () => Promise<R>, map?: (value: R) => M): Promise<M>;
 }
@@ -57,7 +61,7 @@ export class StoreLease<T> implements SessionLease<T> {
   commit(data?: T, options: CommitOptions = {}): Promise<number> {
     let text: string | undefined;
     try {
-      text = data === undefined ? undefined : encode(this.key, data);
+      text = data === undefined ? undefined : encode(this.host.codec, this.key, data);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -84,13 +88,16 @@ export class StoreLease<T> implements SessionLease<T> {
   #write(text: string | undefined, options: CommitOptions): CommitWrite {
     const ttlMs = options.ttlMs === undefined ? undefined : positiveMs('ttlMs', options.ttlMs);
     if (options.delete) return { kind: 'delete' };
-    if (text !== undefined) return { kind: 'set', data: text, ttlMs };
+    if (text !== undefined) {
+      assertFits(this.key, text, this.host.maxValueBytes);
+      return { kind: 'set', data: text, ttlMs };
+    }
     return { kind: 'none', ttlMs };
   }
 
   handOver(data?: T, options: HandOverOptions = {}): Promise<SessionLease<T>> {
     try {
-      return this.handOverText(data === undefined ? undefined : encode(this.key, data), options);
+      return this.handOverText(data === undefined ? undefined : encode(this.host.codec, this.key, data), options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -120,10 +127,10 @@ export class StoreLease<T> implements SessionLease<T> {
     else if (write.kind === 'set') {
       // Decode our own text so the next holder never shares objects with the previous handler.
       raw = write.data;
-      next = { data: decode<T>(this.key, raw), version, expiresAt: write.ttlMs === undefined ? undefined : started + write.ttlMs };
+      next = { data: decode<T>(this.host.codec, this.key, raw), version, expiresAt: write.ttlMs === undefined ? undefined : started + write.ttlMs };
     } else if (this.record) {
-      raw = this.raw ?? encode(this.key, this.record.data);
-      next = { ...this.record, data: decode<T>(this.key, raw), expiresAt: write.ttlMs === undefined ? this.record.expiresAt : started + write.ttlMs };
+      raw = this.raw ?? encode(this.host.codec, this.key, this.record.data);
+      next = { ...this.record, data: decode<T>(this.host.codec, this.key, raw), expiresAt: write.ttlMs === undefined ? this.record.expiresAt : started + write.ttlMs };
     }
     return new StoreLease<T>(this.host, this.key, this.full, this.token, keepLeaseMs, next, raw);
   }

@@ -1,5 +1,5 @@
-import { BotwireConfigError, SessionLockTimeoutError } from '../errors.js';
-import { encode } from './codec.js';
+import { BotwireConfigError, SessionLockTimeoutError, SessionSerializationError } from '../errors.js';
+import { assertFits, encode } from './codec.js';
 import { dropLease, giveLease, takeLease } from './local-lease-queue.js';
 import { keepAlive, letGo } from './lease-keeper.js';
 import type { StoreLease } from './session-lease.js';
@@ -131,19 +131,34 @@ export class PartRun<C> {
     if (record) {
       // The stored text is what "unchanged" compares against; re-encoding the decoded record gives
       // the same text for anything botwire wrote (and at worst one needless write for other text).
-      this.#snapshot = raw ?? encode(this.key!, record.data);
+      this.#snapshot = raw ?? encode(this.cfg.store.codec, this.key!, record.data);
       const migrated = applyMigrations(this.cfg.plan, record.data);
       this.value = migrated.data;
       this.#dataVersion = migrated.version;
     } else {
       this.value = this.cfg.initial?.(this.ctx);
       this.#dataVersion = this.cfg.plan?.latest;
-      this.#snapshot = this.value === undefined ? undefined : encode(this.key!, wrapForStorage(this.cfg.plan, this.value, this.#dataVersion));
+      this.#snapshot = this.value === undefined ? undefined : this.#encode(wrapForStorage(this.cfg.plan, this.value, this.#dataVersion));
     }
     this.loaded = true;
     if (this.#pending) {
       this.value = this.#pending.value;
       this.#pending = undefined;
+    }
+  }
+
+  /**
+   * Encode the value to store with the store's codec. With migrations the value is wrapped as
+   * `{ $v, $d }`; an error's path is given as the handler sees the session (`data.cart`, not
+   * `data.$d.cart`).
+   */
+  #encode(stored: unknown): string {
+    try {
+      return encode(this.cfg.store.codec, this.key!, stored);
+    } catch (err) {
+      const path = (err as SessionSerializationError).path;
+      if (!this.cfg.plan || !(err instanceof SessionSerializationError) || !path?.startsWith('data.$d')) throw err;
+      throw new SessionSerializationError(this.key!, err.cause, `data${path.slice('data.$d'.length)}`);
     }
   }
 
@@ -219,8 +234,12 @@ export class PartRun<C> {
         if (this.#existed) write = 'delete';
       } else if (save) {
         data = wrapForStorage(this.cfg.plan, this.value, this.#dataVersion);
-        text = encode(key, data);
-        if (text !== this.#snapshot) write = 'set';
+        text = this.#encode(data);
+        if (text !== this.#snapshot) {
+          // Checked here, where a refusal still gives the lease back (commit would keep it).
+          assertFits(key, text, store.maxValueBytes);
+          write = 'set';
+        }
       }
     } catch (err) {
       if (lease) return dropLease(store, lease).catch(() => undefined).then(() => { throw err; });

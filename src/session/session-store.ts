@@ -1,9 +1,10 @@
 import { BackendUnavailableError, BotwireConfigError, SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError } from '../errors.js';
 import { callBackend, classifyBackendError, outcomeOf, sleep } from '../internal/backend-call.js';
 import { newToken } from '../internal/token.js';
-import { batchSize, nonNegativeMs, positiveMs, version } from '../internal/validate.js';
+import { batchSize, intInRange, nonNegativeMs, positiveMs, version } from '../internal/validate.js';
 import type { RawSessionRecord, SessionBackend } from './backend.js';
-import { assertKey, decode, encode } from './codec.js';
+import { jsonCodec, type ValueCodec } from '../codec/value-codec.js';
+import { assertFits, assertKey, decode, encode } from './codec.js';
 import { StoreLease, type LeaseHost } from './session-lease.js';
 
 /** A decoded session record. */
@@ -98,11 +99,34 @@ export interface SessionStoreOptions {
    * @default ''
    */
   prefix?: string;
+  /**
+   * How values become stored text and back, here and in the session middleware's change tracking.
+   * The default is JSON that refuses, with a `SessionSerializationError` naming the path (e.g.
+   * `data.cart.items[3]`), anything JSON would silently change: `Map`, `Set`, class instances,
+   * functions, `undefined` in arrays, `NaN`/`±Infinity`, BigInt, cycles. A `Date` is stored as
+   * its ISO string, and object properties whose value is `undefined` are not stored. Pass
+   * `richJsonCodec` to keep Date, Map, Set, BigInt, undefined and non-finite numbers instead.
+   * @default jsonCodec
+   * @example
+   * ```ts
+   * import { richJsonCodec } from 'botwire';
+   * const store = redisSessionStore({ url, codec: richJsonCodec });
+   * ```
+   */
+  codec?: ValueCodec;
+  /**
+   * Largest encoded value accepted by every write (`set`, `commit`, `handOver`, the middleware),
+   * in UTF-8 bytes; larger ones raise `SessionValueTooLargeError` before anything is sent. Reading
+   * a larger record stored earlier still works.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxValueBytes?: number;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_WAIT_MS = 10_000;
 const CLEANUP_BATCH = 1_000;
+const DEFAULT_MAX_VALUE_BYTES = 1_048_576;
 
 
 /**
@@ -123,6 +147,10 @@ export class SessionStore<T = unknown> {
   readonly backend: SessionBackend;
   /** Prepended to every key before it reaches the backend. */
   readonly prefix: string;
+  /** How values become stored text and back (see {@link SessionStoreOptions.codec}). */
+  readonly codec: ValueCodec;
+  /** Largest encoded value a write accepts, in UTF-8 bytes. */
+  readonly maxValueBytes: number;
   readonly #timeoutMs: number;
   readonly #host: LeaseHost;
 
@@ -133,7 +161,15 @@ export class SessionStore<T = unknown> {
     const prefix = options.prefix ?? '';
     if (typeof prefix !== 'string') throw new BotwireConfigError(`prefix must be a string, got ${typeof prefix}.`);
     this.prefix = prefix;
-    this.#host = { backend, call: (operation, key, run, map) => this.#call(operation, key, run, map) };
+    const codec = options.codec ?? jsonCodec;
+    if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
+      throw new BotwireConfigError('codec must have encode(value, path) and decode(text) functions (e.g. richJsonCodec from botwire).');
+    }
+    this.codec = codec;
+    this.maxValueBytes = intInRange('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, 1);
+    this.#host = {
+      backend, codec, maxValueBytes: this.maxValueBytes, call: (operation, key, run, map) => this.#call(operation, key, run, map),
+    };
   }
 
   #call<R, M = R>(operation: string, key: string | undefined, run: () => Promise<R>, map?: (value: R) => M): Promise<M> {
@@ -164,7 +200,7 @@ export class SessionStore<T = unknown> {
 
   #decode(key: string, raw: RawSessionRecord | undefined): SessionRecord<T> | undefined {
     if (!raw) return undefined;
-    return { data: decode<T>(key, raw.data), version: raw.version, expiresAt: raw.expiresAt };
+    return { data: decode<T>(this.codec, key, raw.data), version: raw.version, expiresAt: raw.expiresAt };
   }
 
   /** Read one record; `undefined` when absent or expired. One round trip. */
@@ -189,7 +225,9 @@ export class SessionStore<T = unknown> {
 
   /**
    * Write a record; returns its new version. With `ifVersion` it is a compare-and-set that throws
-   * {@link SessionConflictError} on mismatch and writes nothing.
+   * {@link SessionConflictError} on mismatch and writes nothing. Values the codec refuses raise
+   * `SessionSerializationError`, values over `maxValueBytes` `SessionValueTooLargeError`; nothing is
+   * sent then.
    */
   set(key: string, data: T, options: SetOptions = {}): Promise<number> {
     let full: string;
@@ -200,7 +238,8 @@ export class SessionStore<T = unknown> {
       full = this.#full(key);
       ttlMs = options.ttlMs === undefined ? undefined : positiveMs('ttlMs', options.ttlMs);
       ifVersion = options.ifVersion === undefined ? undefined : version('ifVersion', options.ifVersion);
-      text = encode(key, data);
+      text = encode(this.codec, key, data);
+      assertFits(key, text, this.maxValueBytes);
     } catch (err) {
       return Promise.reject(err);
     }

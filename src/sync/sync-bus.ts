@@ -12,6 +12,8 @@ import {
 import { intInRange } from '../internal/validate.js';
 import { createEnvelopeSigner, isSignedText, SIGNATURE_OVERHEAD, type EnvelopeSigner } from './envelope-signing.js';
 import { OriginSequences } from './origin-sequences.js';
+import { pathOf } from '../internal/json-value.js';
+import { assertPlainJson } from '../internal/plain-json.js';
 import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
 import { assertTopic } from './topic-pattern.js';
 import {
@@ -152,9 +154,11 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     const envelope: SyncEnvelope = { id: `${this.instanceId}:${seq}`, topic, data: args[0], at: Date.now(), origin: this.instanceId, seq };
     let text: string;
     try {
+      // Refuses (naming the path, e.g. `data.items[2]`) what JSON would change; then the fast stringify.
+      assertPlainJson(envelope.data, 'data');
       text = JSON.stringify(envelope);
     } catch (e) {
-      return Promise.reject(new SyncSerializationError(topic, e));
+      return Promise.reject(new SyncSerializationError(topic, e, pathOf(e)));
     }
     const bytes = bytesOver(text, this.maxPayloadBytes);
     if (bytes > 0) return Promise.reject(new SyncPayloadTooLargeError(topic, bytes, this.maxPayloadBytes, this.transport.name));

@@ -4,7 +4,7 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { JobHandlers } from '../jobs/types.js';
 import type { Ctx } from './job-contract-support.js';
 
-type Row = [what: string, run: (q: JobQueue) => unknown, type: new (...args: any[]) => Error, message?: RegExp];
+type Row = [what: string, run: (q: JobQueue) => unknown, type: new (...args: any[]) => Error, message?: RegExp, path?: string];
 
 /**
  * The bad-input half of the job contract: every argument a caller controls is refused with a typed
@@ -32,7 +32,17 @@ export function inputCases(withQueue: (fn: (c: Ctx) => Promise<void>) => () => P
     ['retryUntil 1e300', (q) => q.add('ok', {}, { retryUntil: 1e300 }), BotwireConfigError, /retryUntil/],
     ['timeoutMs 0', (q) => q.add('ok', {}, { timeoutMs: 0 }), BotwireConfigError, /timeoutMs/],
     ['backoff of an unknown type', (q) => q.add('ok', {}, { backoff: { type: 'linear' } as never }), BotwireConfigError],
-    ['payload with a BigInt', (q) => q.add('ok', { n: 1n }), JobSerializationError],
+    ['payload with a BigInt', (q) => q.add('ok', { n: 1n }), JobSerializationError, /BigInt/, 'payload.n'],
+    ['payload with a Map (JSON: {})', (q) => q.add('ok', { items: [{}, {}, { byId: new Map() }] }), JobSerializationError, /Map/, 'payload.items[2].byId'],
+    ['payload with a Set (JSON: {})', (q) => q.add('ok', { ids: new Set([1]) }), JobSerializationError, /Set/, 'payload.ids'],
+    ['payload with a class instance', (q) => q.add('ok', { buf: new Uint8Array(4) }), JobSerializationError, /Uint8Array/, 'payload.buf'],
+    ['payload with a function (JSON: dropped)', (q) => q.add('ok', { cb: () => 1 }), JobSerializationError, /function/, 'payload.cb'],
+    ['payload with undefined in an array (JSON: null)', (q) => q.add('ok', { list: [undefined] }), JobSerializationError, /undefined/, 'payload.list[0]'],
+    ['payload with NaN (JSON: null)', (q) => q.add('ok', { 'a-b': Number.NaN }), JobSerializationError, /NaN/, 'payload["a-b"]'],
+    ['payload with -Infinity (JSON: null)', (q) => q.add('ok', { min: -Infinity }), JobSerializationError, /Infinity/, 'payload.min'],
+    ['payload with a cycle', (q) => { const c: Record<string, unknown> = {}; c.me = c; return q.add('ok', c); }, JobSerializationError, /cycle/, 'payload.me'],
+    ['payload undefined', (q) => q.add('ok', undefined), JobSerializationError, /undefined/, 'payload'],
+    ['schedule payload with a Map', (q) => q.schedule('ok', '* * * * *', { m: new Map() }), JobSerializationError, /Map/, 'payload.m'],
     ['payload over maxPayloadBytes', (q) => q.add('ok', { s: 'x'.repeat(300_000) }), JobPayloadTooLargeError],
     ['get with an empty id', (q) => q.get(''), BotwireConfigError, /job id/],
     ['list limit 0', (q) => q.list({ limit: 0 }), BotwireConfigError, /limit/],
@@ -48,13 +58,14 @@ export function inputCases(withQueue: (fn: (c: Ctx) => Promise<void>) => () => P
   describe('bad input', () => {
     it.each(rows)('refuses %s with a typed error', withRow);
 
-    function withRow(_what: string, run: Row[1], type: Row[2], message?: RegExp): Promise<void> {
+    function withRow(_what: string, run: Row[1], type: Row[2], message?: RegExp, path?: string): Promise<void> {
       return withQueue(async ({ make }) => {
         const q = make({ handlers: ok });
         const err = await Promise.resolve().then(() => run(q)).then(() => undefined, (e: unknown) => e);
         expect(err).toBeInstanceOf(type);
         expect(err).toBeInstanceOf(BotwireError);
         if (message) expect((err as Error).message).toMatch(message);
+        if (path !== undefined) expect(err).toMatchObject({ path });
         expect((await q.list({ limit: 10 })).jobs).toEqual([]);
       })();
     }

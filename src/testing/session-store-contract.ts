@@ -4,6 +4,7 @@ import {
   SessionLockTimeoutError, SessionSerializationError,
 } from '../errors.js';
 import type { SessionStore } from '../session/session-store.js';
+import { valueCases, valueRows, type InputRow } from './session-store-contract-values.js';
 
 /** What a factory hands the session contract suite for one test. */
 export interface SessionStoreHarness {
@@ -190,8 +191,9 @@ export function sessionStoreContract(
       }));
 
       // Each row: what the caller passes, and the typed error it must get before anything reaches
-      // the backend (where the same input would fail as a raw driver error, or silently differ).
-      const badInput: Array<[string, (store: SessionStore<unknown>) => Promise<unknown>, new (...a: any[]) => Error, RegExp?]> = [
+      // the backend (where the same input would fail as a raw driver error, or silently differ);
+      // for values, also the `path` the error must name.
+      const badInput: InputRow[] = [
         ['empty key', (s) => s.get(''), SessionKeyError, /non-empty/],
         ['non-string key', (s) => s.acquire(42 as unknown as string), SessionKeyError],
         ['key over 512 bytes of UTF-8', (s) => s.set('é'.repeat(257), 1), SessionKeyError, /512 bytes/],
@@ -211,15 +213,20 @@ export function sessionStoreContract(
         ['cleanup batchSize -1', (s) => s.cleanup({ batchSize: -1 }), BotwireConfigError, /batchSize/],
         ['commit ttlMs Infinity', async (s) => (await s.acquire('lease-row')).commit(1, { ttlMs: Infinity }), BotwireConfigError, /ttlMs/],
         ['extend 1e300', async (s) => (await s.acquire('lease-row2')).extend(1e300), BotwireConfigError, /leaseMs/],
+        ...valueRows,
       ];
-      it.each(badInput)('refuses %s with a typed error, before the backend sees it', async (_what, run, type, message) => {
+      it.each(badInput)('refuses %s with a typed error, before the backend sees it', async (_what, run, type, message, path) => {
         await withStore(async ({ store }) => {
           const err = await run(store).then(() => undefined, (e: unknown) => e);
           expect(err).toBeInstanceOf(type);
           expect(err).toBeInstanceOf(BotwireError);
           if (message) expect((err as Error).message).toMatch(message);
+          if (path !== undefined) expect(err).toMatchObject({ path });
+          expect(await store.get('k')).toBeUndefined();
         })();
       });
+
+      valueCases(withStore);
 
       it.skipIf(options.corruptionImpossibleBecause !== undefined)(
         `reports undecodable stored bytes as SessionCorruptError and leaves them untouched${

@@ -233,6 +233,42 @@ export function syncBusContract(
       expect(b.stats().resyncs).toBe(0);
     }));
 
+    // Each row: a payload JSON would silently change or cannot encode, and the path the error names.
+    const cyclic: Record<string, unknown> = { items: [] };
+    (cyclic.items as unknown[]).push(cyclic);
+    const badData: Array<[what: string, data: unknown, path: string, message: RegExp]> = [
+      ['a Map (JSON: {})', { items: [1, 2, new Map([[1, 2]])] }, 'data.items[2]', /Map/],
+      ['a Set (JSON: {})', { tags: new Set(['a']) }, 'data.tags', /Set/],
+      ['a class instance', { err: new Error('x') }, 'data.err', /Error/],
+      ['a function inside an object (JSON: dropped)', { id: 1, render: () => 'x' }, 'data.render', /function/],
+      ['undefined inside an array (JSON: null)', { ids: [1, undefined] }, 'data.ids[1]', /undefined/],
+      ['NaN (JSON: null)', { score: Number.NaN }, 'data.score', /NaN/],
+      ['Infinity (JSON: null)', { 'max value': Infinity }, 'data["max value"]', /Infinity/],
+      ['a BigInt', [10n], 'data[0]', /BigInt/],
+      ['a cycle', cyclic, 'data.items[0]', /cycle/],
+    ];
+    it.each(badData)('refuses a payload with %s with SyncSerializationError naming the path, delivering nothing', (_what, data, path, message) =>
+      withBuses(async (create) => {
+        const a = await create();
+        const local: unknown[] = [];
+        a.subscribe('bad.**', (e) => { local.push(e.data); });
+        const err = await a.publish('bad.value', data).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SyncSerializationError);
+        expect(err).toMatchObject({ code: 'SYNC_SERIALIZATION', path });
+        expect((err as Error).message).toMatch(message);
+        expect(local).toEqual([]);
+        expect(a.stats().published).toBe(0);
+      })());
+
+    it('sends a Date as its ISO string and drops undefined properties', withBuses(async (create) => {
+      const a = await create();
+      const b = await create();
+      const got: unknown[] = [];
+      b.subscribe('dated', (e) => { got.push(e.data); });
+      await a.publish('dated', { at: new Date(Date.UTC(2030, 0, 1)), gone: undefined });
+      await within(() => expect(got).toEqual([{ at: '2030-01-01T00:00:00.000Z' }]));
+    }));
+
     it('isolates handler errors: other handlers run, publish resolves, onError hears about it', withBuses(async (create) => {
       const errors: unknown[] = [];
       const a = await create({ onError: (e) => { errors.push(e); } });
