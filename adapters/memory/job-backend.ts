@@ -2,19 +2,47 @@ import type {
   ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../../src/jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
+import { IndexedHeap, type HeapSlot } from './indexed-heap.js';
 
 /** Options of {@link memoryJobQueue}. */
 export type MemoryJobQueueOptions = JobQueueOptions;
 
 const RUNNABLE = new Set<JobState>(['waiting', 'delayed', 'partial']);
+const FINISHED = new Set<JobState>(['completed', 'failed', 'cancelled']);
+/** Most due jobs one claim looks at (skipping those over its time budget), as on Redis. */
+const MAX_SCAN = 1_000;
+
+/** One stored job plus its place in the indexes. */
+interface Rec extends HeapSlot<Rec> {
+  job: StoredJob;
+  /** Insertion order: the last tie-breaker of the claim order. */
+  seq: number;
+}
+
+// Claim order: priority (highest first), then runAt, then insertion.
+const claimOrder = (a: Rec, b: Rec): boolean =>
+  a.job.priority !== b.job.priority ? a.job.priority > b.job.priority : a.job.runAt !== b.job.runAt ? a.job.runAt < b.job.runAt : a.seq < b.seq;
+const earlier = (x: number, y: number, a: Rec, b: Rec): boolean => (x !== y ? x < y : a.seq < b.seq);
+const byRunAt = (a: Rec, b: Rec): boolean => earlier(a.job.runAt, b.job.runAt, a, b);
+const byLease = (a: Rec, b: Rec): boolean => earlier(a.job.leaseUntil ?? 0, b.job.leaseUntil ?? 0, a, b);
+const byFinish = (a: Rec, b: Rec): boolean => earlier(a.job.finishedAt ?? 0, b.job.finishedAt ?? 0, a, b);
 
 /**
  * In-process job backend: the same semantics as the durable adapters (leases, fencing, priorities,
  * delays), gone when the process exits. Wake-ups reach workers in this process only.
+ *
+ * Every job sits in exactly one index, by state: due jobs in a heap per name in claim order, jobs
+ * due later in one heap by runAt (moved to their name's heap when their time comes, at the next
+ * claim, count or promote), active jobs by lease end, finished jobs per state by finish time. A
+ * claim, reclaim or retention pass costs O(log n) per job it touches, whatever the queue holds.
  */
 class MemoryJobBackend implements JobBackend {
   readonly name = 'memory';
-  readonly #jobs = new Map<string, StoredJob & { seq: number }>();
+  readonly #jobs = new Map<string, Rec>();
+  readonly #due = new Map<string, IndexedHeap<Rec>>();
+  readonly #later = new IndexedHeap<Rec>(byRunAt);
+  readonly #leased = new IndexedHeap<Rec>(byLease);
+  readonly #finished = new Map<JobState, IndexedHeap<Rec>>();
   readonly #listeners = new Set<(name: string) => void>();
   #seq = 0;
 
@@ -23,165 +51,203 @@ class MemoryJobBackend implements JobBackend {
     for (const l of this.#listeners) queueMicrotask(() => l(name));
   }
 
-  #copy(job: StoredJob): StoredJob {
-    const { seq: _seq, ...rest } = job as StoredJob & { seq?: number };
-    return { ...rest };
+  /** Put `rec` into the index its state (and, when runnable, its runAt against `now`) calls for. */
+  #place(rec: Rec, now: number): void {
+    const { state, name, runAt } = rec.job;
+    if (state === 'active') this.#leased.push(rec);
+    else if (FINISHED.has(state)) {
+      let heap = this.#finished.get(state);
+      if (!heap) this.#finished.set(state, (heap = new IndexedHeap<Rec>(byFinish)));
+      heap.push(rec);
+    } else if (runAt > now) this.#later.push(rec);
+    else {
+      let heap = this.#due.get(name);
+      if (!heap) this.#due.set(name, (heap = new IndexedHeap<Rec>(claimOrder)));
+      heap.push(rec);
+    }
   }
 
-  #active(id: string, token: string): (StoredJob & { seq: number }) | undefined {
-    const job = this.#jobs.get(id);
-    return job && job.state === 'active' && job.leaseToken === token ? job : undefined;
+  /** Apply a state change to `rec`, moving it between indexes. */
+  #move(rec: Rec, now: number, change: Partial<StoredJob>): void {
+    rec.heap?.remove(rec);
+    Object.assign(rec.job, change);
+    this.#place(rec, now);
   }
 
-  #endLease(job: StoredJob, now: number): void {
-    job.leaseToken = undefined;
-    job.leaseUntil = undefined;
-    job.updatedAt = now;
+  /** Move up to `limit` jobs whose runAt has come into their name's due heap. */
+  #promote(now: number, limit = Infinity): number {
+    let n = 0;
+    for (let top = this.#later.peek(); top && top.job.runAt <= now && n < limit; top = this.#later.peek(), n++) {
+      this.#move(top, now, top.job.state === 'delayed' ? { state: 'waiting', updatedAt: now } : {});
+    }
+    return n;
+  }
+
+  #active(id: string, token: string): Rec | undefined {
+    const rec = this.#jobs.get(id);
+    return rec && rec.job.state === 'active' && rec.job.leaseToken === token ? rec : undefined;
   }
 
   async add(input: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
     const existing = this.#jobs.get(input.id);
-    if (existing) return { job: this.#copy(existing), created: false };
-    const job: StoredJob & { seq: number } = {
-      ...input, state: input.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now, seq: ++this.#seq,
+    if (existing) return { job: { ...existing.job }, created: false };
+    const job: StoredJob = {
+      ...input, state: input.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
     };
-    this.#jobs.set(job.id, job);
+    const rec: Rec = { job, seq: ++this.#seq, heap: undefined, pos: -1 };
+    this.#jobs.set(job.id, rec);
+    this.#place(rec, now);
     if (job.state === 'waiting') this.#wake(job.name);
-    return { job: this.#copy(job), created: true };
+    return { job: { ...job }, created: true };
   }
 
   async claim(args: ClaimArgs): Promise<StoredJob[]> {
-    const names = new Set(args.names);
-    const due = [...this.#jobs.values()]
-      .filter((j) => RUNNABLE.has(j.state) && j.runAt <= args.now && names.has(j.name) && j.timeoutMs <= args.maxTimeoutMs)
-      .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq)
-      .slice(0, args.limit);
-    for (const j of due) {
-      Object.assign(j, {
-        state: 'active', leaseToken: args.token, leaseUntil: args.now + args.leaseMs, attempts: j.attempts + 1,
+    this.#promote(args.now);
+    const heaps: Array<IndexedHeap<Rec>> = [];
+    for (const name of new Set(args.names)) {
+      const heap = this.#due.get(name);
+      if (heap?.size) heaps.push(heap);
+    }
+    const out: StoredJob[] = [];
+    const skipped: Rec[] = [];
+    for (let scanned = 0; out.length < args.limit && scanned < MAX_SCAN; scanned++) {
+      let best: Rec | undefined;
+      for (const heap of heaps) {
+        const top = heap.peek();
+        if (top && (!best || claimOrder(top, best))) best = top;
+      }
+      if (!best) break;
+      best.heap!.remove(best);
+      // Over the caller's budget (or due later on a clock that went back): stays due, untouched.
+      if (best.job.timeoutMs > args.maxTimeoutMs || best.job.runAt > args.now) { skipped.push(best); continue; }
+      Object.assign(best.job, {
+        state: 'active', leaseToken: args.token, leaseUntil: args.now + args.leaseMs, attempts: best.job.attempts + 1,
         startedAt: args.now, updatedAt: args.now,
       });
+      this.#leased.push(best);
+      out.push({ ...best.job });
     }
-    return due.map((j) => this.#copy(j));
+    for (const rec of skipped) this.#place(rec, args.now);
+    return out;
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
-    const job = this.#active(id, token);
-    if (!job) return false;
-    job.leaseUntil = now + leaseMs;
-    job.updatedAt = now;
-    if (progress) { job.progress = progress.pct; job.progressMessage = progress.message; }
+    const rec = this.#active(id, token);
+    if (!rec) return false;
+    rec.job.leaseUntil = now + leaseMs;
+    rec.job.updatedAt = now;
+    this.#leased.update(rec);
+    if (progress) { rec.job.progress = progress.pct; rec.job.progressMessage = progress.message; }
     return true;
   }
 
   async complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    const job = this.#active(id, token);
-    if (!job) return false;
-    Object.assign(job, { state: 'completed', result, missing: undefined, progress: 100, finishedAt: now });
-    this.#endLease(job, now);
+    const rec = this.#active(id, token);
+    if (!rec) return false;
+    this.#move(rec, now, {
+      state: 'completed', result, missing: undefined, progress: 100, finishedAt: now, leaseToken: undefined, leaseUntil: undefined, updatedAt: now,
+    });
     return true;
   }
 
   async partial(
     id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string },
   ): Promise<boolean> {
-    const job = this.#active(id, token);
-    if (!job) return false;
-    Object.assign(job, { result, missing });
-    if (final) Object.assign(job, { state: 'failed', error: final.error, finishedAt: now });
-    else Object.assign(job, { state: 'partial', runAt: retryAt });
-    this.#endLease(job, now);
-    if (!final && retryAt <= now) this.#wake(job.name);
+    const rec = this.#active(id, token);
+    if (!rec) return false;
+    const end = { result, missing, leaseToken: undefined, leaseUntil: undefined, updatedAt: now };
+    if (final) this.#move(rec, now, { ...end, state: 'failed', error: final.error, finishedAt: now });
+    else this.#move(rec, now, { ...end, state: 'partial', runAt: retryAt });
+    if (!final && retryAt <= now) this.#wake(rec.job.name);
     return true;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    const job = this.#active(id, token);
-    if (!job) return false;
-    job.error = error;
-    if (retryAt === undefined) Object.assign(job, { state: 'failed', finishedAt: now });
-    else Object.assign(job, { state: retryAt <= now ? 'waiting' : 'delayed', runAt: retryAt });
-    this.#endLease(job, now);
-    if (job.state === 'waiting') this.#wake(job.name);
+    const rec = this.#active(id, token);
+    if (!rec) return false;
+    const end = { error, leaseToken: undefined, leaseUntil: undefined, updatedAt: now };
+    if (retryAt === undefined) this.#move(rec, now, { ...end, state: 'failed', finishedAt: now });
+    else this.#move(rec, now, { ...end, state: retryAt <= now ? 'waiting' : 'delayed', runAt: retryAt });
+    if (rec.job.state === 'waiting') this.#wake(rec.job.name);
     return true;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const job = this.#active(id, token);
-    if (!job) return false;
-    Object.assign(job, { state: 'waiting', runAt: now, attempts: Math.max(0, job.attempts - 1) });
-    this.#endLease(job, now);
-    this.#wake(job.name);
+    const rec = this.#active(id, token);
+    if (!rec) return false;
+    this.#move(rec, now, {
+      state: 'waiting', runAt: now, attempts: Math.max(0, rec.job.attempts - 1), leaseToken: undefined, leaseUntil: undefined, updatedAt: now,
+    });
+    this.#wake(rec.job.name);
     return true;
   }
 
   async retry(id: string, now: number): Promise<boolean> {
-    const job = this.#jobs.get(id);
-    if (!job || !['failed', 'cancelled', 'partial', 'delayed'].includes(job.state)) return false;
-    Object.assign(job, { state: 'waiting', runAt: now, attempts: 0, finishedAt: undefined, updatedAt: now });
-    this.#wake(job.name);
+    const rec = this.#jobs.get(id);
+    if (!rec || !['failed', 'cancelled', 'partial', 'delayed'].includes(rec.job.state)) return false;
+    this.#move(rec, now, { state: 'waiting', runAt: now, attempts: 0, finishedAt: undefined, updatedAt: now });
+    this.#wake(rec.job.name);
     return true;
   }
 
   async cancel(id: string, now: number): Promise<boolean> {
-    const job = this.#jobs.get(id);
-    if (!job || !(RUNNABLE.has(job.state) || job.state === 'active')) return false;
-    Object.assign(job, { state: 'cancelled', finishedAt: now });
-    this.#endLease(job, now);
+    const rec = this.#jobs.get(id);
+    if (!rec || !(RUNNABLE.has(rec.job.state) || rec.job.state === 'active')) return false;
+    this.#move(rec, now, { state: 'cancelled', finishedAt: now, leaseToken: undefined, leaseUntil: undefined, updatedAt: now });
     return true;
   }
 
   async get(id: string): Promise<StoredJob | undefined> {
-    const job = this.#jobs.get(id);
-    return job && this.#copy(job);
+    const rec = this.#jobs.get(id);
+    return rec && { ...rec.job };
   }
 
+  // A dashboard read, not on a worker's path: a scan is fine here.
   async list(args: ListArgs): Promise<ListPage> {
     // Cursor = "<createdAt>:<id>" of the last job returned; order is createdAt desc, then id desc.
     const cut = args.cursor ? args.cursor.indexOf(':') : -1;
     const cAt = cut > 0 ? Number(args.cursor!.slice(0, cut)) : Infinity;
     const cId = cut > 0 ? args.cursor!.slice(cut + 1) : '';
-    const page = [...this.#jobs.values()]
-      .filter((j) => (!args.state || j.state === args.state) && (!args.name || j.name === args.name))
-      .filter((j) => j.createdAt < cAt || (j.createdAt === cAt && j.id < cId))
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .slice(0, args.limit + 1);
-    const jobs = page.slice(0, args.limit).map((j) => this.#copy(j));
+    const page: StoredJob[] = [];
+    for (const { job: j } of this.#jobs.values()) {
+      if ((args.state && j.state !== args.state) || (args.name && j.name !== args.name)) continue;
+      if (j.createdAt < cAt || (j.createdAt === cAt && j.id < cId)) page.push(j);
+    }
+    page.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const jobs = page.slice(0, args.limit).map((j) => ({ ...j }));
     const last = jobs[jobs.length - 1];
     return page.length > args.limit && last ? { jobs, cursor: `${last.createdAt}:${last.id}` } : { jobs };
   }
 
   async reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]> {
     const out: StoredJob[] = [];
-    for (const job of this.#jobs.values()) {
-      if (out.length >= limit) break;
-      if (job.state !== 'active' || job.leaseUntil === undefined || job.leaseUntil >= now) continue;
-      Object.assign(job, { leaseToken: token, leaseUntil: now + leaseMs, updatedAt: now });
-      out.push(this.#copy(job));
+    for (let top = this.#leased.peek(); top && out.length < limit && top.job.leaseUntil! < now; top = this.#leased.peek()) {
+      Object.assign(top.job, { leaseToken: token, leaseUntil: now + leaseMs, updatedAt: now });
+      this.#leased.update(top);
+      out.push({ ...top.job });
     }
     return out;
   }
 
   async promote(limit: number, now: number): Promise<number> {
-    let n = 0;
-    for (const job of this.#jobs.values()) {
-      if (n >= limit) break;
-      if (job.state === 'delayed' && job.runAt <= now) { job.state = 'waiting'; job.updatedAt = now; n++; }
-    }
-    return n;
+    return this.#promote(now, limit);
   }
 
   async countDue(names: readonly string[], now: number): Promise<number> {
+    this.#promote(now);
     let n = 0;
-    for (const job of this.#jobs.values()) if (RUNNABLE.has(job.state) && job.runAt <= now && names.includes(job.name)) n++;
+    for (const name of new Set(names)) n += this.#due.get(name)?.size ?? 0;
     return n;
   }
 
   async removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number> {
     let n = 0;
-    for (const [id, job] of this.#jobs) {
-      if (n >= limit) break;
-      if (states.includes(job.state) && job.finishedAt !== undefined && job.finishedAt < before) { this.#jobs.delete(id); n++; }
+    for (const state of new Set(states)) {
+      const heap = this.#finished.get(state);
+      for (let top = heap?.peek(); top && n < limit && top.job.finishedAt! < before; top = heap!.peek(), n++) {
+        heap!.remove(top);
+        this.#jobs.delete(top.job.id);
+      }
     }
     return n;
   }
