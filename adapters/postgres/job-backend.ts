@@ -120,6 +120,7 @@ class PostgresJobBackend implements JobBackend {
     const ok = (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
       [id, this.#prefetch.real(id, token), leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
     if (!ok) this.#prefetch.settle(id, token);
+    else this.#prefetch.started(id, token);
     return ok;
   }
 

@@ -123,6 +123,7 @@ export class RedisJobBackend implements JobBackend {
       id, this.#prefetch.real(id, token), leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
     ]);
     if (r !== 1) this.#prefetch.settle(id, token);
+    else this.#prefetch.started(id, token);
     return r === 1;
   }
 
@@ -133,7 +134,8 @@ export class RedisJobBackend implements JobBackend {
   async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
     const r = call.refill;
     const args: RedisArg[] = [call.now, r?.limit ?? 0, r?.shape.leaseMs ?? 0, r ? finiteMax(r.shape.maxTimeoutMs) : 0, r?.token ?? '',
-      r?.shape.names.length ?? 0, ...(r?.shape.names ?? [])];
+      r?.shape.names.length ?? 0, ...(r?.shape.names ?? []), call.started.length];
+    for (const m of call.started) args.push(m.id, m.token, m.at);
     for (const c of call.items) args.push(c.id, c.token, c.result);
     const [flags, jobs] = (await this.#run(jobComplete, [this.#key('a')], args)) as [number[], unknown];
     return { flags, refilled: decodeJobs(jobs) };

@@ -16,6 +16,9 @@
  * first commit are additive and backward compatible only (new optional members), each noted here:
  * - `partial(...)` gained an optional trailing `final` argument (finish as `failed`, keeping the result).
  * - `ClaimArgs` gained an optional `waiter` (backends may ignore it).
+ * - Backends that claim ahead (see {@link JobBackend.reclaim}) store jobs claimed ahead without
+ *   `startedAt` and hand them back uncounted when their lease lapses before they started. Backends
+ *   that do not claim ahead always set `startedAt` at claim and need no change.
  *
  * @module
  */
@@ -74,7 +77,11 @@ export interface StoredJob {
   leaseUntil?: number | undefined;
   createdAt: number;
   updatedAt: number;
-  /** When the latest run started. */
+  /**
+   * When the latest run started. Unset while a job claimed ahead (Redis, Postgres: a busy worker's
+   * completion call also claims its next jobs) waits in the worker's memory, until the worker
+   * starts it; see {@link JobBackend.reclaim}.
+   */
   startedAt?: number | undefined;
   /** When the job reached a finished state. */
   finishedAt?: number | undefined;
@@ -203,6 +210,7 @@ export interface JobBackend {
    * While `active` with `leaseToken === token`: back to `waiting` with `runAt = now`, lease cleared,
    * `attempts - 1` (the run is not counted: used for claimed-but-unstarted jobs and for runs
    * interrupted by a graceful shutdown). Wakes subscribers. False when the lease was lost.
+   * Claim-ahead backends leave `startedAt` unset when the job never started.
    */
   release(id: string, token: string, now: number): Promise<boolean>;
 
@@ -235,6 +243,17 @@ export interface JobBackend {
    * `leaseToken = token`, `leaseUntil = now + leaseMs` and return them (as updated), so the core
    * can decide retry-with-backoff or final failure and call {@link fail} with `token`.
    * `attempts` is unchanged (the lost run was already counted by its claim).
+   *
+   * Claim-ahead backends: a long-running worker's completion call also claims its next jobs, which
+   * wait in the worker's memory without `startedAt`. The worker writes a job's start when it takes
+   * it, with its next call — a completion call, a heartbeat, the job's own outcome, or a call of its
+   * own after at most 50 ms (`START_MARK_MS` in `job-prefetch.ts`) — never a round trip on the
+   * busy path. A lapsed job still without `startedAt` never ran (as far as the backend knows): it
+   * is not returned but goes back to `waiting` uncounted — `attempts - 1`, `runAt` kept (its place
+   * in line), lease cleared, no error, subscribers woken — at most 3 times per job. After that it
+   * is taken over like any other, so a job that kills its worker before its start is written
+   * cannot come back uncounted for ever. A job started less than that write before its worker died
+   * can therefore run once more than `attempts` allows; a job that never started never counts.
    */
   reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]>;
 

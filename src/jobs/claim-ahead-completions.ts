@@ -1,10 +1,7 @@
 import { newToken } from '../internal/token.js';
 import { WriteBatcher } from '../internal/write-batcher.js';
 import type { StoredJob } from './backend.js';
-import type { ClaimShape, JobPrefetch } from './job-prefetch.js';
-
-/** One completion waiting to be sent. */
-export interface Completion { id: string; token: string; result: string; now: number }
+import type { ClaimShape, JobPrefetch, StartMark } from './job-prefetch.js';
 
 /**
  * Job completions with claim-ahead, shared by the adapters that support it (Redis, Postgres).
@@ -12,38 +9,68 @@ export interface Completion { id: string; token: string; result: string; now: nu
  * @module
  */
 
-/** One job-complete call: completions (real tokens) plus an optional refill claim. */
+/** One completion waiting to be sent. */
+export interface Completion { id: string; token: string; result: string; now: number }
+
+/** A batch entry that only asks for a call, so that pending starts get written (see `JobPrefetch`). */
+const FLUSH_STARTS = Symbol('flush starts');
+
+/** One job-complete call: completions (real tokens), starts to record, and an optional refill claim. */
 export interface CompleteCall {
   now: number;
   items: Array<{ id: string; token: string; result: string }>;
+  /**
+   * Starts of jobs claimed ahead by earlier calls: record `startedAt = at` while the job is still
+   * `active` under `token` and has no `startedAt` yet. A job completed in the same call is left out
+   * (its completion records the start).
+   */
+  started: StartMark[];
   refill: { shape: ClaimShape; limit: number; token: string } | undefined;
 }
-
 
 /**
  * Completions coalesced into one call (the first goes at once, later ones wait for the call in
  * flight; one script run or one statement and commit for many), which also claims ahead (refills) the next jobs for
  * the workers whose claimed-ahead jobs these were, so a busy worker needs about one call per job.
+ * Each call also carries the starts of jobs taken from the claim-ahead buffer since the last call.
  * `maxBatch` bounds the completions per call (and so one call's run time on the server).
  */
 export function completionBatcher(
   prefetch: JobPrefetch,
   send: (call: CompleteCall) => Promise<{ flags: number[]; refilled: StoredJob[] }>,
   maxBatch: number,
-): WriteBatcher<Completion, boolean> {
-  return new WriteBatcher(maxBatch, async (batch) => {
+): WriteBatcher<Completion | typeof FLUSH_STARTS, boolean> {
+  const batcher = new WriteBatcher<Completion | typeof FLUSH_STARTS, boolean>(maxBatch, async (batch) => {
+    const done = batch.filter((c): c is Completion => c !== FLUSH_STARTS);
+    const items = done.map((c) => ({ id: c.id, token: prefetch.real(c.id, c.token), result: c.result }));
+    const started = prefetch.takeStarts(items);
+    if (items.length === 0 && started.length === 0) return batch.map(() => true);
     // One `now` per call (the latest): finishedAt differs from the caller's clock by the wait only.
-    const now = Math.max(...batch.map((c) => c.now));
+    const now = Math.max(...done.map((c) => c.now), ...started.map((m) => m.at));
     let refill: CompleteCall['refill'];
-    for (const c of batch) {
+    for (const c of done) {
       const shape = prefetch.shapeFor(c.token);
       if (!shape) continue;
       if (!refill) refill = { shape, limit: 0, token: newToken() };
       if (shape.key === refill.shape.key) refill.limit++;
     }
-    const items = batch.map((c) => ({ id: c.id, token: prefetch.real(c.id, c.token), result: c.result }));
-    const { flags, refilled } = await send({ now, items, refill });
-    if (refill) prefetch.offer(refill.shape, refilled);
-    return batch.map((c, i) => { prefetch.settle(c.id, c.token); return flags[i] === 1; });
+    let reply: { flags: number[]; refilled: StoredJob[] };
+    try {
+      reply = await send({ now, items, started, refill });
+    } catch (err) {
+      prefetch.restoreStarts(started);
+      throw err;
+    }
+    if (refill) prefetch.offer(refill.shape, reply.refilled);
+    let i = 0;
+    return batch.map((c) => {
+      if (c === FLUSH_STARTS) return true;
+      prefetch.settle(c.id, c.token);
+      return reply.flags[i++] === 1;
+    });
   });
+  // Best effort: a start not written before the worker dies only means that job is handed back
+  // uncounted (bounded per job by the backend), so a failed flush needs no report of its own.
+  prefetch.onStartsDue(() => { batcher.push(FLUSH_STARTS).catch(() => undefined); });
+  return batcher;
 }

@@ -8,8 +8,17 @@ export interface ClaimShape {
   readonly maxTimeoutMs: number;
 }
 
+/** The start of a job claimed ahead, to be written: its id, stored token, and start time (epoch ms). */
+export interface StartMark { id: string; token: string; at: number }
+
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
 const IDLE_RELEASE_MS = 200;
+/**
+ * Longest wait before the starts of jobs claimed ahead are written on their own. While the worker
+ * is busy they ride its completion calls (no round trip of their own) long before this; a job that
+ * finishes first records its start with its outcome.
+ */
+export const START_MARK_MS = 50;
 /** Bound on remembered claim tokens (runs lost without a final call never settle). */
 const MAX_TOKENS = 10_000;
 
@@ -28,15 +37,24 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): Clai
  * so a tick never leaves a claimed-but-unstarted job locked. Jobs not taken within 200 ms, or when
  * the last subscription ends, are released (handed back uncounted). Because the core fences every
  * call with the token of *its* claim, each job handed out keeps an alias from that token to the
- * token stored in Redis.
+ * token stored in the backend.
+ *
+ * A job claimed ahead is stored without `startedAt`; the backend hands it back uncounted when its
+ * lease lapses in that state (the worker died before starting it). `take` starts a job, and its
+ * start is written with the worker's next completion call ({@link takeStarts}), with its own
+ * outcome when that comes first, by a heartbeat, or after {@link START_MARK_MS} on its own.
  */
 export class JobPrefetch {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
+  /** Jobs claimed ahead and started, whose start the backend has not recorded yet: id → start. */
+  readonly #starts = new Map<string, StartMark>();
   readonly #release: (jobs: StoredJob[]) => Promise<void>;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushStarts: (() => void) | undefined;
 
   /**
    * `release` hands jobs claimed ahead back to the queue (their stored token is `leaseToken`); it
@@ -83,13 +101,54 @@ export class JobPrefetch {
       if (job.timeoutMs > args.maxTimeoutMs) { i++; continue; }
       list.splice(i, 1);
       this.#aliases.set(job.id, { alias: args.token, real: job.leaseToken! });
-      out.push({ ...job, leaseToken: args.token });
+      // Handed out = started: the caller runs it at once (a Worker or tick never holds a claimed job).
+      this.#starts.set(job.id, { id: job.id, token: job.leaseToken!, at: args.now });
+      out.push({ ...job, leaseToken: args.token, startedAt: args.now });
     }
     if (list.length === 0) this.#buffer.delete(key);
+    if (out.length) this.#startTimer ??= setTimeout(() => this.#startsDue(), START_MARK_MS);
     return out;
   }
 
-  /** The token stored in Redis for the core's (`id`, `token`). */
+  /** Called when starts have waited {@link START_MARK_MS} unwritten (see {@link onStartsDue}). */
+  #startsDue(): void {
+    this.#startTimer = undefined;
+    if (this.#starts.size) this.#flushStarts?.();
+  }
+
+  /** `flush` writes the pending starts (a call of their own) when no completion call took them in time. */
+  onStartsDue(flush: () => void): void {
+    this.#flushStarts = flush;
+  }
+
+  /**
+   * The unwritten starts to send with a completion call, minus the jobs that call completes (a
+   * completion records the start itself). All are forgotten; give them back with
+   * {@link restoreStarts} when the call fails.
+   */
+  takeStarts(completing: ReadonlyArray<{ id: string; token: string }>): StartMark[] {
+    if (this.#starts.size === 0) return [];
+    const out: StartMark[] = [];
+    const done = new Set(completing.map((c) => `${c.id}\u0000${c.token}`));
+    for (const m of this.#starts.values()) if (!done.has(`${m.id}\u0000${m.token}`)) out.push(m);
+    this.#starts.clear();
+    return out;
+  }
+
+  /**
+   * Starts whose call failed: they go with the next call. No timer of their own: while the backend
+   * is unreachable that would only add a failing call every {@link START_MARK_MS}.
+   */
+  restoreStarts(marks: readonly StartMark[]): void {
+    for (const m of marks) if (!this.#starts.has(m.id)) this.#starts.set(m.id, m);
+  }
+
+  /** The backend recorded the start of `id` under the core's `token` (a heartbeat did). */
+  started(id: string, token: string): void {
+    if (this.#starts.get(id)?.token === this.real(id, token)) this.#starts.delete(id);
+  }
+
+  /** The token stored in the backend for the core's (`id`, `token`). */
   real(id: string, token: string): string {
     const a = this.#aliases.get(id);
     return a && a.alias === token ? a.real : token;
@@ -97,6 +156,8 @@ export class JobPrefetch {
 
   /** The run of `id` under `token` ended (any outcome): forget its alias and count it off. */
   settle(id: string, token: string): void {
+    // The call that ended the run recorded its start too.
+    if (this.#starts.get(id)?.token === this.real(id, token)) this.#starts.delete(id);
     const a = this.#aliases.get(id);
     if (a && a.alias === token) this.#aliases.delete(id);
     const s = this.#shapes.get(token);
@@ -130,6 +191,8 @@ export class JobPrefetch {
   drain(): StoredJob[] {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
     const all = [...this.#buffer.values()].flat().map((e) => e.job);
     this.#buffer.clear();
     return all;
