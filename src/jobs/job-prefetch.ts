@@ -14,9 +14,12 @@ export interface StartMark { id: string; token: string; at: number }
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
 const IDLE_RELEASE_MS = 200;
 /**
- * Longest wait before the starts of jobs claimed ahead are written on their own. While the worker
- * is busy they ride its completion calls (no round trip of their own) long before this; a job that
- * finishes first records its start with its outcome.
+ * Longest wait before the starts of jobs claimed ahead are written in a call of their own. While
+ * the worker is busy they ride its completion calls long before this, and a job that ends sooner
+ * records its start with its outcome; so only jobs running longer than this, on a worker that
+ * completes nothing meanwhile, cost a call (at most one per this interval, for all of them). Until
+ * its start is written, a job whose worker dies goes back uncounted and may run once more: the
+ * shorter, the smaller that window.
  */
 export const START_MARK_MS = 50;
 /** Bound on remembered claim tokens (runs lost without a final call never settle). */
