@@ -3,8 +3,9 @@
  *
  * How `memoryJobQueue` scales with the queue's size: for each size N, add N no-op jobs (1 KB
  * payload), then drain them with one `Worker` (jobs/s from the worker's start to the last
- * completion), after one untimed warm-up drain. The claim takes jobs from per-name heaps, so the rate should barely depend on N:
- * the target is the largest size within 2× of the smallest size's rate. Medians of `--runs`.
+ * completion; for small N the worker's start-up weighs in), after one untimed warm-up drain. The
+ * claim takes jobs from per-name heaps, so the rate should barely depend on N: the target is the
+ * largest size within 2× of the smallest size's rate. Medians of `--runs`.
  */
 import { Worker } from 'botwire';
 import { memoryJobQueue } from 'botwire/memory';
