@@ -134,7 +134,7 @@ describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
         FROM "${schema}".jobs AS j LEFT JOIN "${schema}".job_ahead_returns AS r ON r.id = j.id`);
     const jobs = rows as Array<{ id: string; state: string; attempts: number; returns: number }>;
     expect(jobs).toHaveLength(total);
-    // The defect this guards against: a job claimed ahead, never started, failed by the reclaim.
+    // The defect this guards against: a job claimed (ahead or not), never started, failed by the reclaim.
     expect(jobs.filter((j) => j.state === 'failed' && !runs.has(j.id)).map((j) => j.id)).toEqual([]);
     expect(jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').map((j) => `${j.id}:${j.state}`)).toEqual([]);
     for (const j of jobs) {

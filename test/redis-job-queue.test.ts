@@ -284,7 +284,7 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
       const id = `once-${i}`;
       return { id, state: (await queue.get(id))?.state, returns: Number(await client.hget(`${base}j:${id}`, 'ar') ?? 0) };
     }));
-    // The defect this guards against: a job claimed ahead, never started, failed by the reclaim.
+    // The defect this guards against: a job claimed (ahead or not), never started, failed by the reclaim.
     expect(jobs.filter((j) => j.state === 'failed' && !runs.has(j.id)).map((j) => j.id)).toEqual([]);
     expect(jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').map((j) => `${j.id}:${j.state}`)).toEqual([]);
     for (const j of jobs) {

@@ -8,17 +8,17 @@ export interface ClaimShape {
   readonly maxTimeoutMs: number;
 }
 
-/** The start of a job claimed ahead, to be written: its id, stored token, and start time (epoch ms). */
+/** The start of a run, to be written: the job's id, its stored token, and the start time (epoch ms). */
 export interface StartMark { id: string; token: string; at: number }
 
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
 const IDLE_RELEASE_MS = 200;
 /**
- * Longest wait before the starts of jobs claimed ahead are written in a call of their own. While
- * the worker is busy they ride its completion calls long before this, and a job that ends sooner
+ * Longest wait before the starts of runs are written in a call of their own. While the worker is
+ * busy they ride its completion and claim calls long before this, and a job that ends sooner
  * records its start with its outcome; so only jobs running longer than this, on a worker that
- * completes nothing meanwhile, cost a call (at most one per this interval, for all of them). Until
- * its start is written, a job whose worker dies goes back uncounted and may run once more: the
+ * sends nothing meanwhile, cost a call (at most one per this interval, for all of them). Until its
+ * start is written, a job whose worker dies goes back uncounted and may run once more: the
  * shorter, the smaller that window.
  */
 export const START_MARK_MS = 50;
@@ -42,17 +42,19 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): Clai
  * call with the token of *its* claim, each job handed out keeps an alias from that token to the
  * token stored in the backend.
  *
- * A job claimed ahead is stored without `startedAt`; the backend hands it back uncounted when its
- * lease lapses in that state (the worker died before starting it). `take` starts a job, and its
- * start is written with the worker's next completion call ({@link takeStarts}), with its own
- * outcome when that comes first, by a heartbeat, or after {@link START_MARK_MS} on its own.
+ * While a worker is subscribed, every job its backend claims — ahead, or in a claim that was not
+ * answered from the buffer — is stored without `startedAt`; the backend hands it back uncounted
+ * when its lease lapses in that state (the worker died before running it). The runner reports the
+ * start as it calls the handler ({@link begin}); the start is then written with the worker's next
+ * call ({@link takeStarts}), or with the job's own outcome or a heartbeat when one of those goes
+ * first ({@link recording}), or after {@link START_MARK_MS} in a call of its own.
  */
 export class JobPrefetch {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
-  /** Jobs claimed ahead and started, whose start the backend has not recorded yet: id → start. */
+  /** Runs begun whose start the backend has not recorded yet: id → start. */
   readonly #starts = new Map<string, StartMark>();
   readonly #release: (jobs: StoredJob[]) => Promise<void>;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,6 +83,11 @@ export class JobPrefetch {
     };
   }
 
+  /** Whether a long-running worker is subscribed: its claims leave `startedAt` to {@link begin}. */
+  get enabled(): boolean {
+    return this.#subscribers > 0;
+  }
+
   /** Remember the shape of a claim whose jobs are now running under `token`. */
   remember(token: string, args: ClaimArgs, count: number): void {
     if (count === 0 || this.#subscribers === 0) return;
@@ -104,13 +111,23 @@ export class JobPrefetch {
       if (job.timeoutMs > args.maxTimeoutMs) { i++; continue; }
       list.splice(i, 1);
       this.#aliases.set(job.id, { alias: args.token, real: job.leaseToken! });
-      // Handed out = started: the caller runs it at once (a Worker or tick never holds a claimed job).
-      this.#starts.set(job.id, { id: job.id, token: job.leaseToken!, at: args.now });
+      // The caller runs it at once (a Worker or tick never holds a claimed job); its runner
+      // reports the exact moment through begin().
       out.push({ ...job, leaseToken: args.token, startedAt: args.now });
     }
     if (list.length === 0) this.#buffer.delete(key);
-    if (out.length) this.#startTimer ??= setTimeout(() => this.#startsDue(), START_MARK_MS);
     return out;
+  }
+
+  /**
+   * The handler of `id` (claimed under the core's `token`) is being called now: write its start
+   * with the next call. Called in the same synchronous step as the handler, so no call can carry
+   * the start before the handler has begun.
+   */
+  begin(id: string, token: string, at: number): void {
+    if (this.#subscribers === 0) return;
+    this.#starts.set(id, { id, token: this.real(id, token), at });
+    this.#startTimer ??= setTimeout(() => this.#startsDue(), START_MARK_MS);
   }
 
   /** Called when starts have waited {@link START_MARK_MS} unwritten (see {@link onStartsDue}). */
@@ -124,16 +141,10 @@ export class JobPrefetch {
     this.#flushStarts = flush;
   }
 
-  /**
-   * The unwritten starts to send with a completion call, minus the jobs that call completes (a
-   * completion records the start itself). All are forgotten; give them back with
-   * {@link restoreStarts} when the call fails.
-   */
-  takeStarts(completing: ReadonlyArray<{ id: string; token: string }>): StartMark[] {
+  /** The unwritten starts, to send with a call; forgotten here (see {@link restoreStarts}). */
+  takeStarts(): StartMark[] {
     if (this.#starts.size === 0) return [];
-    const out: StartMark[] = [];
-    const done = new Set(completing.map((c) => `${c.id}\u0000${c.token}`));
-    for (const m of this.#starts.values()) if (!done.has(`${m.id}\u0000${m.token}`)) out.push(m);
+    const out = [...this.#starts.values()];
     this.#starts.clear();
     return out;
   }
@@ -146,9 +157,14 @@ export class JobPrefetch {
     for (const m of marks) if (!this.#starts.has(m.id)) this.#starts.set(m.id, m);
   }
 
-  /** The backend recorded the start of `id` under the core's `token` (a heartbeat did). */
-  started(id: string, token: string): void {
-    if (this.#starts.get(id)?.token === this.real(id, token)) this.#starts.delete(id);
+  /**
+   * The stored token for a call about the run of `id` under the core's `token` that records the
+   * run's start itself (a heartbeat, the run's outcome): no other call needs to carry it now.
+   */
+  recording(id: string, token: string): string {
+    const real = this.real(id, token);
+    if (this.#starts.get(id)?.token === real) this.#starts.delete(id);
+    return real;
   }
 
   /** The token stored in the backend for the core's (`id`, `token`). */
@@ -159,8 +175,6 @@ export class JobPrefetch {
 
   /** The run of `id` under `token` ended (any outcome): forget its alias and count it off. */
   settle(id: string, token: string): void {
-    // The call that ended the run recorded its start too.
-    if (this.#starts.get(id)?.token === this.real(id, token)) this.#starts.delete(id);
     const a = this.#aliases.get(id);
     if (a && a.alias === token) this.#aliases.delete(id);
     const s = this.#shapes.get(token);

@@ -111,37 +111,43 @@ export function claimAheadSuite(setup: ClaimAheadSetup): void {
     await backend.close();
   });
 
-  it('records the start of a job taken from the buffer with the next completion, so a lapse then counts', async () => {
+  it("counts a subscribed worker's claim only once its handler began", async () => {
+    const backend = setup.backend();
+    await backend.add(job('x'), Date.now());
+    const claim = (token: string) => backend.claim({ names: ['a'], limit: 1, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
+    const unsubscribe = await backend.subscribe!(() => {});
+    // Claimed, and the worker dies before calling the handler: back uncounted.
+    expect((await claim('t1')).map((j) => j.id)).toEqual(['x']);
+    expect(await backend.get('x')).toMatchObject({ state: 'active', attempts: 1, startedAt: undefined });
+    expect(await backend.reclaim('r', 30_000, 10, afterLease())).toEqual([]);
+    expect(await backend.get('x')).toMatchObject({ state: 'waiting', attempts: 0 });
+    // Claimed and begun: once the start is written (here by a call of its own), a lapse counts.
+    const [x] = await claim('t2');
+    expect(x).toMatchObject({ id: 'x', leaseToken: 't2', startedAt: expect.any(Number) });
+    backend.started!('x', 't2', x!.startedAt!);
+    for (let i = 0; i < 100 && (await backend.get('x'))?.startedAt === undefined; i++) await sleep(START_MARK_MS / 2);
+    expect((await backend.get('x'))?.startedAt).toBe(x!.startedAt);
+    expect((await backend.reclaim('r2', 30_000, 10, afterLease())).map((j) => [j.id, j.attempts])).toEqual([['x', 1]]);
+    await unsubscribe();
+    await backend.close();
+  });
+
+  it('writes the start of a run begun from the buffer with the next completion, so a lapse then counts', async () => {
     const backend = setup.backend();
     for (const id of ['a1', 'b1', 'c1', 'd1']) await backend.add(job(id), Date.now());
     const claim = (token: string, limit: number) => backend.claim({ names: ['a'], limit, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
     const unsubscribe = await backend.subscribe!(() => {});
     expect((await claim('t1', 2)).map((j) => j.id)).toEqual(['a1', 'b1']);
     expect(await backend.complete('a1', 't1', 'null', Date.now())).toBe(true); // claims c1 ahead
-    const [c] = await claim('t2', 1); // from the buffer: the worker starts it now
+    const [c] = await claim('t2', 1); // from the buffer
     expect(c).toMatchObject({ id: 'c1', leaseToken: 't2', startedAt: expect.any(Number) });
+    backend.started!('c1', 't2', c!.startedAt!); // the runner calls the handler
     expect(await backend.complete('b1', 't1', 'null', Date.now())).toBe(true); // carries c1's start, claims d1 ahead
+    expect((await backend.get('b1'))?.startedAt).toBeGreaterThan(0); // a completion records its own start
     const taken = await backend.reclaim('r', 30_000, 10, afterLease());
     // c1 ran: its lost run counts (the core retries or fails it). d1 never ran: back, uncounted.
-    expect(taken.map((j) => [j.id, j.attempts])).toEqual([['c1', 1]]);
-    expect(taken[0]!.startedAt).toBeGreaterThan(0);
+    expect(taken.map((j) => [j.id, j.attempts, j.startedAt])).toEqual([['c1', 1, c!.startedAt]]);
     expect(await backend.get('d1')).toMatchObject({ state: 'waiting', attempts: 0, startedAt: undefined });
-    await unsubscribe();
-    await backend.close();
-  });
-
-  it('writes the start of a job taken from the buffer on its own when no completion follows soon', async () => {
-    const backend = setup.backend();
-    for (const id of ['x', 'y']) await backend.add(job(id), Date.now());
-    const claim = (token: string) => backend.claim({ names: ['a'], limit: 1, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
-    const unsubscribe = await backend.subscribe!(() => {});
-    const [x] = await claim('t1');
-    await backend.complete(x!.id, 't1', 'null', Date.now());
-    const [y] = await claim('t2');
-    expect(y?.id).toBe('y');
-    for (let i = 0; i < 100 && (await backend.get('y'))?.startedAt === undefined; i++) await sleep(START_MARK_MS / 2);
-    expect((await backend.get('y'))?.startedAt).toBe(y!.startedAt);
-    expect((await backend.reclaim('r', 30_000, 10, afterLease())).map((j) => j.id)).toEqual(['y']);
     await unsubscribe();
     await backend.close();
   });

@@ -1,18 +1,19 @@
--- 009_job_ahead: a job claimed ahead and never started goes back uncounted when its worker dies.
+-- 009_job_ahead: a job claimed but never started goes back uncounted when its worker dies.
 --
--- A long-running worker's completion call also claims its next jobs ahead (005); they wait in the
--- worker's memory until a slot frees. Such a job is now stored with started_at NULL while it waits:
--- the worker writes its start (started_at) with its next call (job_complete_claim_ahead, below), a
--- heartbeat, or the job's own outcome, whichever comes first. When the lease of an active job
--- without started_at lapses, its worker died before running it: job_reclaim hands it back to its
--- place in line as if it had never been claimed (attempts - 1, no error), instead of counting a
--- lost run. At most 3 times per job (job_ahead_returns), so a job that kills its worker before
--- the start is written cannot come back uncounted for ever.
+-- A long-running worker claims jobs before it runs them: its completion calls claim its next jobs
+-- ahead (005), which wait in its memory until a slot frees, and a claim takes a moment to reach the
+-- handler. Its claims (job_worker_batch, below) now store started_at NULL; the worker writes the
+-- start once the handler began, with its next call, a heartbeat, or the job's own outcome,
+-- whichever comes first. When the lease of an active job without started_at lapses, its worker
+-- died before running it: job_reclaim hands it back to its place in line as if it had never been
+-- claimed (attempts - 1, no error), instead of counting a lost run. At most 3 times per job
+-- (job_ahead_returns), so a job that kills its worker before its start is written cannot come back
+-- uncounted for ever. Ticks keep job_claim, which sets started_at at once.
 --
 -- started_at NULL on an active job is the flag, so the jobs table keeps its columns: a new column
 -- would change the row type every job function returns, and connections that prepared those
 -- statements before the migration would fail ("cached plan must not change result type").
--- Every function keeps its signature; the new one is job_complete_claim_ahead.
+-- Every function keeps its signature; the new one is job_worker_batch.
 
 -- Uncounted hand-backs per job. Written only when a dead worker's unstarted job goes back.
 CREATE TABLE IF NOT EXISTS {{schema}}.job_ahead_returns (
@@ -38,19 +39,24 @@ BEGIN
   RETURNING j.id, c.token;
 END $$;
 
--- One call of a busy worker: record the starts of the jobs it took from its buffer since its last
--- call (p_started_*: still active under that token, no start yet), complete a batch (sorted ids),
--- and claim up to p_limit jobs ahead, leased to p_token, with started_at NULL (not started).
--- Rows as in job_complete_claim (005): done_id/done_token per accepted completion, then the jobs.
-CREATE OR REPLACE FUNCTION {{schema}}.job_complete_claim_ahead(
+-- One call of a long-running worker: record the starts of the runs it began since its last call
+-- (p_started_*: jobs still active under that token, no start yet), complete a batch (sorted ids),
+-- and claim up to p_limit jobs, leased to p_token, with started_at NULL (not started) — the jobs
+-- that replace the completed ones, or the worker's own claim (no completions; p_waiter as in
+-- job_claim). Rows as in job_complete_claim (005): done_id/done_token per accepted completion,
+-- then the claimed jobs.
+CREATE OR REPLACE FUNCTION {{schema}}.job_worker_batch(
   p_ids text[], p_tokens text[], p_results text[], p_now double precision,
   p_started_ids text[], p_started_tokens text[], p_started_at double precision[],
-  p_names text[], p_limit integer, p_max_timeout_ms double precision, p_token text, p_lease_ms double precision)
+  p_names text[], p_limit integer, p_max_timeout_ms double precision, p_token text, p_lease_ms double precision,
+  p_waiter text)
 RETURNS TABLE (done_id text, done_token text, job {{schema}}.jobs)
 LANGUAGE plpgsql SECURITY INVOKER
 -- As for job_claim (005): walk jobs_runnable_idx in order even on stale statistics.
 SET enable_bitmapscan = off
 AS $$
+DECLARE
+  v_n integer := 0;
 BEGIN
   IF pg_catalog.cardinality(p_started_ids) > 0 THEN
     UPDATE {{schema}}.jobs AS j
@@ -74,6 +80,13 @@ BEGIN
              FOR UPDATE SKIP LOCKED) AS c
      WHERE j.id = c.id
     RETURNING NULL::text, NULL::text, j;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+  END IF;
+  IF p_waiter IS NOT NULL AND v_n < p_limit THEN
+    -- As in job_claim: an idle listening worker registers for NOTIFY wake-ups.
+    INSERT INTO {{schema}}.job_waiters AS w (worker, names, until) VALUES (p_waiter, p_names, p_now + 30000)
+    ON CONFLICT (worker) DO UPDATE SET names = excluded.names, until = excluded.until
+      WHERE w.until < p_now + 15000 OR w.names IS DISTINCT FROM excluded.names;
   END IF;
 END $$;
 
@@ -213,7 +226,7 @@ DECLARE
 BEGIN
   FOREACH v_fn IN ARRAY ARRAY[
     '{{schema}}.job_complete_many(text[], text[], text[], double precision)',
-    '{{schema}}.job_complete_claim_ahead(text[], text[], text[], double precision, text[], text[], double precision[], text[], integer, double precision, text, double precision)',
+    '{{schema}}.job_worker_batch(text[], text[], text[], double precision, text[], text[], double precision[], text[], integer, double precision, text, double precision, text)',
     '{{schema}}.job_heartbeat(text, text, double precision, double precision, double precision, text)',
     '{{schema}}.job_partial(text, text, text, text, double precision, double precision, text)',
     '{{schema}}.job_fail(text, text, text, double precision, double precision)',

@@ -1,12 +1,14 @@
 /**
- * The claim step shared by job-claim (a worker asks) and job-complete (a busy worker's finished
- * runs are replaced in the same round trip). Appended after JOB_LIB; not a script on its own.
+ * The claim step shared by job-claim (a tick asks) and job-complete (a subscribed worker's claims:
+ * its finished runs replaced in the same round trip, or its own claim). Appended after JOB_LIB;
+ * not a script on its own.
  *
  * `claimJobs(names, limit, maxTo, token, leaseEnd, now, ahead)` promotes due delayed jobs, merges
  * the due sets of `names` in (priority, runAt, insertion) order, skips jobs whose timeout exceeds
- * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. With `ahead` (jobs
- * claimed ahead for a worker's buffer) `startedAt` stays unset (`sa` = ''): the worker records the
- * start when it takes the job, and a lease lapsing before that hands the job back uncounted.
+ * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. With `ahead` (a
+ * subscribed worker's claims, run later or from its buffer) `startedAt` stays unset (`sa` = ''):
+ * the worker writes the start once the job's handler began, and a lease lapsing before that hands
+ * the job back uncounted (job-reclaim).
  * Returns one row (see JOB_ROW_FIELDS) per claimed job.
  *
  * @module

@@ -6,8 +6,8 @@ import { JOB_LIB } from './job-lib.js';
  * Complete runs fenced by their lease tokens (a stale completion writes nothing), several at once
  * so concurrent completions share one round trip; then, for a long-running worker, claim up to
  * `prefetch` jobs to replace them (ahead: without a start time), saving the worker's next claim
- * round trip. First it records the starts of jobs the worker took from its buffer since its last
- * call (still active under that token, no start yet), so a lapse of their lease counts.
+ * round trip. First it records the starts of the runs the worker began since its last call (jobs
+ * still active under that token, no start yet), so a lapse of their lease now counts.
  *
  * KEYS[1] active set `{<prefix>}a`
  * ARGV[1] key base; ARGV[2] now; ARGV[3] prefetch limit (0 = none); ARGV[4] leaseMs;
@@ -15,8 +15,9 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[8 .. 7+k] job names; ARGV[8+k] number of starts (s); then s triples: id, token, startedAt;
  * then triples: id, token, result (JSON text)
  *
- * Returns `{ { 1|0 per completion }, { row per prefetched job } }` (rows: see JOB_ROW_FIELDS). The prefetch claims at
- * most as many jobs as completions succeeded.
+ * Returns `{ { 1|0 per completion }, { row per prefetched job } }` (rows: see JOB_ROW_FIELDS). With
+ * completions, the prefetch claims at most as many jobs as completions succeeded; without, this is
+ * a subscribed worker's own claim (jobs without a start time, like those claimed ahead).
  */
 export const jobComplete = luaScript('job-complete', 1, `${JOB_LIB}${JOB_CLAIM_LIB}
 local now = tonumber(ARGV[2])
@@ -60,6 +61,8 @@ bulk('ZREM', T .. 'a', leases)
 bulk('ZREM', T .. 's:active', active)
 bulk('ZADD', T .. 's:completed', states)
 bulk('ZADD', T .. 'f:completed', finished)
-local prefetch = math.min(tonumber(ARGV[3]), ok)
+-- A refill replaces completed runs only; a worker's own claim (no completions) takes its limit.
+local prefetch = tonumber(ARGV[3])
+if first <= #ARGV then prefetch = math.min(prefetch, ok) end
 return { flags, claimJobs(names, prefetch, tonumber(ARGV[5]), ARGV[6], now + tonumber(ARGV[4]), now, true) }
 `);
