@@ -174,7 +174,9 @@ export interface JobBackend {
    * `runAt <= now`, a name in `names` and `timeoutMs <= maxTimeoutMs`, ordered by priority
    * (highest first), then `runAt`, then insertion order. Each taken job becomes `active` with
    * `leaseToken = token`, `leaseUntil = now + leaseMs`, `attempts + 1`, `startedAt = now`.
-   * Concurrent claims never return the same job. Returns the jobs as updated.
+   * Concurrent claims never return the same job. Returns the jobs as updated. (Backends with
+   * {@link started} store no `startedAt` while a long-running worker is subscribed, and return
+   * `startedAt = now` all the same: see {@link reclaim}.)
    */
   claim(args: ClaimArgs): Promise<StoredJob[]>;
 

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.job_ahead_returns (
 
 ALTER TABLE {{schema}}.job_ahead_returns ENABLE ROW LEVEL SECURITY;
 
--- Completions record the start of a job claimed ahead whose start was not written yet.
+-- Completions record the start of a run whose start was not written yet.
 CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
   p_ids text[], p_tokens text[], p_results text[], p_now double precision)
 RETURNS TABLE (id text, token text)
