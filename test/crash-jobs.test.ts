@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
@@ -15,6 +15,7 @@ const workerSource = fileURLToPath(new URL('./fixtures/pg-job-worker.ts', import
 const workerFile = `${root}.tmp/crash-jobs-worker-${process.pid}.mjs`;
 const JOBS = 2_000;
 const KILL_EVERY_MS = 2_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
   const schema = uniqueName('bw_crash');
@@ -89,4 +90,63 @@ describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
     const rerun = await count(`SELECT count(*) AS n FROM "${schema}".job_exec WHERE runs > 1`);
     console.log(`[crash-jobs] ${kills} kills, ${rerun} jobs ran more than once, every job completed exactly once`);
   }, 60_000);
+
+  it('fails no job that never started when workers are SIGKILLed (attempts: 1)', async () => {
+    await pool.query(`DELETE FROM "${schema}".jobs; DELETE FROM "${schema}".job_exec; DELETE FROM "${schema}".job_completions`);
+    const total = 150;
+    // Every start, appended synchronously by the handler before it does anything else.
+    const log = `${root}.tmp/crash-jobs-starts-${process.pid}.log`;
+    writeFileSync(log, '');
+    const started = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const queue = postgresJobQueue({ client: pool, schema, listen: false });
+    await Promise.all(Array.from({ length: total }, (_, i) => queue.add('work', { i }, { id: `once-${i}`, attempts: 1 })));
+    const finished = async (): Promise<number> =>
+      Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".jobs WHERE state IN ('completed', 'failed')`)).rows[0].n);
+    const spawnWorker = (): Promise<ChildProcess> => new Promise((resolve) => {
+      const child = spawn(process.execPath, [workerFile, DATABASE_URL, schema, log], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      child.stdout!.once('data', () => resolve(child));
+    });
+    const kill = async (child: ChildProcess): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    // Two workers die while busy (every slot taken, completions claiming the next jobs ahead);
+    // the third drains what is left once the dead workers' 1 s leases lapse.
+    const t0 = Date.now();
+    let child = await spawnWorker();
+    try {
+      for (const killAt of [30, 70]) {
+        while (started().length < killAt && Date.now() - t0 < 20_000) await sleep(5);
+        await kill(child);
+        child = await spawnWorker();
+      }
+      while ((await finished()) < total && Date.now() - t0 < 25_000) await sleep(100);
+    } finally {
+      await kill(child);
+    }
+
+    const runs = new Map<string, number>();
+    for (const id of started()) runs.set(id, (runs.get(id) ?? 0) + 1);
+    const { rows } = await pool.query(`
+      SELECT j.id, j.state, j.attempts, COALESCE(r.returns, 0) AS returns
+        FROM "${schema}".jobs AS j LEFT JOIN "${schema}".job_ahead_returns AS r ON r.id = j.id`);
+    const jobs = rows as Array<{ id: string; state: string; attempts: number; returns: number }>;
+    expect(jobs).toHaveLength(total);
+    // The defect this guards against: a job claimed (ahead or not), never started, failed by the reclaim.
+    expect(jobs.filter((j) => j.state === 'failed' && !runs.has(j.id)).map((j) => j.id)).toEqual([]);
+    expect(jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').map((j) => `${j.id}:${j.state}`)).toEqual([]);
+    for (const j of jobs) {
+      // Ran once; a second run only after a hand-back that did not count (a start the dead worker
+      // had not recorded yet), and never more often than such hand-backs allow.
+      expect(runs.get(j.id) ?? 0, j.id).toBeGreaterThanOrEqual(1);
+      expect(runs.get(j.id) ?? 0, j.id).toBeLessThanOrEqual(1 + Number(j.returns));
+    }
+    const failed = jobs.filter((j) => j.state === 'failed').length;
+    const returned = jobs.reduce((n, j) => n + Number(j.returns), 0);
+    const twice = [...runs.values()].filter((n) => n > 1).length;
+    console.log(`[crash-jobs attempts:1] ${failed} failed mid-run, ${returned} handed back uncounted, ${twice} ran twice, ${Date.now() - t0} ms`);
+    rmSync(log, { force: true });
+  }, 40_000);
 });

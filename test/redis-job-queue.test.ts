@@ -1,4 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisJobBackend, redisJobQueue } from '../adapters/redis/job-backend.js';
@@ -232,6 +235,71 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     console.info(`[crash test] ${kills} kills, ${reran} jobs ran more than once, ${Date.now() - started} ms`);
     await queue.close();
   }, 60_000);
+
+  it('fails no job that never started when workers are SIGKILLed (attempts: 1)', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    mkdirSync(`${root}.tmp`, { recursive: true });
+    // Bundled: a worker started through tsx needs seconds to boot on a loaded machine.
+    const workerFile = `${root}.tmp/redis-crash-worker-${process.pid}.mjs`;
+    await build({ entryPoints: [`${root}test/fixtures/job-worker.ts`], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: workerFile, logLevel: 'error' });
+    // Every start, appended synchronously by the handler before it does anything else.
+    const log = `${root}.tmp/redis-crash-starts-${process.pid}.log`;
+    writeFileSync(log, '');
+    const started = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const p = prefix();
+    const base = `{${p}}`;
+    const queue = redisJobQueue({ client, prefix: p, handlers: { work: () => null } });
+    const total = 150;
+    await Promise.all(Array.from({ length: total }, (_, i) => queue.add('work', { i }, { id: `once-${i}`, attempts: 1 })));
+    const finished = async (): Promise<number> => (await client.zcard(`${base}f:completed`)) + (await client.zcard(`${base}f:failed`));
+    const spawnWorker = (): Promise<ChildProcess> => new Promise((resolve) => {
+      const child = fork(workerFile, [REDIS_URL, p, '10', log], { stdio: 'ignore' });
+      child.once('message', () => resolve(child));
+    });
+    const kill = async (child: ChildProcess): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    // Two workers die while busy (every slot taken, completions claiming the next jobs ahead);
+    // the third drains what is left once the dead workers' 1 s leases lapse.
+    const t0 = Date.now();
+    let child = await spawnWorker();
+    try {
+      for (const killAt of [30, 70]) {
+        while (started().length < killAt && Date.now() - t0 < 20_000) await sleep(5);
+        await kill(child);
+        child = await spawnWorker();
+      }
+      while ((await finished()) < total && Date.now() - t0 < 25_000) await sleep(100);
+    } finally {
+      await kill(child);
+      rmSync(workerFile, { force: true });
+    }
+
+    const runs = new Map<string, number>();
+    for (const id of started()) runs.set(id, (runs.get(id) ?? 0) + 1);
+    const jobs = await Promise.all(Array.from({ length: total }, async (_, i) => {
+      const id = `once-${i}`;
+      return { id, state: (await queue.get(id))?.state, returns: Number(await client.hget(`${base}j:${id}`, 'ar') ?? 0) };
+    }));
+    // The defect this guards against: a job claimed (ahead or not), never started, failed by the reclaim.
+    expect(jobs.filter((j) => j.state === 'failed' && !runs.has(j.id)).map((j) => j.id)).toEqual([]);
+    expect(jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').map((j) => `${j.id}:${j.state}`)).toEqual([]);
+    for (const j of jobs) {
+      // Ran once; a second run only after a hand-back that did not count (a start the dead worker
+      // had not recorded yet), and never more often than such hand-backs allow.
+      expect(runs.get(j.id) ?? 0, j.id).toBeGreaterThanOrEqual(1);
+      expect(runs.get(j.id) ?? 0, j.id).toBeLessThanOrEqual(1 + j.returns);
+    }
+    const failed = jobs.filter((j) => j.state === 'failed').length;
+    const returned = jobs.reduce((n, j) => n + j.returns, 0);
+    const twice = [...runs.values()].filter((n) => n > 1).length;
+    console.info(`[crash test attempts:1] ${failed} failed mid-run, ${returned} handed back uncounted, ${twice} ran twice, ${Date.now() - t0} ms`);
+    rmSync(log, { force: true });
+    await queue.close();
+  }, 40_000);
 });
 
 describe.runIf(privateServerTests)('redisJobQueue on a private Redis', () => {

@@ -3,7 +3,7 @@ import type {
   ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../../src/jobs/backend.js';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
-import { completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
+import { claimForWorker, completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
 import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
 import { preparedQuery, type PgQueryable } from './client.js';
 import { sendCompletions } from './job-completions.js';
@@ -57,7 +57,7 @@ class PostgresJobBackend implements JobBackend {
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
   readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
-  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 200);
+  readonly #complete = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 200);
 
   constructor(options: PostgresJobQueueOptions) {
     if (typeof options.client?.query !== 'function') {
@@ -106,26 +106,33 @@ class PostgresJobBackend implements JobBackend {
     const ahead = this.#prefetch.take(a);
     let jobs = ahead;
     if (ahead.length < a.limit) {
-      const fresh = await this.#rows(
-        `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
-        [a.names, a.limit - ahead.length, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#channel?.listening ? a.waiter ?? null : null],
-      );
+      const limit = a.limit - ahead.length;
+      const waiter = this.#channel?.listening ? a.waiter ?? undefined : undefined;
+      // A subscribed worker's claim leaves started_at to begin(); a tick's counts at once.
+      const fresh = this.#prefetch.enabled
+        ? await claimForWorker(this.#prefetch, (call) => sendCompletions(this.#query, this.#s, call, waiter), a, limit)
+        : await this.#rows(
+          `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
+          [a.names, limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, waiter ?? null],
+        );
       jobs = ahead.length ? ahead.concat(fresh) : fresh;
     }
     this.#prefetch.remember(a.token, a, jobs.length);
     return jobs;
   }
 
+  started(id: string, token: string, now: number): void { this.#prefetch.begin(id, token, now); }
+
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
     const ok = (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
-      [id, this.#prefetch.real(id, token), leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
+      [id, this.#prefetch.recording(id, token), leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
     if (!ok) this.#prefetch.settle(id, token);
     return ok;
   }
 
   complete(id: string, token: string, result: string, now: number): Promise<boolean> {
     // Batched with completions arriving meanwhile: still at most one round trip per call.
-    return this.#completions.push({ id, token, result, now });
+    return this.#complete({ id, token, result, now });
   }
 
   #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
@@ -142,19 +149,19 @@ class PostgresJobBackend implements JobBackend {
     id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string },
   ): Promise<boolean> {
     const ok = (await this.#scalar('job_partial', '$1, $2, $3, $4, $5::float8, $6::float8, $7',
-      [id, this.#prefetch.real(id, token), result, missing, retryAt, now, final?.error ?? null])) === true;
+      [id, this.#prefetch.recording(id, token), result, missing, retryAt, now, final?.error ?? null])) === true;
     this.#prefetch.settle(id, token);
     return ok;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    const ok = (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, this.#prefetch.real(id, token), error, retryAt ?? null, now])) === true;
+    const ok = (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, this.#prefetch.recording(id, token), error, retryAt ?? null, now])) === true;
     this.#prefetch.settle(id, token);
     return ok;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const ok = (await this.#scalar('job_release', '$1, $2, $3::float8', [id, this.#prefetch.real(id, token), now])) === true;
+    const ok = (await this.#scalar('job_release', '$1, $2, $3::float8', [id, this.#prefetch.recording(id, token), now])) === true;
     this.#prefetch.settle(id, token);
     return ok;
   }

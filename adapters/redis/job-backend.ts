@@ -5,7 +5,7 @@ import type {
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
 import { RedisConnection } from './connection.js';
 import { createdJob, decodeJob, decodeJobs } from './job-codec.js';
-import { completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
+import { claimForWorker, completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
 import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
 import { JobWakeups } from './job-wakeups.js';
 import { jobAdd } from './lua/job-add-1.js';
@@ -67,7 +67,7 @@ export class RedisJobBackend implements JobBackend {
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
   readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
-  readonly #completions = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 500);
+  readonly #complete = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 500);
 
   constructor(options: RedisJobBackendOptions) {
     const { client, url } = options;
@@ -109,31 +109,35 @@ export class RedisJobBackend implements JobBackend {
     const ahead = this.#prefetch.take(a);
     let jobs = ahead;
     if (ahead.length < a.limit) {
-      const fresh = decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')], [
-        a.now, a.limit - ahead.length, finiteMax(a.maxTimeoutMs), a.token, a.leaseMs, ...a.names,
-      ]));
+      const limit = a.limit - ahead.length;
+      // A subscribed worker's claim leaves startedAt to begin(); a tick's counts at once.
+      const fresh = this.#prefetch.enabled
+        ? await claimForWorker(this.#prefetch, (call) => this.#sendCompletions(call), a, limit)
+        : decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')],
+          [a.now, limit, finiteMax(a.maxTimeoutMs), a.token, a.leaseMs, ...a.names]));
       jobs = ahead.concat(fresh);
     }
     this.#prefetch.remember(a.token, a, jobs.length);
     return jobs;
   }
 
+  started(id: string, token: string, now: number): void { this.#prefetch.begin(id, token, now); }
+
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
     const r = await this.#run(jobHeartbeat, [this.#key(`j:${id}`), this.#key('a')], [
-      id, this.#prefetch.real(id, token), leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
+      id, this.#prefetch.recording(id, token), leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
     ]);
     if (r !== 1) this.#prefetch.settle(id, token);
     return r === 1;
   }
 
-  complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    return this.#completions.push({ id, token, result, now });
-  }
+  complete(id: string, token: string, result: string, now: number): Promise<boolean> { return this.#complete({ id, token, result, now }); }
 
   async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
     const r = call.refill;
     const args: RedisArg[] = [call.now, r?.limit ?? 0, r?.shape.leaseMs ?? 0, r ? finiteMax(r.shape.maxTimeoutMs) : 0, r?.token ?? '',
-      r?.shape.names.length ?? 0, ...(r?.shape.names ?? [])];
+      r?.shape.names.length ?? 0, ...(r?.shape.names ?? []), call.started.length];
+    for (const m of call.started) args.push(m.id, m.token, m.at);
     for (const c of call.items) args.push(c.id, c.token, c.result);
     const [flags, jobs] = (await this.#run(jobComplete, [this.#key('a')], args)) as [number[], unknown];
     return { flags, refilled: decodeJobs(jobs) };
@@ -147,20 +151,20 @@ export class RedisJobBackend implements JobBackend {
 
   async partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
     const r = await this.#run(jobPartial, [this.#key(`j:${id}`), this.#key('a')], [
-      id, this.#prefetch.real(id, token), result, missing, retryAt, now, final?.error ?? '',
+      id, this.#prefetch.recording(id, token), result, missing, retryAt, now, final?.error ?? '',
     ]);
     this.#prefetch.settle(id, token);
     return r === 1;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    const r = await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), error, retryAt ?? '', now]);
+    const r = await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.recording(id, token), error, retryAt ?? '', now]);
     this.#prefetch.settle(id, token);
     return r === 1;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.real(id, token), now, '']);
+    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.recording(id, token), now, '']);
     this.#prefetch.settle(id, token);
     return r === 1;
   }

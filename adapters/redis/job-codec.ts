@@ -9,7 +9,8 @@ export function decodeJob(row: unknown): StoredJob | undefined {
   const v = row as Array<string | number | null>;
   const str = (i: number): string | undefined => (v[i] == null ? undefined : String(v[i]));
   const num = (i: number): number => Number(v[i] ?? 0);
-  const opt = (i: number): number | undefined => (v[i] == null ? undefined : Number(v[i]));
+  // '' too: a job claimed ahead has no start time yet (see lua/job-claim-lib.ts).
+  const opt = (i: number): number | undefined => (v[i] == null || v[i] === '' ? undefined : Number(v[i]));
   return {
     id: String(v[0]),
     name: String(v[1]),

@@ -16,6 +16,10 @@
  * first commit are additive and backward compatible only (new optional members), each noted here:
  * - `partial(...)` gained an optional trailing `final` argument (finish as `failed`, keeping the result).
  * - `ClaimArgs` gained an optional `waiter` (backends may ignore it).
+ * - Optional `started(id, token, now)`: the runner reports that a claimed job's handler begins.
+ *   Backends that use it (Redis, Postgres, while a long-running worker is subscribed) store claims
+ *   without `startedAt` and hand a job back uncounted when its lease lapses before its start was
+ *   written (see {@link JobBackend.reclaim}). Backends without it set `startedAt` at claim as before.
  *
  * @module
  */
@@ -74,7 +78,10 @@ export interface StoredJob {
   leaseUntil?: number | undefined;
   createdAt: number;
   updatedAt: number;
-  /** When the latest run started. */
+  /**
+   * When the latest run started. Backends with {@link JobBackend.started} leave it unset from a
+   * long-running worker's claim until the worker writes the start; see {@link JobBackend.reclaim}.
+   */
   startedAt?: number | undefined;
   /** When the job reached a finished state. */
   finishedAt?: number | undefined;
@@ -147,6 +154,14 @@ export interface JobBackend {
   readonly name: string;
 
   /**
+   * Optional: the handler of a job claimed under `token` is being called now. Synchronous and
+   * without I/O — the runner calls it in the same step as the handler, so a backend that writes it
+   * later (with its next call) can never record a start before the handler began. Backends that set
+   * `startedAt` at claim need not implement it. See {@link reclaim}.
+   */
+  started?(id: string, token: string, now: number): void;
+
+  /**
    * Store a new job unless one with `job.id` exists (any state). State is `waiting` if
    * `job.runAt <= now`, else `delayed`; `attempts = 0`, `progress = 0`, `createdAt = updatedAt = now`.
    * Returns the stored job and `created: false` (nothing changed) when the id already existed.
@@ -159,7 +174,9 @@ export interface JobBackend {
    * `runAt <= now`, a name in `names` and `timeoutMs <= maxTimeoutMs`, ordered by priority
    * (highest first), then `runAt`, then insertion order. Each taken job becomes `active` with
    * `leaseToken = token`, `leaseUntil = now + leaseMs`, `attempts + 1`, `startedAt = now`.
-   * Concurrent claims never return the same job. Returns the jobs as updated.
+   * Concurrent claims never return the same job. Returns the jobs as updated. (Backends with
+   * {@link started} store no `startedAt` while a long-running worker is subscribed, and return
+   * `startedAt = now` all the same: see {@link reclaim}.)
    */
   claim(args: ClaimArgs): Promise<StoredJob[]>;
 
@@ -203,6 +220,7 @@ export interface JobBackend {
    * While `active` with `leaseToken === token`: back to `waiting` with `runAt = now`, lease cleared,
    * `attempts - 1` (the run is not counted: used for claimed-but-unstarted jobs and for runs
    * interrupted by a graceful shutdown). Wakes subscribers. False when the lease was lost.
+   * Backends with {@link started} leave `startedAt` unset when the job never started.
    */
   release(id: string, token: string, now: number): Promise<boolean>;
 
@@ -235,6 +253,18 @@ export interface JobBackend {
    * `leaseToken = token`, `leaseUntil = now + leaseMs` and return them (as updated), so the core
    * can decide retry-with-backoff or final failure and call {@link fail} with `token`.
    * `attempts` is unchanged (the lost run was already counted by its claim).
+   *
+   * Backends with {@link started}: while a long-running worker is subscribed, its claims — including
+   * the jobs its completion calls claim ahead, which wait in its memory — store no `startedAt`. The
+   * worker writes a job's start after {@link started} reported it, with its next call: a completion
+   * or claim, a heartbeat, the job's own outcome, or a call of its own after at most 50 ms
+   * (`START_MARK_MS` in `job-prefetch.ts`) — never a round trip of its own while busy. A lapsed job
+   * still without `startedAt` never ran as far as the backend knows: it is not returned but goes
+   * back to `waiting` uncounted — `attempts - 1`, `runAt` kept (its place in line), lease cleared,
+   * no error, subscribers woken — at most 3 times per job. After that it is taken over like any
+   * other, so a job that kills its worker before its start is written cannot come back uncounted
+   * for ever. So a job that never started never uses an attempt, and one whose worker died in the
+   * moment between its start and that write may run once more than `attempts`.
    */
   reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]>;
 

@@ -8,8 +8,20 @@ export interface ClaimShape {
   readonly maxTimeoutMs: number;
 }
 
+/** The start of a run, to be written: the job's id, its stored token, and the start time (epoch ms). */
+export interface StartMark { id: string; token: string; at: number }
+
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
 const IDLE_RELEASE_MS = 200;
+/**
+ * Longest wait before the starts of runs are written in a call of their own. While the worker is
+ * busy they ride its completion and claim calls long before this, and a job that ends sooner
+ * records its start with its outcome; so only jobs running longer than this, on a worker that
+ * sends nothing meanwhile, cost a call (at most one per this interval, for all of them). Until its
+ * start is written, a job whose worker dies goes back uncounted and may run once more: the
+ * shorter, the smaller that window.
+ */
+export const START_MARK_MS = 50;
 /** Bound on remembered claim tokens (runs lost without a final call never settle). */
 const MAX_TOKENS = 10_000;
 
@@ -28,15 +40,26 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): Clai
  * so a tick never leaves a claimed-but-unstarted job locked. Jobs not taken within 200 ms, or when
  * the last subscription ends, are released (handed back uncounted). Because the core fences every
  * call with the token of *its* claim, each job handed out keeps an alias from that token to the
- * token stored in Redis.
+ * token stored in the backend.
+ *
+ * While a worker is subscribed, every job its backend claims — ahead, or in a claim that was not
+ * answered from the buffer — is stored without `startedAt`; the backend hands it back uncounted
+ * when its lease lapses in that state (the worker died before running it). The runner reports the
+ * start as it calls the handler ({@link begin}); the start is then written with the worker's next
+ * call ({@link takeStarts}), or with the job's own outcome or a heartbeat when one of those goes
+ * first ({@link recording}), or after {@link START_MARK_MS} in a call of its own.
  */
 export class JobPrefetch {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
+  /** Runs begun whose start the backend has not recorded yet: id → start. */
+  readonly #starts = new Map<string, StartMark>();
   readonly #release: (jobs: StoredJob[]) => Promise<void>;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushStarts: (() => void) | undefined;
 
   /**
    * `release` hands jobs claimed ahead back to the queue (their stored token is `leaseToken`); it
@@ -58,6 +81,11 @@ export class JobPrefetch {
       done = true;
       if (--this.#subscribers === 0) await this.#release(this.drain());
     };
+  }
+
+  /** Whether a long-running worker is subscribed: its claims leave `startedAt` to {@link begin}. */
+  get enabled(): boolean {
+    return this.#subscribers > 0;
   }
 
   /** Remember the shape of a claim whose jobs are now running under `token`. */
@@ -83,13 +111,63 @@ export class JobPrefetch {
       if (job.timeoutMs > args.maxTimeoutMs) { i++; continue; }
       list.splice(i, 1);
       this.#aliases.set(job.id, { alias: args.token, real: job.leaseToken! });
-      out.push({ ...job, leaseToken: args.token });
+      // The caller runs it at once (a Worker or tick never holds a claimed job); its runner
+      // reports the exact moment through begin().
+      out.push({ ...job, leaseToken: args.token, startedAt: args.now });
     }
     if (list.length === 0) this.#buffer.delete(key);
     return out;
   }
 
-  /** The token stored in Redis for the core's (`id`, `token`). */
+  /**
+   * The handler of `id` (claimed under the core's `token`) is being called now: write its start
+   * with the next call. Called in the same synchronous step as the handler, so no call can carry
+   * the start before the handler has begun.
+   */
+  begin(id: string, token: string, at: number): void {
+    if (this.#subscribers === 0) return;
+    this.#starts.set(id, { id, token: this.real(id, token), at });
+    this.#startTimer ??= setTimeout(() => this.#startsDue(), START_MARK_MS);
+  }
+
+  /** Called when starts have waited {@link START_MARK_MS} unwritten (see {@link onStartsDue}). */
+  #startsDue(): void {
+    this.#startTimer = undefined;
+    if (this.#starts.size) this.#flushStarts?.();
+  }
+
+  /** `flush` writes the pending starts (a call of their own) when no completion call took them in time. */
+  onStartsDue(flush: () => void): void {
+    this.#flushStarts = flush;
+  }
+
+  /** The unwritten starts, to send with a call; forgotten here (see {@link restoreStarts}). */
+  takeStarts(): StartMark[] {
+    if (this.#starts.size === 0) return [];
+    const out = [...this.#starts.values()];
+    this.#starts.clear();
+    return out;
+  }
+
+  /**
+   * Starts whose call failed: they go with the next call. No timer of their own: while the backend
+   * is unreachable that would only add a failing call every {@link START_MARK_MS}.
+   */
+  restoreStarts(marks: readonly StartMark[]): void {
+    for (const m of marks) if (!this.#starts.has(m.id)) this.#starts.set(m.id, m);
+  }
+
+  /**
+   * The stored token for a call about the run of `id` under the core's `token` that records the
+   * run's start itself (a heartbeat, the run's outcome): no other call needs to carry it now.
+   */
+  recording(id: string, token: string): string {
+    const real = this.real(id, token);
+    if (this.#starts.get(id)?.token === real) this.#starts.delete(id);
+    return real;
+  }
+
+  /** The token stored in the backend for the core's (`id`, `token`). */
   real(id: string, token: string): string {
     const a = this.#aliases.get(id);
     return a && a.alias === token ? a.real : token;
@@ -130,6 +208,8 @@ export class JobPrefetch {
   drain(): StoredJob[] {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
     const all = [...this.#buffer.values()].flat().map((e) => e.job);
     this.#buffer.clear();
     return all;

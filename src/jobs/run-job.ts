@@ -91,7 +91,11 @@ export async function runJob(
   // may start its next job while this outcome is still being written.
   let record: () => Promise<RunOutcome>;
   try {
-    const value = await Promise.race([Promise.resolve().then(() => handler(ctx)), aborted]);
+    const value = await Promise.race([Promise.resolve().then(() => {
+      // In the handler's own step: the backend may write the start only once the handler began.
+      queue.backend.started?.(raw.id, token, queue.now());
+      return handler(ctx);
+    }), aborted]);
     if (value === ABORTED) {
       const reason = ctrl.signal.reason as JobAbortedError;
       record = () => onAbort(queue, raw, token, reason);

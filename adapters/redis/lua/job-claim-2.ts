@@ -18,5 +18,5 @@ export const jobClaim = luaScript('job-claim', 2, `${JOB_LIB}${JOB_CLAIM_LIB}
 local now = tonumber(ARGV[2])
 local names = {}
 for i = 7, #ARGV do names[#names + 1] = ARGV[i] end
-return claimJobs(names, tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now + tonumber(ARGV[6]), now)
+return claimJobs(names, tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now + tonumber(ARGV[6]), now, false)
 `);

@@ -1,16 +1,20 @@
 /**
- * The claim step shared by job-claim (a worker asks) and job-complete (a busy worker's finished
- * runs are replaced in the same round trip). Appended after JOB_LIB; not a script on its own.
+ * The claim step shared by job-claim (a tick asks) and job-complete (a subscribed worker's claims:
+ * its finished runs replaced in the same round trip, or its own claim). Appended after JOB_LIB;
+ * not a script on its own.
  *
- * `claimJobs(names, limit, maxTo, token, leaseEnd, now)` promotes due delayed jobs, merges the
- * due sets of `names` in (priority, runAt, insertion) order, skips jobs whose timeout exceeds
- * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. Returns one row
- * (see JOB_ROW_FIELDS) per claimed job.
+ * `claimJobs(names, limit, maxTo, token, leaseEnd, now, ahead)` promotes due delayed jobs, merges
+ * the due sets of `names` in (priority, runAt, insertion) order, skips jobs whose timeout exceeds
+ * `maxTo` (they stay due), and makes up to `limit` jobs active under `token`. With `ahead` (a
+ * subscribed worker's claims, run later or from its buffer) `startedAt` stays unset (`sa` = ''):
+ * the worker writes the start once the job's handler began, and a lease lapsing before that hands
+ * the job back uncounted (job-reclaim).
+ * Returns one row (see JOB_ROW_FIELDS) per claimed job.
  *
  * @module
  */
 export const JOB_CLAIM_LIB = `
-local function claimJobs(names, limit, maxTo, token, leaseEnd, now)
+local function claimJobs(names, limit, maxTo, token, leaseEnd, now, ahead)
   if limit < 1 then return {} end
   promote(math.max(limit, 100), now)
   local streams = {}
@@ -58,18 +62,20 @@ local function claimJobs(names, limit, maxTo, token, leaseEnd, now)
   end
   for _, m in ipairs(stale) do drop(m[1], m[2]) end
   local out, leases, states = {}, {}, {}
+  local sa = now
+  if ahead then sa = '' end
   for i, t in ipairs(taken) do
     local id, v = t[3], t[4]
     local m = imember(v[23], id)
     local at = (tonumber(v[7]) or 0) + 1
     drop(t[1], t[2])
     drop(T .. 's:' .. v[3], m)
-    redis.call('HSET', jkey(id), 's', 'active', 'lt', token, 'lu', leaseEnd, 'sa', now, 'ua', now, 'at', at)
+    redis.call('HSET', jkey(id), 's', 'active', 'lt', token, 'lu', leaseEnd, 'sa', sa, 'ua', now, 'at', at)
     leases[#leases + 1] = leaseEnd
     leases[#leases + 1] = id
     states[#states + 1] = v[19]
     states[#states + 1] = m
-    v[3], v[7], v[17], v[18], v[20], v[21] = 'active', at, token, leaseEnd, now, now
+    v[3], v[7], v[17], v[18], v[20], v[21] = 'active', at, token, leaseEnd, now, ahead and false or now
     out[i] = v
   end
   for key, l in pairs(rem) do bulk('ZREM', key, l) end

@@ -5,32 +5,46 @@ import { JOB_LIB } from './job-lib.js';
 /**
  * Complete runs fenced by their lease tokens (a stale completion writes nothing), several at once
  * so concurrent completions share one round trip; then, for a long-running worker, claim up to
- * `prefetch` jobs to replace them, saving the worker's next claim round trip.
+ * `prefetch` jobs to replace them (ahead: without a start time), saving the worker's next claim
+ * round trip. First it records the starts of the runs the worker began since its last call (jobs
+ * still active under that token, no start yet), so a lapse of their lease now counts.
  *
  * KEYS[1] active set `{<prefix>}a`
  * ARGV[1] key base; ARGV[2] now; ARGV[3] prefetch limit (0 = none); ARGV[4] leaseMs;
  * ARGV[5] maxTimeoutMs; ARGV[6] token for prefetched jobs; ARGV[7] number of names (k);
- * ARGV[8 .. 7+k] job names; then triples: id, token, result (JSON text)
+ * ARGV[8 .. 7+k] job names; ARGV[8+k] number of starts (s); then s triples: id, token, startedAt;
+ * then triples: id, token, result (JSON text)
  *
- * Returns `{ { 1|0 per completion }, { row per prefetched job } }` (rows: see JOB_ROW_FIELDS). The prefetch claims at
- * most as many jobs as completions succeeded.
+ * Returns `{ { 1|0 per completion }, { row per prefetched job } }` (rows: see JOB_ROW_FIELDS). With
+ * completions, the prefetch claims at most as many jobs as completions succeeded; without, this is
+ * a subscribed worker's own claim (jobs without a start time, like those claimed ahead).
  */
 export const jobComplete = luaScript('job-complete', 1, `${JOB_LIB}${JOB_CLAIM_LIB}
 local now = tonumber(ARGV[2])
 local k = tonumber(ARGV[7])
 local names = {}
 for i = 8, 7 + k do names[#names + 1] = ARGV[i] end
+local first = 9 + k + 3 * tonumber(ARGV[8 + k])
+for i = 9 + k, first - 1, 3 do
+  local key = jkey(ARGV[i])
+  local h = redis.call('HMGET', key, 'lt', 'sa')
+  if h[1] == ARGV[i + 1] and h[2] == '' then redis.call('HSET', key, 'sa', ARGV[i + 2]) end
+end
 local flags, ok = {}, 0
 -- The index changes of all completions go out as one command per key.
 local leases, active, states, finished = {}, {}, {}, {}
-for i = 8 + k, #ARGV, 3 do
+for i = first, #ARGV, 3 do
   local id = ARGV[i]
   local key = jkey(id)
-  local h = redis.call('HMGET', key, 's', 'lt', 'sq', 'ca')
+  local h = redis.call('HMGET', key, 's', 'lt', 'sq', 'ca', 'sa')
   if h[1] == 'active' and h[2] == ARGV[i + 1] then
     local m = imember(h[3], id)
     redis.call('HDEL', key, 'lt', 'lu', 'm')
-    redis.call('HSET', key, 'r', ARGV[i + 2], 'pg', 100, 's', 'completed', 'fa', now, 'ua', now)
+    if h[5] == '' then
+      redis.call('HSET', key, 'r', ARGV[i + 2], 'pg', 100, 's', 'completed', 'fa', now, 'ua', now, 'sa', now)
+    else
+      redis.call('HSET', key, 'r', ARGV[i + 2], 'pg', 100, 's', 'completed', 'fa', now, 'ua', now)
+    end
     leases[#leases + 1] = id
     active[#active + 1] = m
     states[#states + 1] = h[4]
@@ -47,6 +61,8 @@ bulk('ZREM', T .. 'a', leases)
 bulk('ZREM', T .. 's:active', active)
 bulk('ZADD', T .. 's:completed', states)
 bulk('ZADD', T .. 'f:completed', finished)
-local prefetch = math.min(tonumber(ARGV[3]), ok)
-return { flags, claimJobs(names, prefetch, tonumber(ARGV[5]), ARGV[6], now + tonumber(ARGV[4]), now) }
+-- A refill replaces completed runs only; a worker's own claim (no completions) takes its limit.
+local prefetch = tonumber(ARGV[3])
+if first <= #ARGV then prefetch = math.min(prefetch, ok) end
+return { flags, claimJobs(names, prefetch, tonumber(ARGV[5]), ARGV[6], now + tonumber(ARGV[4]), now, true) }
 `);

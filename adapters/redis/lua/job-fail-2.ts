@@ -16,6 +16,7 @@ local id, now, retryAt = ARGV[2], ARGV[6], ARGV[5]
 local h = leased(id, ARGV[3])
 if not h then return 0 end
 endLease(id)
+markStart(id, h, now)
 redis.call('HSET', KEYS[1], 'e', ARGV[4])
 if retryAt == '' then
   finish(id, h, 'failed', now)

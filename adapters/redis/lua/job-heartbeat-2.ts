@@ -3,7 +3,8 @@ import { JOB_LIB } from './job-lib.js';
 
 /**
  * Renew a lease (and record progress) while the token still holds it. The token fences, not the
- * clock: a lapsed lease nobody took over is still renewed.
+ * clock: a lapsed lease nobody took over is still renewed. A job claimed ahead is running once it
+ * beats: its start is recorded if it was not yet.
  *
  * KEYS[1] job hash; KEYS[2] active set
  * ARGV[1] key base; ARGV[2] id; ARGV[3] token; ARGV[4] leaseMs; ARGV[5] now;
@@ -13,9 +14,11 @@ import { JOB_LIB } from './job-lib.js';
  */
 export const jobHeartbeat = luaScript('job-heartbeat', 2, `${JOB_LIB}
 local id = ARGV[2]
-if not leased(id, ARGV[3]) then return 0 end
+local h = leased(id, ARGV[3])
+if not h then return 0 end
 local leaseEnd = tonumber(ARGV[5]) + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'lu', leaseEnd, 'ua', ARGV[5])
+markStart(id, h, ARGV[5])
 redis.call('ZADD', KEYS[2], leaseEnd, id)
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'pg', ARGV[6])

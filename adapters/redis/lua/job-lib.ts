@@ -6,7 +6,8 @@
  * so every key a script derives from it lives in the same slot as the KEYS it declares.
  *
  * Layout under the base `T`:
- * - `T j:<id>`      hash: one job (short field names, see adapters/redis/job-codec.ts)
+ * - `T j:<id>`      hash: one job (short field names, see adapters/redis/job-codec.ts); `sa` is ''
+ *                   while a job claimed ahead waits unstarted, `ar` counts its uncounted hand-backs
  * - `T w:<name>`    zset: due jobs of one name; score `-priority`, member `runAt(15) seq(15) id`,
  *                   so ZRANGE order is priority, then runAt, then insertion order
  * - `T d`           zset: jobs due later (delayed, partial, retry backoff); score runAt
@@ -79,9 +80,14 @@ local function unqueue(id, h)
   redis.call('ZREM', T .. 'a', id)
 end
 local function load(id)
-  local r = redis.call('HMGET', jkey(id), 's', 'n', 'pr', 'ra', 'sq', 'ca', 'lt', 'at')
+  local r = redis.call('HMGET', jkey(id), 's', 'n', 'pr', 'ra', 'sq', 'ca', 'lt', 'at', 'sa')
   if not r[1] then return nil end
-  return { s = r[1], n = r[2], pr = r[3], ra = r[4], sq = r[5], ca = r[6], lt = r[7], at = r[8] }
+  return { s = r[1], n = r[2], pr = r[3], ra = r[4], sq = r[5], ca = r[6], lt = r[7], at = r[8], sa = r[9] }
+end
+-- A job claimed ahead waits in its worker's buffer with 'sa' = '' (not started); whatever write
+-- of its run comes first (start mark, heartbeat, outcome) records the start.
+local function markStart(id, h, now)
+  if h.sa == '' then redis.call('HSET', jkey(id), 'sa', now) end
 end
 -- The run under this lease token, or nil when the lease was lost (reclaimed, cancelled, finished).
 local function leased(id, token)

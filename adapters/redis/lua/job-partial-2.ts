@@ -16,6 +16,7 @@ local id, now = ARGV[2], ARGV[7]
 local h = leased(id, ARGV[3])
 if not h then return 0 end
 endLease(id)
+markStart(id, h, now)
 redis.call('HSET', KEYS[1], 'r', ARGV[4], 'm', ARGV[5])
 if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[1], 'e', ARGV[8])
