@@ -8,6 +8,7 @@
 import { BotwireConfigError } from '../../src/errors.js';
 import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
 import type { SyncBus, SyncTransport, SyncTransportEvents } from '../../src/sync/types.js';
+import { PublishBatcher } from './publish-batcher.js';
 import { RedisConnection } from './connection.js';
 import { isRedisLike, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
 
@@ -78,6 +79,12 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
   const probeMs = options.probeIntervalMs ?? 10_000;
   const probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
   let closed = false;
+  // Skip the async connection lookup on the hot path once the client is known and ready.
+  const batcher = new PublishBatcher(() => {
+    const ready = publisher;
+    if (ready && (ready.status === undefined || ready.status === 'ready')) return ready;
+    return connection.get().then((client) => (publisher = client));
+  }, timeoutMs);
 
   const start = (events: SyncTransportEvents): void => {
     if (closed) return;
@@ -148,13 +155,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
     maxPayloadBytes: REDIS_MAX_PAYLOAD,
     open: start,
     send(text, topic) {
-      // Skip the async connection lookup on the hot path once the client is known and ready.
-      const ready = publisher;
-      if (ready && (ready.status === undefined || ready.status === 'ready')) return ready.publish!(prefix + topic, text) as Promise<never>;
-      return connection.get().then((client) => {
-        publisher = client;
-        return client.publish!(prefix + topic, text) as Promise<never>;
-      });
+      return batcher.publish(prefix + topic, text);
     },
     async close() {
       if (closed) return;
