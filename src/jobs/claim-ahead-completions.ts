@@ -46,7 +46,7 @@ export function completionBatcher(
   const batcher = new WriteBatcher<Completion | typeof FLUSH_STARTS, boolean>(maxBatch, async (batch) => {
     const done = batch.filter((c): c is Completion => c !== FLUSH_STARTS);
     const items = done.map((c) => ({ id: c.id, token: prefetch.real(c.id, c.token), result: c.result }));
-    const started = prefetch.takeStarts();
+    const started = prefetch.takeStarts(done.length < batch.length);
     if (items.length === 0 && started.length === 0) return batch.map(() => true);
     // One `now` per call (the latest): finishedAt differs from the caller's clock by the wait only.
     const now = Math.max(...done.map((c) => c.now), ...started.map((m) => m.at));

@@ -142,12 +142,30 @@ export function claimAheadSuite(setup: ClaimAheadSetup): void {
     const [c] = await claim('t2', 1); // from the buffer
     expect(c).toMatchObject({ id: 'c1', leaseToken: 't2', startedAt: expect.any(Number) });
     backend.started!('c1', 't2', c!.startedAt!); // the runner calls the handler
+    await new Promise((r) => setTimeout(r, 15)); // starts younger than 10 ms wait for their run's outcome
     expect(await backend.complete('b1', 't1', 'null', Date.now())).toBe(true); // carries c1's start, claims d1 ahead
     expect((await backend.get('b1'))?.startedAt).toBeGreaterThan(0); // a completion records its own start
     const taken = await backend.reclaim('r', 30_000, 10, afterLease());
     // c1 ran: its lost run counts (the core retries or fails it). d1 never ran: back, uncounted.
     expect(taken.map((j) => [j.id, j.attempts, j.startedAt])).toEqual([['c1', 1, c!.startedAt]]);
     expect(await backend.get('d1')).toMatchObject({ state: 'waiting', attempts: 0, startedAt: undefined });
+    await unsubscribe();
+    await backend.close();
+  });
+
+  it('leaves a start younger than 10 ms to its own outcome instead of writing it with another call', async () => {
+    const backend = setup.backend();
+    for (const id of ['a1', 'b1', 'c1', 'd1']) await backend.add(job(id), Date.now());
+    const claim = (token: string, limit: number) => backend.claim({ names: ['a'], limit, maxTimeoutMs: 1e9, token, leaseMs: 30_000, now: Date.now() });
+    const unsubscribe = await backend.subscribe!(() => {});
+    expect((await claim('t1', 2)).map((j) => j.id)).toEqual(['a1', 'b1']);
+    expect(await backend.complete('a1', 't1', 'null', Date.now())).toBe(true); // claims c1 ahead
+    const [c] = await claim('t2', 1);
+    backend.started!('c1', 't2', c!.startedAt!);
+    expect(await backend.complete('b1', 't1', 'null', Date.now())).toBe(true); // c1's start is too young to ride along
+    expect((await backend.get('c1'))?.startedAt).toBeUndefined();
+    expect(await backend.complete('c1', 't2', 'null', Date.now())).toBe(true); // its outcome records it
+    expect(await backend.get('c1')).toMatchObject({ state: 'completed', startedAt: expect.any(Number) });
     await unsubscribe();
     await backend.close();
   });
