@@ -395,3 +395,20 @@ export class SyncGatewayError extends BotwireError {
     this.patterns = patterns;
   }
 }
+
+/** Why {@link InitDataError} refused a Mini App's `initData`. */
+export type InitDataFailure = 'malformed' | 'missing_hash' | 'bad_hash' | 'expired';
+
+/**
+ * A Telegram Mini App's `initData` did not verify: not signed for this bot, altered, or too old.
+ * Answer 401 and let the Mini App send fresh `Telegram.WebApp.initData`.
+ */
+export class InitDataError extends BotwireError {
+  /** What failed. */
+  readonly reason: InitDataFailure;
+
+  constructor(reason: InitDataFailure, detail: string) {
+    super('INIT_DATA', `Mini App initData refused: ${detail}. Send the raw Telegram.WebApp.initData of a freshly opened Mini App.`);
+    this.reason = reason;
+  }
+}

@@ -27,3 +27,4 @@ export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENG
 export { SyncCache, CACHE_INVALIDATE_TOPIC, type SyncCacheOptions, type CacheEntryOptions, type CacheInvalidation, type InvalidationRule } from './sync/sync-cache.js';
 export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-limit-store.js';
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';
+export { verifyInitData, type VerifiedInitData, type VerifyInitDataOptions, type InitDataUser, type InitDataChat } from './telegram/init-data.js';
