@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entries } from '../tsup.config.js';
@@ -70,5 +70,30 @@ describe('package layout', () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('has no import cycles among the files of src/, adapters/ and integrations/ (type-only imports included)', () => {
+    const graph = new Map<string, string[]>();
+    for (const dir of ['src', 'adapters', 'integrations']) {
+      for (const file of filesUnder(join(root, dir)).filter((f) => f.endsWith('.ts') || f.endsWith('.tsx'))) {
+        graph.set(file, importsOf(file).filter((i) => i.spec.startsWith('.'))
+          .map((i) => join(dirname(file), i.spec.replace(/\.js$/, existsSync(join(dirname(file), i.spec.replace(/\.js$/, '.tsx'))) ? '.tsx' : '.ts'))));
+      }
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'open');
+      path.push(file);
+      for (const dep of graph.get(file) ?? []) {
+        if (state.get(dep) === 'open') cycles.push([...path.slice(path.indexOf(dep)), dep].map((f) => relative(root, f)).join(' → '));
+        else if (!state.has(dep)) visit(dep);
+      }
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) if (!state.has(file)) visit(file);
+    expect(cycles).toEqual([]);
   });
 });
