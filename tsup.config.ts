@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup';
 /** One entry per public subpath; keep in step with package.json `exports` and `typesVersions`. */
 export const entries = {
   index: 'src/index.ts',
+  'adapter-kit': 'src/adapter-kit/index.ts',
   memory: 'adapters/memory/index.ts',
   redis: 'adapters/redis/index.ts',
   postgres: 'adapters/postgres/index.ts',

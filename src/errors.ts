@@ -412,3 +412,30 @@ export class InitDataError extends BotwireError {
     this.reason = reason;
   }
 }
+
+/**
+ * Why a running job's `signal` aborted (its `reason`): the run timed out (`timeout`, recorded as a
+ * failed attempt named `JobTimeoutError`), the worker is shutting down (`shutdown`: the job is handed
+ * back and runs again), or the job was cancelled or taken over by another worker (`lost`: its
+ * outcome is discarded). Handlers see it as `signal.reason`.
+ *
+ * @example
+ * ```ts
+ * const handler: JobHandler = async ({ signal }) => {
+ *   signal.addEventListener('abort', () => {
+ *     if ((signal.reason as JobAbortedError).reason === 'shutdown') saveProgressSomewhere();
+ *   });
+ * };
+ * ```
+ */
+export class JobAbortedError extends BotwireError {
+  /** `timeout`, `shutdown`, or `lost` (cancelled or taken over by another worker). */
+  readonly reason: 'timeout' | 'shutdown' | 'lost';
+
+  constructor(reason: 'timeout' | 'shutdown' | 'lost', message: string, jobId?: string) {
+    super('JOB_ABORTED', message, { subject: jobId });
+    // The name a timed-out run records as its error; `AbortError` is what fetch and friends expect.
+    this.name = reason === 'timeout' ? 'JobTimeoutError' : 'AbortError';
+    this.reason = reason;
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * botwire core: edge-safe (web-standard APIs only). Adapters live in `botwire/memory`,
- * `botwire/redis`, `botwire/postgres`; the shared contract suites in `botwire/testing`.
+ * `botwire/redis`, `botwire/postgres`; the shared contract suites in `botwire/testing`; what an
+ * adapter of your own needs besides this module in `botwire/adapter-kit`.
  *
  * @module botwire
  */
@@ -8,11 +9,10 @@ export * from './errors.js';
 export type {
   SessionBackend, RawSessionRecord, CasResult, AcquireAttempt, CommitArgs, CommitWrite, CommitResult,
 } from './session/backend.js';
-export {
-  SessionStore, type SessionRecord, type SetOptions, type AcquireOptions, type CommitOptions, type SessionLease,
-  type HandOverOptions,
-  type SessionStoreOptions,
-} from './session/session-store.js';
+export { SessionStore, type SessionStoreOptions } from './session/session-store.js';
+export type {
+  SessionRecord, SetOptions, AcquireOptions, CommitOptions, SessionLease, HandOverOptions,
+} from './session/types.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
 export { jsonCodec, type ValueCodec } from './codec/value-codec.js';
 export { richJsonCodec } from './codec/rich-json-codec.js';
@@ -20,11 +20,13 @@ export * from './jobs/index.js';
 export {
   RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,
   type ResyncReason, type ResyncEnvelope, type SyncEventFor, type MatchingTopics, type PublishArgs, type SyncBusState,
-  type SyncBusStats, type SyncTransport, type SyncTransportEvents,
+  type SyncBusStats,
 } from './sync/types.js';
+export type { SyncTransport, SyncTransportEvents } from './sync/backend.js';
 export { createSyncBus, type SyncBusOptions } from './sync/sync-bus.js';
 export { compilePattern, topicMatches, isValidTopic, assertTopic, MAX_TOPIC_LENGTH, type CompiledPattern, type TopicMatcher } from './sync/topic-pattern.js';
 export { SyncCache, CACHE_INVALIDATE_TOPIC, type SyncCacheOptions, type CacheEntryOptions, type CacheInvalidation, type InvalidationRule } from './sync/sync-cache.js';
 export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-limit-store.js';
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';
 export { verifyInitData, type VerifiedInitData, type VerifyInitDataOptions, type InitDataUser, type InitDataChat } from './telegram/init-data.js';
+export type { BackendErrorKind, BackendInfo } from './adapter-kit/backend-call.js';

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, SessionCorruptError } from '../src/errors.js';
-import { callBackend } from '../src/internal/backend-call.js';
+import { callBackend } from '../src/adapter-kit/backend-call.js';
 import type { SessionBackend } from '../src/session/backend.js';
 import { SessionStore } from '../src/session/session-store.js';
 
+const T = { name: 'T' };
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
 /** A backend whose every call hangs, like a Redis that accepted the connection and went silent. */
@@ -43,15 +44,15 @@ describe('bounded backend calls (shared deadline timer)', () => {
   });
 
   it('keeps answers, driver errors and mapping errors apart from the deadline', async () => {
-    expect(await callBackend('T', 'get', 1_000, () => Promise.resolve(2), 'k', (v) => v * 21)).toBe(42);
+    expect(await callBackend(T, 'get', 1_000, () => Promise.resolve(2), 'k', (v) => v * 21)).toBe(42);
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-    await expect(callBackend('T', 'get', 1_000, () => Promise.reject(refused))).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(callBackend('T', 'get', 1_000, () => { throw refused; })).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(callBackend('T', 'get', 1_000, () => Promise.resolve('x'), 'k', () => { throw new SessionCorruptError('k'); }))
+    await expect(callBackend(T, 'get', 1_000, () => Promise.reject(refused))).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(callBackend(T, 'get', 1_000, () => { throw refused; })).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(callBackend(T, 'get', 1_000, () => Promise.resolve('x'), 'k', () => { throw new SessionCorruptError('k'); }))
       .rejects.toBeInstanceOf(SessionCorruptError);
     // An answer after the deadline changes nothing (and raises no unhandled rejection).
     let answer!: (v: number) => void;
-    const late = callBackend('T', 'get', 50, () => new Promise<number>((r) => { answer = r; }));
+    const late = callBackend(T, 'get', 50, () => new Promise<number>((r) => { answer = r; }));
     await expect(late).rejects.toBeInstanceOf(BackendUnavailableError);
     answer(1);
   });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisJobBackend, redisJobQueue } from '../adapters/redis/job-backend.js';
+import { redisJobBackend, redisJobQueue } from '../adapters/redis/job-backend.js';
 import type { RedisLike } from '../adapters/redis/redis-like.js';
 import { BackendUnavailableError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
@@ -50,7 +50,7 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     await client.quit();
   });
 
-  jobQueueContract('redis', () => ({ backend: new RedisJobBackend({ client, prefix: prefix() }) }));
+  jobQueueContract('redis', () => ({ backend: redisJobBackend({ client, prefix: prefix() }) }));
 
   it('runs a job lifecycle in at most 3 round trips per job (add, claim, complete)', async () => {
     const counted = counting(client);
@@ -86,7 +86,7 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
   it('claims and completes more jobs in one script call than one index command takes (chunked ZADD/ZREM)', async () => {
     // 900 claimed jobs make 1,800 ZADD arguments, past the 1,000 per command the scripts send.
     const p = prefix();
-    const backend = new RedisJobBackend({ client, prefix: p });
+    const backend = redisJobBackend({ client, prefix: p });
     const queue = redisJobQueue({ client, prefix: p, handlers: { noop: () => null } });
     const total = 900;
     await Promise.all(Array.from({ length: total }, (_, i) => queue.add('noop', { i }, { id: `big-${i}` })));
@@ -114,7 +114,7 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
 
   describe('claim-ahead', () => {
     claimAheadSuite({
-      backend: () => new RedisJobBackend({ client, prefix: prefix() }),
+      backend: () => redisJobBackend({ client, prefix: prefix() }),
       queue: (handlers) => {
         const counted = counting(client);
         return { queue: redisJobQueue({ defaultTimeoutMs: 5_000, client: counted.client, prefix: prefix(), handlers }), calls: counted.calls };
@@ -156,9 +156,9 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
   });
 
   it('rejects a prefix containing braces, and a client that is not a Redis client', () => {
-    expect(() => new RedisJobBackend({ client, prefix: 'a{b}' })).toThrow(/prefix/);
-    expect(() => new RedisJobBackend({ client: {} as RedisLike })).toThrow(/client/);
-    expect(() => new RedisJobBackend({})).toThrow(/client.*url/);
+    expect(() => redisJobBackend({ client, prefix: 'a{b}' })).toThrow(/prefix/);
+    expect(() => redisJobBackend({ client: {} as RedisLike })).toThrow(/client/);
+    expect(() => redisJobBackend({})).toThrow(/client.*url/);
   });
 
   it('fails fast with BackendUnavailableError when Redis is unreachable', async () => {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RedisSessionBackend, redisSessionStore, type RedisLike } from '../adapters/redis/index.js';
+import { redisSessionBackend, redisSessionStore, type RedisLike, type RedisSessionBackend } from '../adapters/redis/index.js';
 import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX, ScriptBatcher } from '../adapters/redis/script-batcher.js';
 import { batchScripts, luaScript } from '../adapters/redis/script.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
@@ -393,7 +393,7 @@ describe.runIf(privateServerTests)('botwire/redis on a private single-node Redis
   });
 
   it('puts a record, its lease and its waiter marker in the same slot, for any key', async () => {
-    const backend = new RedisSessionBackend({ client, prefix: 'bw:' });
+    const backend = redisSessionBackend({ client, prefix: 'bw:' });
     for (const key of ['chat:1', '}lead', '{x}y', 'a}', 'a%7D', '%', 'ключ']) {
       const record = backend.recordKey(key);
       const slots = await Promise.all([record, `${record}:lease`, `${record}:w`].map((k) => client.call('CLUSTER', 'KEYSLOT', k)));

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createMemorySyncHub, memorySyncBus } from '../adapters/memory/sync-transport.js';
 import { BotwireConfigError, BotwireError, SyncSignatureError } from '../src/errors.js';
 import { createSyncBus } from '../src/sync/sync-bus.js';
-import type { ResyncInfo, SyncTransport, SyncTransportEvents } from '../src/sync/types.js';
+import type { SyncTransport, SyncTransportEvents } from '../src/sync/backend.js';
+import type { ResyncInfo } from '../src/sync/types.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

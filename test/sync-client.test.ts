@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
-import { backoffDelay, connectSync, SyncGatewayError, type SyncClient, type WebSocketConstructor } from 'botwire/client';
+import { connectSync, reconnectDelay, SyncGatewayError, type SyncClient, type WebSocketConstructor } from 'botwire/client';
 import { createSyncGateway, SyncCloseCode, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
 import type { SyncBus, SyncEnvelope } from 'botwire';
 
@@ -57,16 +57,16 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-describe('backoffDelay', () => {
+describe('reconnectDelay', () => {
   it('grows exponentially, is capped, and jitters within the upper half', () => {
     const opts = { initialMs: 100, maxMs: 1000 };
-    expect(backoffDelay(0, opts, () => 0)).toBe(50);
-    expect(backoffDelay(0, opts, () => 1)).toBe(100);
-    expect(backoffDelay(3, opts, () => 1)).toBe(800);
-    expect(backoffDelay(4, opts, () => 1)).toBe(1000);
-    expect(backoffDelay(500, opts, () => 0.5)).toBe(750);
+    expect(reconnectDelay(0, opts, () => 0)).toBe(50);
+    expect(reconnectDelay(0, opts, () => 1)).toBe(100);
+    expect(reconnectDelay(3, opts, () => 1)).toBe(800);
+    expect(reconnectDelay(4, opts, () => 1)).toBe(1000);
+    expect(reconnectDelay(500, opts, () => 0.5)).toBe(750);
     for (let i = 0; i < 100; i++) {
-      const d = backoffDelay(2, opts);
+      const d = reconnectDelay(2, opts);
       expect(d).toBeGreaterThanOrEqual(200);
       expect(d).toBeLessThanOrEqual(400);
     }

@@ -3,7 +3,13 @@
  *
  * @module botwire/memory
  */
-export { memorySessionStore, type MemorySessionStoreOptions, type MemorySessionBackend, type MemorySessionStats } from './session-backend.js';
+export {
+  memorySessionStore, memorySessionBackend, type MemorySessionStoreOptions, type MemorySessionBackendOptions,
+  type MemorySessionBackend, type MemorySessionStats,
+} from './session-backend.js';
 export { memoryJobQueue, memoryJobBackend, type MemoryJobQueueOptions } from './job-backend.js';
 export { memoryRateLimitStore, type MemoryRateLimitStoreOptions } from './rate-limit.js';
-export { memorySyncBus, memorySyncTransport, createMemorySyncHub, type MemorySyncBusOptions, type MemorySyncHub } from './sync-transport.js';
+export {
+  memorySyncBus, memorySyncTransport, createMemorySyncHub, type MemorySyncBusOptions, type MemorySyncTransportOptions,
+  type MemorySyncHub,
+} from './sync-transport.js';

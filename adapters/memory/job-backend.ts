@@ -1,7 +1,7 @@
 import type {
-  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from '../../src/jobs/backend.js';
-import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
+  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+} from 'botwire';
+import { JobQueue } from 'botwire/adapter-kit';
 import { JobIndex, type JobRec } from './job-index.js';
 
 /** Options of {@link memoryJobQueue}. */

@@ -1,4 +1,4 @@
-import type { JobState, StoredJob } from '../../src/jobs/backend.js';
+import type { JobState, StoredJob } from 'botwire';
 import { IndexedHeap, type HeapSlot } from './indexed-heap.js';
 
 /** One stored job plus its place in the {@link JobIndex}. */

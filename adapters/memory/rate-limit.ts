@@ -1,5 +1,5 @@
-import { decideHit, type RateLimitBackend, type RateLimitHit, type WindowCounter } from '../../src/rate-limit/rate-limit-backend.js';
-import { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+import type { RateLimitBackend, RateLimitHit, RateLimitStoreOptions } from 'botwire';
+import { decideHit, RateLimitStore, type WindowCounter } from 'botwire/adapter-kit';
 
 /** Options of {@link memoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions extends RateLimitStoreOptions {

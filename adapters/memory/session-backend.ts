@@ -1,11 +1,10 @@
-import { intInRange, positiveMs } from '../../src/internal/validate.js';
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
-} from '../../src/session/backend.js';
-import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+} from 'botwire';
+import { intInRange, positiveMs, SessionStore } from 'botwire/adapter-kit';
 
-/** Options of {@link memorySessionStore}. */
-export interface MemorySessionStoreOptions extends SessionStoreOptions {
+/** Options of {@link memorySessionBackend}. */
+export interface MemorySessionBackendOptions {
   /**
    * Keep at most this many records; when full, expired records go first, then the least recently
    * used one. `Infinity` lifts the bound (memory then grows with the number of live keys).
@@ -25,6 +24,9 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
    */
   now?: () => number;
 }
+
+/** Options of {@link memorySessionStore}: the backend's bounds plus every {@link SessionStoreOptions} option. */
+export interface MemorySessionStoreOptions extends SessionStoreOptions, MemorySessionBackendOptions {}
 
 interface Entry { data: string; version: number; expiresAt: number | undefined }
 interface Lease { token: string; until: number }
@@ -63,7 +65,7 @@ class MemoryBackend implements MemorySessionBackend {
   readonly #timer: ReturnType<typeof setInterval>;
   #lastFullSweep = -Infinity;
 
-  constructor(options: MemorySessionStoreOptions) {
+  constructor(options: MemorySessionBackendOptions) {
     const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#max = max === Infinity ? Infinity : intInRange('maxEntries', max, 1);
     this.#now = options.now ?? Date.now;
@@ -241,4 +243,18 @@ class MemoryBackend implements MemorySessionBackend {
  */
 export function memorySessionStore<T = unknown>(options: MemorySessionStoreOptions = {}): SessionStore<T> {
   return new SessionStore<T>(new MemoryBackend(options), options);
+}
+
+/**
+ * The memory {@link SessionBackend} itself, for composing your own {@link SessionStore}.
+ *
+ * @example
+ * ```ts
+ * import { SessionStore } from 'botwire';
+ * import { memorySessionBackend } from 'botwire/memory';
+ * const store = new SessionStore(memorySessionBackend({ maxEntries: 1_000 }), { prefix: 'test:' });
+ * ```
+ */
+export function memorySessionBackend(options: MemorySessionBackendOptions = {}): MemorySessionBackend {
+  return new MemoryBackend(options);
 }

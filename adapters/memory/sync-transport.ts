@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { BotwireConfigError } from '../../src/errors.js';
-import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
-import type { SyncBus, SyncTransport, SyncTransportEvents, TopicMap } from '../../src/sync/types.js';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents, TopicMap } from 'botwire';
+import { BotwireConfigError, createSyncBus } from 'botwire/adapter-kit';
 
 /** A shared in-memory "broker" for {@link memorySyncBus} instances. */
 export interface MemorySyncHub {
@@ -64,8 +63,8 @@ export function createMemorySyncHub(): MemorySyncHub {
   return new Hub();
 }
 
-/** Options of {@link memorySyncBus}. */
-export interface MemorySyncBusOptions extends Omit<SyncBusOptions, 'transport'> {
+/** Options of {@link memorySyncTransport}. */
+export interface MemorySyncTransportOptions {
   /**
    * The hub to join. Buses on the same hub see each other's events.
    * @default a private hub: the bus only delivers to its own subscribers
@@ -73,8 +72,12 @@ export interface MemorySyncBusOptions extends Omit<SyncBusOptions, 'transport'> 
   hub?: MemorySyncHub;
 }
 
+/** Options of {@link memorySyncBus}. */
+export interface MemorySyncBusOptions extends MemorySyncTransportOptions, Omit<SyncBusOptions, 'transport'> {}
+
 /** A {@link SyncTransport} over a {@link MemorySyncHub}. */
-export function memorySyncTransport(hub: MemorySyncHub = createMemorySyncHub()): SyncTransport {
+export function memorySyncTransport(options: MemorySyncTransportOptions = {}): SyncTransport {
+  const hub = options?.hub ?? createMemorySyncHub();
   if (!(hub instanceof Hub)) throw new BotwireConfigError('memorySyncTransport needs a hub from createMemorySyncHub().');
   let me: Attached | undefined;
   return {
@@ -110,6 +113,6 @@ export function memorySyncTransport(hub: MemorySyncHub = createMemorySyncHub()):
  * ```
  */
 export function memorySyncBus<TM extends object = TopicMap>(options: MemorySyncBusOptions = {}): SyncBus<TM> {
-  const { hub, ...rest } = options;
-  return createSyncBus<TM>({ ...rest, transport: memorySyncTransport(hub) });
+  const { hub, ...rest } = options ?? {};
+  return createSyncBus<TM>({ ...rest, transport: memorySyncTransport({ hub }) });
 }

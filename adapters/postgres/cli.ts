@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `botwire` bin. Only `migrate` for now; loads `pg` lazily so --print works without it.
 import { parseArgs } from 'node:util';
-import { BotwireError } from '../../src/errors.js';
+import { BotwireError, importPeer } from 'botwire/adapter-kit';
 import type { PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { migrate, migrationSql } from './migrate.js';
@@ -19,18 +19,14 @@ Options:
   --print               print the SQL and exit
   -h, --help            show this help
 
-Exit codes: 0 done, 1 migration failed, 2 bad usage.`;
+Exit codes: 0 done, 1 migration failed, 2 bad usage or setup (no database URL, pg not installed).`;
 
 interface PgClientLike extends PgQueryable { connect(): Promise<unknown>; end(): Promise<void> }
 type PgModule = { Client: new (config: object) => PgClientLike };
 
 async function loadPg(): Promise<PgModule> {
-  try {
-    const mod = (await import('pg')) as unknown as PgModule & { default?: PgModule };
-    return mod.default ?? mod;
-  } catch {
-    throw new Error('botwire migrate needs the "pg" package to connect: run `npm install pg` (or use --print).');
-  }
+  const mod = (await importPeer('pg', 'botwire migrate (connecting; --print needs nothing)', () => import('pg'))) as unknown as PgModule & { default?: PgModule };
+  return mod.default ?? mod;
 }
 
 function where(url: string): string {

@@ -1,4 +1,4 @@
-import { BotwireConfigError } from '../../src/errors.js';
+import { BotwireConfigError } from 'botwire/adapter-kit';
 
 /** The schema botwire uses when none is given. */
 export const DEFAULT_SCHEMA = 'botwire';

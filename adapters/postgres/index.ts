@@ -4,9 +4,13 @@
  *
  * @module botwire/postgres
  */
-export { postgresSessionStore, type PostgresSessionStoreOptions } from './session-backend.js';
+export {
+  postgresSessionStore, postgresSessionBackend, type PostgresSessionStoreOptions, type PostgresSessionBackendOptions,
+} from './session-backend.js';
 export { migrate, migrationSql, type MigrateOptions, type MigrateResult } from './migrate.js';
 export type { PgQueryable } from './client.js';
-export { postgresJobQueue, postgresJobBackend, JOBS_CHANNEL, type PostgresJobQueueOptions } from './job-backend.js';
+export {
+  postgresJobQueue, postgresJobBackend, JOBS_CHANNEL, type PostgresJobQueueOptions, type PostgresJobBackendOptions,
+} from './job-backend.js';
 export { postgresSyncBus, postgresSyncTransport, type PostgresSyncBusOptions, type PostgresSyncTransportOptions } from './sync-transport.js';
 export { postgresRateLimitStore, type PostgresRateLimitStoreOptions } from './rate-limit.js';

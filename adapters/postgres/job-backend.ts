@@ -1,18 +1,19 @@
-import { BotwireConfigError } from '../../src/errors.js';
 import type {
-  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from '../../src/jobs/backend.js';
-import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
-import { claimForWorker, completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
-import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
+  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+} from 'botwire';
+import {
+  BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
+  type WorkerBatchResult,
+} from 'botwire/adapter-kit';
 import { preparedQuery, type PgQueryable } from './client.js';
-import { sendCompletions } from './job-completions.js';
+import { classifyPgError } from './errors.js';
+import { sendWorkerBatch } from './job-completions.js';
 import { n, toStored } from './job-rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 
-/** Options of {@link postgresJobQueue}. */
-export interface PostgresJobQueueOptions extends JobQueueOptions {
+/** Options of {@link postgresJobBackend}. */
+export interface PostgresJobBackendOptions {
   /**
    * A `pg.Pool`, a `pg.Client`, a PGlite instance — anything with `query(text, params)`. The queue
    * never closes it; it only releases the listener connection it took from a pool.
@@ -44,26 +45,30 @@ export interface PostgresJobQueueOptions extends JobQueueOptions {
   preparedStatements?: boolean;
 }
 
+/** Options of {@link postgresJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
+export interface PostgresJobQueueOptions extends JobQueueOptions, PostgresJobBackendOptions {}
+
 /** Channel `job_wake` notifies on; the payload is `<quoted schema>:<job name>`. */
 export const JOBS_CHANNEL = 'botwire_jobs';
 
-class PostgresJobBackend implements JobBackend {
+/**
+ * The plain job backend on Postgres: one SQL function call per state change; `workerBatch` is
+ * `job_worker_batch` (or `job_complete_many` for bare completions). {@link postgresJobBackend}
+ * wraps it with claim-ahead.
+ */
+class PostgresJobBackend implements WorkerBatchBackend {
   readonly name = 'Postgres';
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
-  readonly #client: PgQueryable;
   readonly #query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>;
   readonly #s: string;
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
-  readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
-  readonly #complete = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 200);
 
-  constructor(options: PostgresJobQueueOptions) {
-    if (typeof options.client?.query !== 'function') {
+  constructor(options: PostgresJobBackendOptions) {
+    if (typeof options?.client?.query !== 'function') {
       throw new BotwireConfigError('postgresJobQueue needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
-    this.#client = options.client;
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#notify = options.notify ?? options.listen !== false;
@@ -101,69 +106,54 @@ class PostgresJobBackend implements JobBackend {
     return { job: toStored(row), created: row.created === true };
   }
 
-  async claim(a: ClaimArgs): Promise<StoredJob[]> {
-    // A long-running worker's claim is first answered from the jobs its completions claimed ahead.
-    const ahead = this.#prefetch.take(a);
-    let jobs = ahead;
-    if (ahead.length < a.limit) {
-      const limit = a.limit - ahead.length;
-      const waiter = this.#channel?.listening ? a.waiter ?? undefined : undefined;
-      // A subscribed worker's claim leaves started_at to begin(); a tick's counts at once.
-      const fresh = this.#prefetch.enabled
-        ? await claimForWorker(this.#prefetch, (call) => sendCompletions(this.#query, this.#s, call, waiter), a, limit)
-        : await this.#rows(
-          `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
-          [a.names, limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, waiter ?? null],
-        );
-      jobs = ahead.length ? ahead.concat(fresh) : fresh;
-    }
-    this.#prefetch.remember(a.token, a, jobs.length);
-    return jobs;
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyPgError(err);
   }
 
-  started(id: string, token: string, now: number): void { this.#prefetch.begin(id, token, now); }
+  /** The worker to register as idle when its claim comes back short: only while LISTEN works. */
+  #waiter(waiter: string | undefined): string | undefined {
+    return this.#channel?.listening ? waiter : undefined;
+  }
+
+  claim(a: ClaimArgs): Promise<StoredJob[]> {
+    return this.#rows(
+      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
+      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#waiter(a.waiter) ?? null],
+    );
+  }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
-    const ok = (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
-      [id, this.#prefetch.recording(id, token), leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
-    if (!ok) this.#prefetch.settle(id, token);
-    return ok;
+    return (await this.#scalar('job_heartbeat', '$1, $2, $3::float8, $4::float8, $5::float8, $6',
+      [id, token, leaseMs, now, progress?.pct ?? null, progress?.message ?? null])) === true;
   }
 
-  complete(id: string, token: string, result: string, now: number): Promise<boolean> {
-    // Batched with completions arriving meanwhile: still at most one round trip per call.
-    return this.#complete({ id, token, result, now });
+  async complete(id: string, token: string, result: string, now: number): Promise<boolean> {
+    const { flags } = await this.workerBatch({ now, started: [], completions: [{ id, token, result }], claim: undefined });
+    return flags[0] === 1;
   }
 
-  #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
-    return sendCompletions(this.#query, this.#s, call);
+  workerBatch(batch: WorkerBatch): Promise<WorkerBatchResult> {
+    return sendWorkerBatch(this.#query, this.#s, batch, this.#waiter(batch.claim?.waiter));
   }
 
-  /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
-  async #releaseAhead(jobs: StoredJob[]): Promise<void> {
-    const now = Date.now();
-    await Promise.allSettled(jobs.map((job) => this.#scalar('job_release', '$1, $2, $3::float8', [job.id, job.leaseToken!, now])));
+  async handBack(id: string, token: string, now: number): Promise<boolean> {
+    // job_release keeps run_at when it is not later than now: a claimed job's place in line.
+    return (await this.#scalar('job_release', '$1, $2, $3::float8', [id, token, now])) === true;
   }
 
   async partial(
     id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string },
   ): Promise<boolean> {
-    const ok = (await this.#scalar('job_partial', '$1, $2, $3, $4, $5::float8, $6::float8, $7',
-      [id, this.#prefetch.recording(id, token), result, missing, retryAt, now, final?.error ?? null])) === true;
-    this.#prefetch.settle(id, token);
-    return ok;
+    return (await this.#scalar('job_partial', '$1, $2, $3, $4, $5::float8, $6::float8, $7',
+      [id, token, result, missing, retryAt, now, final?.error ?? null])) === true;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    const ok = (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, this.#prefetch.recording(id, token), error, retryAt ?? null, now])) === true;
-    this.#prefetch.settle(id, token);
-    return ok;
+    return (await this.#scalar('job_fail', '$1, $2, $3, $4::float8, $5::float8', [id, token, error, retryAt ?? null, now])) === true;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const ok = (await this.#scalar('job_release', '$1, $2, $3::float8', [id, this.#prefetch.recording(id, token), now])) === true;
-    this.#prefetch.settle(id, token);
-    return ok;
+    return (await this.#scalar('job_release', '$1, $2, $3::float8', [id, token, now])) === true;
   }
 
   async retry(id: string, now: number): Promise<boolean> {
@@ -210,14 +200,11 @@ class PostgresJobBackend implements JobBackend {
   async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
     this.#listeners.add(listener);
     await this.#channel!.start(5_000);
-    // A subscriber is a long-running worker: only those claim ahead (see JobPrefetch).
-    const disable = this.#prefetch.enable();
     // The LISTEN connection stays open until close(): another worker may subscribe again.
-    return async () => { this.#listeners.delete(listener); await disable(); };
+    return async () => { this.#listeners.delete(listener); };
   }
 
   async close(): Promise<void> {
-    await this.#releaseAhead(this.#prefetch.drain());
     this.#listeners.clear();
     await this.#channel?.close();
   }
@@ -238,10 +225,25 @@ class PostgresJobBackend implements JobBackend {
  * ```
  */
 export function postgresJobQueue(options: PostgresJobQueueOptions): JobQueue {
-  return new JobQueue(new PostgresJobBackend(options), options);
+  return new JobQueue(postgresJobBackend(options), options);
 }
 
-/** The Postgres backend itself, for composing your own {@link JobQueue}. */
-export function postgresJobBackend(options: Pick<PostgresJobQueueOptions, 'client' | 'schema' | 'listen' | 'notify'>): JobBackend {
-  return new PostgresJobBackend(options);
+/**
+ * The Postgres {@link JobBackend} itself, for composing your own {@link JobQueue}: one SQL function
+ * call per state change; a long-running worker's completions are written together and claim their
+ * replacements in the same statement (`withClaimAhead`), so a busy worker pays about one round
+ * trip per job.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { JobQueue } from 'botwire';
+ * import { postgresJobBackend } from 'botwire/postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const queue = new JobQueue(postgresJobBackend({ client: pool }), { leaseMs: 60_000 });
+ * ```
+ */
+export function postgresJobBackend(options: PostgresJobBackendOptions): JobBackend {
+  // At most 200 completions per statement: bounds how long one statement holds its row locks.
+  return withClaimAhead(new PostgresJobBackend(options), { maxCompletions: 200 });
 }

@@ -1,4 +1,4 @@
-import type { JobState, StoredJob } from '../../src/jobs/backend.js';
+import type { JobState, StoredJob } from 'botwire';
 
 /** Row decoding shared by the Postgres job backend's statements. */
 

@@ -1,4 +1,5 @@
-import { classifyBackendError } from '../../src/internal/backend-call.js';
+import { classifyBackendError } from 'botwire/adapter-kit';
+import { POSTGRES } from './errors.js';
 import { withTransaction, type PgQueryable, type SqlRunner } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { migrations, type Migration } from './sql/migrations.generated.js';
@@ -90,7 +91,7 @@ export async function migrate(client: PgQueryable, options: MigrateOptions = {})
     }
     return { schema, applied, version: Math.max(0, ...done) };
   } catch (err) {
-    throw classifyBackendError('Postgres', 'migrate', err);
+    throw classifyBackendError(POSTGRES, 'migrate', err);
   }
 }
 

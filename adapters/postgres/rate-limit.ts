@@ -1,6 +1,7 @@
-import { BotwireConfigError } from '../../src/errors.js';
-import type { RateLimitBackend, RateLimitHit } from '../../src/rate-limit/rate-limit-backend.js';
-import { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+import type { RateLimitBackend, RateLimitHit, RateLimitStoreOptions } from 'botwire';
+import { BotwireConfigError, RateLimitStore } from 'botwire/adapter-kit';
+import type { BackendErrorKind } from 'botwire/adapter-kit';
+import { classifyPgError } from './errors.js';
 import type { PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 
@@ -29,6 +30,10 @@ class PostgresRateLimitBackend implements RateLimitBackend {
     this.#sql = `SELECT allowed, hits, reset_ms FROM ${schema}.rate_limit_hit($1, $2, $3, $4)`;
   }
 
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyPgError(err);
+  }
+
   async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {
     const { rows } = await this.#client.query(this.#sql, [key, limit, windowMs, sliding]);
     const row = rows[0] as { allowed: boolean; hits: number; reset_ms: number };
@@ -46,5 +51,6 @@ class PostgresRateLimitBackend implements RateLimitBackend {
  * ```
  */
 export function postgresRateLimitStore(options: PostgresRateLimitStoreOptions): RateLimitStore {
-  return new RateLimitStore(new PostgresRateLimitBackend(options), options);
+  const backend = new PostgresRateLimitBackend(options);
+  return new RateLimitStore(backend, { operationTimeoutMs: options.operationTimeoutMs, prefix: options.prefix });
 }

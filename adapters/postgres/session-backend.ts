@@ -1,18 +1,17 @@
-import { BotwireConfigError, SessionSerializationError } from '../../src/errors.js';
-import { sleep } from '../../src/internal/backend-call.js';
-import { WriteBatcher } from '../../src/internal/write-batcher.js';
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
-} from '../../src/session/backend.js';
-import { ReleaseWaiters } from '../../src/session/release-waiters.js';
-import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+} from 'botwire';
+import {
+  BotwireConfigError, ReleaseWaiters, SessionStore, sleep, WriteBatcher, type BackendErrorKind,
+} from 'botwire/adapter-kit';
 import { preparedQuery, type PgQueryable } from './client.js';
+import { classifyPgError, rejectJson } from './errors.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
 import { PgBatcher, type BatchSupport } from './session-batches.js';
 
-/** Options of {@link postgresSessionStore}. */
-export interface PostgresSessionStoreOptions extends SessionStoreOptions {
+/** Options of {@link postgresSessionBackend}. */
+export interface PostgresSessionBackendOptions {
   /**
    * A `pg.Pool`, a `pg.Client`, a PGlite instance — anything with `query(text, params)`. The store
    * never closes it; it only releases the listener connection it took from a pool.
@@ -38,7 +37,16 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * How long a wait for a lease release may take to set up LISTEN before it falls back to polling;
+   * pass the store's `operationTimeoutMs`.
+   * @default 2_000
+   */
+  operationTimeoutMs?: number;
 }
+
+/** Options of {@link postgresSessionStore}: where the sessions live plus every {@link SessionStoreOptions} option. */
+export interface PostgresSessionStoreOptions extends SessionStoreOptions, PostgresSessionBackendOptions {}
 
 /** Channel that commit/release notify on, with the session key as payload ('' = wake everybody). */
 export const RELEASE_CHANNEL = 'botwire_session_released';
@@ -59,18 +67,6 @@ interface VersionRow { ok: boolean; version: unknown }
 
 interface SetCall { key: string; data: string; ttlMs: number | undefined; ifVersion: number | undefined }
 
-// jsonb refuses a few things JSON.stringify emits (\u0000 → 22P05, lone surrogates → 22P02): that is
-// bad input, not an outage. But 22P02 is also what any other parameter gets from its type's input
-// function (e.g. "0.5" for a bigint version), so a 22P02 counts only when the JSON parser raised it:
-// its `file` (json.c, jsonfuncs.c …, the same in every server language) or, from a driver that
-// drops that field, its English message.
-function rejectJson(key: string, err: unknown): never {
-  const e = err as { code?: unknown; file?: unknown; message?: unknown } | null;
-  const fromJsonParser = typeof e?.file === 'string' ? e.file.startsWith('json') : /\bjson\b/.test(String(e?.message));
-  if (e?.code === '22P05' || (e?.code === '22P02' && fromJsonParser)) throw new SessionSerializationError(key, err);
-  throw err;
-}
-
 class PostgresSessionBackend implements SessionBackend {
   readonly name = 'Postgres';
   readonly nativeExpiry = false;
@@ -88,8 +84,8 @@ class PostgresSessionBackend implements SessionBackend {
   readonly #sets: PgBatcher<SetCall, VersionRow>;
   readonly #reads = new WriteBatcher<string, RawSessionRecord | undefined>(MAX_READ_BATCH, (keys) => this.#read(keys));
 
-  constructor(options: PostgresSessionStoreOptions) {
-    if (typeof options.client?.query !== 'function') {
+  constructor(options: PostgresSessionBackendOptions) {
+    if (typeof options?.client?.query !== 'function') {
       throw new BotwireConfigError('postgresSessionStore needs `client`: a pg.Pool, pg.Client or PGlite instance (anything with query(text, params)).');
     }
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
@@ -120,6 +116,10 @@ class PostgresSessionBackend implements SessionBackend {
       params: (c) => [c.key, c.data, c.ttlMs ?? null, c.ifVersion ?? null],
       fail: (c, err) => rejectJson(c.key, err),
     });
+  }
+
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyPgError(err);
   }
 
   #one(sql: string, params: unknown[]): Promise<any> {
@@ -236,5 +236,21 @@ class PostgresSessionBackend implements SessionBackend {
  * ```
  */
 export function postgresSessionStore<T = unknown>(options: PostgresSessionStoreOptions): SessionStore<T> {
-  return new SessionStore<T>(new PostgresSessionBackend(options), options);
+  return new SessionStore<T>(postgresSessionBackend(options), options);
+}
+
+/**
+ * The Postgres {@link SessionBackend} itself, for composing your own {@link SessionStore}.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { SessionStore } from 'botwire';
+ * import { postgresSessionBackend } from 'botwire/postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = new SessionStore(postgresSessionBackend({ client: pool }), { prefix: 'v2:' });
+ * ```
+ */
+export function postgresSessionBackend(options: PostgresSessionBackendOptions): SessionBackend {
+  return new PostgresSessionBackend(options);
 }

@@ -1,5 +1,5 @@
-import { isUnreachable } from '../../src/internal/backend-call.js';
-import { WriteBatcher } from '../../src/internal/write-batcher.js';
+import { errorKind, WriteBatcher } from 'botwire/adapter-kit';
+import { POSTGRES } from './errors.js';
 
 /**
  * Most calls in one `session_*_many` statement: bounds how long one statement holds the rows it
@@ -72,7 +72,8 @@ export class PgBatcher<C, R> {
     try {
       rows = (await this.#many(calls)).rows;
     } catch (err) {
-      if (isUnreachable(err)) throw err;
+      const kind = errorKind(POSTGRES, err);
+      if (kind === 'unavailable' || kind === 'unsent') throw err;
       // undefined_function: the schema predates migration 007 (the single-key functions still
       // work); stop trying until the store is made again.
       if ((err as { code?: unknown } | null)?.code === '42883') this.support.on = false;

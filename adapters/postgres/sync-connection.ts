@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BotwireConfigError } from '../../src/errors.js';
+import { importPeer } from 'botwire/adapter-kit';
 import type { PgQueryable } from './client.js';
 
 /** One connection that is ours alone until `close()`. */
@@ -60,15 +60,7 @@ export function urlSource(connectionString: string, connectTimeoutMs: number): C
   let ClientCtor: (new (config: object) => EventfulClient & { connect(): Promise<unknown>; end(): Promise<unknown> }) | undefined;
   return async () => {
     if (!ClientCtor) {
-      let mod: Record<string, unknown>;
-      try {
-        mod = (await import('pg')) as Record<string, unknown>;
-      } catch (err) {
-        throw Object.assign(
-          new BotwireConfigError('botwire/postgres needs the "pg" package to connect by connectionString: run `npm install pg`, or pass a ready `client`.'),
-          { cause: err },
-        );
-      }
+      const mod = (await importPeer('pg', 'botwire/postgres (connecting by `connectionString`; or pass a ready `client`)', () => import('pg'))) as Record<string, unknown>;
       const fallback = mod.default as Record<string, unknown> | undefined;
       ClientCtor = (mod.Client ?? fallback?.Client) as typeof ClientCtor;
     }

@@ -6,10 +6,9 @@
  *
  * @module
  */
-import { BotwireConfigError } from '../../src/errors.js';
-import { classifyBackendError } from '../../src/internal/backend-call.js';
-import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
-import type { SyncBus, SyncTransport, SyncTransportEvents } from '../../src/sync/types.js';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire';
+import { BotwireConfigError, classifyBackendError, createSyncBus } from 'botwire/adapter-kit';
+import { POSTGRES } from './errors.js';
 import { isPGlite, isPool, type PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { poolSource, urlSource, withTimeout, type ConnectionSource, type DedicatedConnection } from './sync-connection.js';
@@ -57,9 +56,12 @@ const encoder = new TextEncoder();
 
 /** A {@link SyncTransport} on LISTEN/NOTIFY. */
 export function postgresSyncTransport(options: PostgresSyncTransportOptions): SyncTransport {
-  const { client, connectionString } = options;
+  const { client, connectionString } = options ?? {};
   if ((client === undefined) === (connectionString === undefined)) {
     throw new BotwireConfigError('postgresSyncBus needs exactly one of `client` (a pg.Pool or PGlite) or `connectionString`.');
+  }
+  if (client !== undefined && typeof (client as Partial<PgQueryable> | null)?.query !== 'function') {
+    throw new BotwireConfigError('postgresSyncBus `client` must be a pg.Pool or a PGlite instance (anything with query(text, params)).');
   }
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const quoted = quoteSchema(schema);
@@ -94,7 +96,7 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
     return opening;
   };
 
-  const batcher = new NotifyBatcher(channel, notifySql(quoted), publishConnection, (err) => classifyBackendError('Postgres', 'sync publish', err));
+  const batcher = new NotifyBatcher(channel, notifySql(quoted), publishConnection, (err) => classifyBackendError(POSTGRES, 'sync publish', err));
 
   // Receivers handle spilled messages in arrival order: while one is being read, later ones queue.
   let chain: Promise<void> | undefined;
@@ -112,7 +114,7 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
         if (typeof text === 'string') events.message(text);
         else events.error(new Error(`spilled sync event ${payload} is gone (cleaned up before it was read)`));
       } catch (err) {
-        events.error(classifyBackendError('Postgres', 'sync_spill_read', err));
+        events.error(classifyBackendError(POSTGRES, 'sync_spill_read', err));
       }
     }).finally(() => { if (--queued === 0) chain = undefined; });
   };
@@ -170,7 +172,7 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
  * ```
  */
 export function postgresSyncBus<TM extends object = Record<string, unknown>>(options: PostgresSyncBusOptions): SyncBus<TM> {
-  const { client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, ...bus } = options;
+  const { client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, ...bus } = options ?? {};
   const transport = postgresSyncTransport({
     client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs,
   });

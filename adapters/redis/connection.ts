@@ -1,4 +1,4 @@
-import { BotwireConfigError } from '../../src/errors.js';
+import { importPeer } from 'botwire/adapter-kit';
 import type { RedisLike } from './redis-like.js';
 
 /**
@@ -49,15 +49,7 @@ export class RedisConnection {
   }
 
   async #open(): Promise<RedisLike> {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import('ioredis')) as Record<string, unknown>;
-    } catch (err) {
-      throw Object.assign(
-        new BotwireConfigError('botwire/redis needs the "ioredis" package to connect by url: run `npm install ioredis`, or pass a ready `client`.'),
-        { cause: err },
-      );
-    }
+    const mod = (await importPeer('ioredis', 'botwire/redis (connecting by `url`; or pass a ready `client`)', () => import('ioredis'))) as Record<string, unknown>;
     const fallback = mod.default as Record<string, unknown> | undefined;
     const Redis = (mod.Redis ?? fallback?.Redis ?? fallback) as new (url: string, options: object) => RedisLike & {
       on(event: 'error', listener: (err: Error) => void): unknown;

@@ -4,9 +4,11 @@
  *
  * @module botwire/redis
  */
-export { redisSessionStore, RedisSessionBackend, type RedisSessionStoreOptions } from './session-backend.js';
 export {
-  redisJobQueue, RedisJobBackend, type RedisJobQueueOptions, type RedisJobBackendOptions,
+  redisSessionStore, redisSessionBackend, type RedisSessionStoreOptions, type RedisSessionBackendOptions, type RedisSessionBackend,
+} from './session-backend.js';
+export {
+  redisJobQueue, redisJobBackend, type RedisJobQueueOptions, type RedisJobBackendOptions,
 } from './job-backend.js';
 export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';
 export { redisSyncBus, redisSyncTransport, type RedisSyncBusOptions, type RedisSyncTransportOptions } from './sync-transport.js';

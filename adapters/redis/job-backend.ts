@@ -1,12 +1,13 @@
-import { BotwireConfigError } from '../../src/errors.js';
 import type {
-  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from '../../src/jobs/backend.js';
-import { JobQueue, type JobQueueOptions } from '../../src/jobs/job-queue.js';
+  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+} from 'botwire';
+import {
+  BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
+  type WorkerBatchResult,
+} from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
+import { classifyRedisError } from './errors.js';
 import { createdJob, decodeJob, decodeJobs } from './job-codec.js';
-import { claimForWorker, completionBatcher, type CompleteCall } from '../../src/jobs/claim-ahead-completions.js';
-import { JobPrefetch } from '../../src/jobs/job-prefetch.js';
 import { JobWakeups } from './job-wakeups.js';
 import { jobAdd } from './lua/job-add-1.js';
 import { jobCancel } from './lua/job-cancel-1.js';
@@ -54,23 +55,19 @@ function finiteMax(ms: number): number {
 export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOptions {}
 
 /**
- * {@link JobBackend} on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
- * run with EVALSHA and re-sent with EVAL after a script-cache flush. Completions that arrive while
- * one is in flight are sent together in the next script call, and a long-running worker's
- * completions claim their replacements in the same call (see src/jobs/job-prefetch.ts), so a busy
- * worker pays about one round trip per job.
+ * The plain job backend on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
+ * run with EVALSHA and re-sent with EVAL after a script-cache flush; `workerBatch` is the
+ * `job-complete` script. {@link redisJobBackend} wraps it with claim-ahead.
  */
-export class RedisJobBackend implements JobBackend {
+class RedisJobBackend implements WorkerBatchBackend {
   readonly name = 'Redis';
   /** The key base of this queue: `{<prefix>}`. */
   readonly base: string;
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
-  readonly #prefetch = new JobPrefetch((jobs) => this.#releaseAhead(jobs));
-  readonly #complete = completionBatcher(this.#prefetch, (call) => this.#sendCompletions(call), 500);
 
   constructor(options: RedisJobBackendOptions) {
-    const { client, url } = options;
+    const { client, url } = options ?? {};
     if (client !== undefined && !isRedisLike(client)) {
       throw new BotwireConfigError('redisJobQueue: `client` must be a Redis client with evalsha/eval/quit (e.g. an ioredis `Redis`).');
     }
@@ -104,69 +101,55 @@ export class RedisJobBackend implements JobBackend {
     return { created: true, job: createdJob(job, now) };
   }
 
-  async claim(a: ClaimArgs): Promise<StoredJob[]> {
-    if (a.names.length === 0 || a.limit < 1) return [];
-    const ahead = this.#prefetch.take(a);
-    let jobs = ahead;
-    if (ahead.length < a.limit) {
-      const limit = a.limit - ahead.length;
-      // A subscribed worker's claim leaves startedAt to begin(); a tick's counts at once.
-      const fresh = this.#prefetch.enabled
-        ? await claimForWorker(this.#prefetch, (call) => this.#sendCompletions(call), a, limit)
-        : decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')],
-          [a.now, limit, finiteMax(a.maxTimeoutMs), a.token, a.leaseMs, ...a.names]));
-      jobs = ahead.concat(fresh);
-    }
-    this.#prefetch.remember(a.token, a, jobs.length);
-    return jobs;
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyRedisError(err);
   }
 
-  started(id: string, token: string, now: number): void { this.#prefetch.begin(id, token, now); }
+  async claim(a: ClaimArgs): Promise<StoredJob[]> {
+    if (a.names.length === 0 || a.limit < 1) return [];
+    return decodeJobs(await this.#run(jobClaim, [this.#key('d'), this.#key('a')],
+      [a.now, a.limit, finiteMax(a.maxTimeoutMs), a.token, a.leaseMs, ...a.names]));
+  }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
     const r = await this.#run(jobHeartbeat, [this.#key(`j:${id}`), this.#key('a')], [
-      id, this.#prefetch.recording(id, token), leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
+      id, token, leaseMs, now, progress ? progress.pct : '', progress?.message ?? '',
     ]);
-    if (r !== 1) this.#prefetch.settle(id, token);
     return r === 1;
   }
 
-  complete(id: string, token: string, result: string, now: number): Promise<boolean> { return this.#complete({ id, token, result, now }); }
-
-  async #sendCompletions(call: CompleteCall): Promise<{ flags: number[]; refilled: StoredJob[] }> {
-    const r = call.refill;
-    const args: RedisArg[] = [call.now, r?.limit ?? 0, r?.shape.leaseMs ?? 0, r ? finiteMax(r.shape.maxTimeoutMs) : 0, r?.token ?? '',
-      r?.shape.names.length ?? 0, ...(r?.shape.names ?? []), call.started.length];
-    for (const m of call.started) args.push(m.id, m.token, m.at);
-    for (const c of call.items) args.push(c.id, c.token, c.result);
-    const [flags, jobs] = (await this.#run(jobComplete, [this.#key('a')], args)) as [number[], unknown];
-    return { flags, refilled: decodeJobs(jobs) };
+  async complete(id: string, token: string, result: string, now: number): Promise<boolean> {
+    const { flags } = await this.workerBatch({ now, started: [], completions: [{ id, token, result }], claim: undefined });
+    return flags[0] === 1;
   }
 
-  /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
-  async #releaseAhead(jobs: StoredJob[]): Promise<void> {
-    await Promise.allSettled(jobs.map((job) =>
-      this.#run(jobRelease, [this.#key(`j:${job.id}`), this.#key('a')], [job.id, job.leaseToken!, Date.now(), 'keep'])));
+  async workerBatch(batch: WorkerBatch): Promise<WorkerBatchResult> {
+    const c = batch.claim;
+    const args: RedisArg[] = [batch.now, c?.limit ?? 0, c?.leaseMs ?? 0, c ? finiteMax(c.maxTimeoutMs) : 0, c?.token ?? '',
+      c?.names.length ?? 0, ...(c?.names ?? []), batch.started.length];
+    for (const m of batch.started) args.push(m.id, m.token, m.at);
+    for (const d of batch.completions) args.push(d.id, d.token, d.result);
+    const [flags, jobs] = (await this.#run(jobComplete, [this.#key('a')], args)) as [number[], unknown];
+    return { flags, jobs: decodeJobs(jobs) };
+  }
+
+  async handBack(id: string, token: string, now: number): Promise<boolean> {
+    return (await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, token, now, 'keep'])) === 1;
   }
 
   async partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
     const r = await this.#run(jobPartial, [this.#key(`j:${id}`), this.#key('a')], [
-      id, this.#prefetch.recording(id, token), result, missing, retryAt, now, final?.error ?? '',
+      id, token, result, missing, retryAt, now, final?.error ?? '',
     ]);
-    this.#prefetch.settle(id, token);
     return r === 1;
   }
 
   async fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
-    const r = await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.recording(id, token), error, retryAt ?? '', now]);
-    this.#prefetch.settle(id, token);
-    return r === 1;
+    return (await this.#run(jobFail, [this.#key(`j:${id}`), this.#key('a')], [id, token, error, retryAt ?? '', now])) === 1;
   }
 
   async release(id: string, token: string, now: number): Promise<boolean> {
-    const r = await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, this.#prefetch.recording(id, token), now, '']);
-    this.#prefetch.settle(id, token);
-    return r === 1;
+    return (await this.#run(jobRelease, [this.#key(`j:${id}`), this.#key('a')], [id, token, now, ''])) === 1;
   }
 
   async retry(id: string, now: number): Promise<boolean> {
@@ -217,15 +200,11 @@ export class RedisJobBackend implements JobBackend {
     return Number(await this.#run(jobRemoveFinished, [this.#key('all')], [before, limit, ...states]));
   }
 
-  async subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
-    const stop = await this.#wakeups.subscribe(listener);
-    // A subscriber is a long-running worker: only those claim ahead (see JobPrefetch).
-    const disable = this.#prefetch.enable();
-    return async () => { await disable(); await stop(); };
+  subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+    return this.#wakeups.subscribe(listener);
   }
 
   async close(): Promise<void> {
-    await this.#releaseAhead(this.#prefetch.drain());
     this.#wakeups.close();
     await this.#conn.close();
   }
@@ -245,6 +224,25 @@ export class RedisJobBackend implements JobBackend {
  * ```
  */
 export function redisJobQueue(options: RedisJobQueueOptions): JobQueue {
-  const { client, url, prefix, connectTimeoutMs, ...queueOptions } = options;
-  return new JobQueue(new RedisJobBackend({ client, url, prefix, connectTimeoutMs }), queueOptions);
+  const { client, url, prefix, connectTimeoutMs, ...queueOptions } = options ?? {};
+  return new JobQueue(redisJobBackend({ client, url, prefix, connectTimeoutMs }), queueOptions);
+}
+
+/**
+ * The Redis {@link JobBackend} itself, for composing your own {@link JobQueue}: one Lua script per
+ * state change; a long-running worker's completions are sent together and claim their
+ * replacements in the same script call (`withClaimAhead`), so a busy worker pays about one round
+ * trip per job.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { JobQueue } from 'botwire';
+ * import { redisJobBackend } from 'botwire/redis';
+ * const queue = new JobQueue(redisJobBackend({ client: new Redis(process.env.REDIS_URL!) }), { leaseMs: 60_000 });
+ * ```
+ */
+export function redisJobBackend(options: RedisJobBackendOptions): JobBackend {
+  // At most 500 completions per script call: bounds how long one call holds the server.
+  return withClaimAhead(new RedisJobBackend(options), { maxCompletions: 500 });
 }

@@ -1,9 +1,10 @@
-import { BotwireConfigError } from '../../src/errors.js';
-import type { RateLimitBackend, RateLimitHit } from '../../src/rate-limit/rate-limit-backend.js';
-import { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
+import type { RateLimitBackend, RateLimitHit, RateLimitStoreOptions } from 'botwire';
+import { BotwireConfigError, RateLimitStore } from 'botwire/adapter-kit';
+import type { BackendErrorKind } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
+import { classifyRedisError } from './errors.js';
 import { RATE_LIMIT_1 } from './lua/rate-limit-1.js';
-import type { RedisLike } from './redis-like.js';
+import { isRedisLike, type RedisLike } from './redis-like.js';
 import { luaScript, runScript } from './script.js';
 
 /** Options of {@link redisRateLimitStore}. Pass exactly one of `client` and `url`. */
@@ -27,13 +28,20 @@ class RedisRateLimitBackend implements RateLimitBackend {
   readonly #connection: RedisConnection;
 
   constructor(options: RedisRateLimitStoreOptions) {
-    if ((options.client === undefined) === (options.url === undefined)) {
+    if ((options?.client === undefined) === (options?.url === undefined)) {
       throw new BotwireConfigError('redisRateLimitStore needs exactly one of `client` (an ioredis instance) or `url` (redis://…).');
+    }
+    if (options.client !== undefined && !isRedisLike(options.client)) {
+      throw new BotwireConfigError('redisRateLimitStore `client` must be an ioredis client (with evalsha, eval and quit).');
     }
     const prefix = options.prefix ?? 'botwire:rl:';
     if (/[{}]/.test(prefix)) throw new BotwireConfigError(`Redis prefix "${prefix}" must not contain "{" or "}".`);
     this.#prefix = prefix;
     this.#connection = new RedisConnection(options.client, options.url, options.operationTimeoutMs ?? 2_000);
+  }
+
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyRedisError(err);
   }
 
   async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {
@@ -58,5 +66,5 @@ class RedisRateLimitBackend implements RateLimitBackend {
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLimitStore {
   // The Redis prefix lives in the backend (it must sit outside the hash tag); the store adds none.
-  return new RateLimitStore(new RedisRateLimitBackend(options), { ...options, prefix: '' });
+  return new RateLimitStore(new RedisRateLimitBackend(options), { operationTimeoutMs: options.operationTimeoutMs, prefix: '' });
 }

@@ -1,4 +1,5 @@
-import { callBackend } from '../../src/internal/backend-call.js';
+import { callBackend } from 'botwire/adapter-kit';
+import { isCrossSlot, REDIS } from './errors.js';
 import { sessionGet } from './lua/session-get-1.js';
 import type { RedisLike } from './redis-like.js';
 import { runScript } from './script.js';
@@ -10,10 +11,6 @@ interface Batch {
   client: RedisLike;
   keys: string[];
   settle: Settle[];
-}
-
-function isCrossSlot(err: unknown): boolean {
-  return String((err as Error | null)?.message ?? err).includes('CROSSSLOT');
 }
 
 /**
@@ -47,7 +44,7 @@ export class ReadBatcher {
   }
 
   #bounded<T>(run: () => Promise<T>): Promise<T> {
-    return callBackend('Redis', 'get', this.#timeoutMs, run);
+    return callBackend(REDIS, 'get', this.#timeoutMs, run);
   }
 
   /** The stored string at `key`, or null. */

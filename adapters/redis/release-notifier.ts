@@ -1,4 +1,4 @@
-import { ReleaseWaiters } from '../../src/session/release-waiters.js';
+import { ReleaseWaiters } from 'botwire/adapter-kit';
 import type { RedisLike, RedisSubscriberLike } from './redis-like.js';
 
 /** Don't try to subscribe again sooner than this after a failure (Redis down: no reconnect storm). */

@@ -1,4 +1,5 @@
-import { callBackend } from '../../src/internal/backend-call.js';
+import { callBackend } from 'botwire/adapter-kit';
+import { isCrossSlot, isNoScript, REDIS } from './errors.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
 import { BATCH_SEP, batchScripts, runScript, scriptArgCount, type LuaScript } from './script.js';
 
@@ -70,18 +71,6 @@ export class InFlight {
   }
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function isNoScript(err: unknown): boolean {
-  return message(err).includes('NOSCRIPT');
-}
-
-function isCrossSlot(err: unknown): boolean {
-  return message(err).includes('CROSSSLOT');
-}
-
 /**
  * Runs the calls of a family of scripts requested in the same loop turn as ONE EVALSHA of the
  * family's batch form (see {@link batchScripts}), whichever of the scripts they call; a lone call
@@ -117,7 +106,7 @@ export class ScriptBatcher {
 
   /** One command under the deadline. */
   #bounded<T>(name: string, run: () => Promise<T>): Promise<T> {
-    return callBackend('Redis', name, this.#timeoutMs, run);
+    return callBackend(REDIS, name, this.#timeoutMs, run);
   }
 
   /** Send one (already counted) call as a plain EVALSHA. */

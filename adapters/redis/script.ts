@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isNoScript } from './errors.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
 
 /** A Lua script with its SHA1, ready for EVALSHA. */
@@ -16,10 +17,6 @@ export interface LuaScript {
 /** Define a script; the SHA is computed once, at module load. */
 export function luaScript(name: string, numKeys: number, source: string): LuaScript {
   return { name, numKeys, source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-function isNoScript(err: unknown): boolean {
-  return (err instanceof Error ? err.message : String(err)).includes('NOSCRIPT');
 }
 
 /**

@@ -1,10 +1,10 @@
-import { BotwireConfigError, SessionCorruptError } from '../../src/errors.js';
-import { callBackend } from '../../src/internal/backend-call.js';
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend,
-} from '../../src/session/backend.js';
-import { SessionStore, type SessionStoreOptions } from '../../src/session/session-store.js';
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+} from 'botwire';
+import { BotwireConfigError, callBackend, SessionStore, type BackendErrorKind } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
+import { classifyRedisError, REDIS } from './errors.js';
+import { cas, committed, EXPIRY_DIGITS, expiryHeader, parseRecord, tag, type Reply } from './session-record.js';
 import { sessionAcquire } from './lua/session-acquire-1.js';
 import { sessionCommit } from './lua/session-commit-1.js';
 import { sessionDelete } from './lua/session-delete-1.js';
@@ -18,8 +18,8 @@ import { ReleaseNotifier } from './release-notifier.js';
 import { type LuaScript } from './script.js';
 import { InFlight, ScriptBatcher } from './script-batcher.js';
 
-/** Options of {@link redisSessionStore}. Pass exactly one of `client` and `url`. */
-export interface RedisSessionStoreOptions extends Pick<SessionStoreOptions, 'codec' | 'maxValueBytes'> {
+/** Options of {@link redisSessionBackend}. Pass exactly one of `client` and `url`. */
+export interface RedisSessionBackendOptions {
   /** A ready ioredis client (or anything {@link RedisLike}). botwire never closes it. */
   client?: RedisLike;
   /**
@@ -41,56 +41,19 @@ export interface RedisSessionStoreOptions extends Pick<SessionStoreOptions, 'cod
   operationTimeoutMs?: number;
 }
 
+/** Options of {@link redisSessionStore}: where the sessions live plus the store's codec and size limit. */
+export interface RedisSessionStoreOptions extends RedisSessionBackendOptions, Pick<SessionStoreOptions, 'codec' | 'maxValueBytes'> {}
+
+/** The Redis {@link SessionBackend} ({@link redisSessionBackend}, `store.backend`), with its key layout for inspection. */
+export interface RedisSessionBackend extends SessionBackend {
+  /** Key and channel prefix. */
+  readonly prefix: string;
+  /** The Redis key of `key`'s record (a string `<expiresAt>:<version>:<json>`); its lease and waiter marker add `:lease` / `:w`. */
+  recordKey(key: string): string;
+}
+
 /** The scripts whose calls of one loop turn leave as one command (an acquire with others' commits). */
 const SESSION_SCRIPTS = [sessionAcquire, sessionCommit, sessionSet, sessionDelete, sessionTouch, sessionExtend, sessionRelease];
-
-/** Width of the expiry field at the start of every stored value (epoch ms, zero-padded). */
-const EXPIRY_DIGITS = 15;
-const MAX_EXPIRY = 10 ** EXPIRY_DIGITS - 1;
-const NO_EXPIRY = `${'0'.repeat(EXPIRY_DIGITS)}:`;
-
-/** A script's reply: the write scripts answer one integer (or, for acquire, the stored string). */
-type Reply = string | number | null;
-
-/** Decode session-commit's answer: the version, or -1 when fenced off. */
-function committed(reply: Reply): CommitResult {
-  const n = Number(reply);
-  return n >= 0 ? { ok: true, version: n } : { ok: false };
-}
-
-/** Decode the integer a CAS script answers: the version when done, `-1 - actual` on a mismatch. */
-function cas(reply: Reply): CasResult {
-  const n = Number(reply);
-  return n >= 0 ? { ok: true, version: n } : { ok: false, actual: -1 - n };
-}
-
-/**
- * Hash tag content for a key: `%` and `}` are escaped so the tag always spans the whole key (a `}`
- * inside it would end the tag early, and a leading one would make it empty and unslotted).
- */
-function tag(key: string): string {
-  return key.includes('}') || key.includes('%') ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D')) : key;
-}
-
-/** The header start `<expiresAt:15>:` for a write with `ttlMs` (fixed width, so touch can patch it in place). */
-function expiryHeader(ttlMs: number | undefined): string {
-  if (ttlMs === undefined) return NO_EXPIRY;
-  return `${String(Math.min(Date.now() + Math.ceil(ttlMs), MAX_EXPIRY)).padStart(EXPIRY_DIGITS, '0')}:`;
-}
-
-/**
- * Split a stored `<expiresAt:15>:<version>:<json>` string. Anything else (a value written by
- * something other than botwire) is reported as corrupt, never read as an empty session.
- */
-function parseRecord(key: string, value: string): RawSessionRecord {
-  const end = value.indexOf(':', EXPIRY_DIGITS + 1);
-  const expires = Number(value.slice(0, EXPIRY_DIGITS));
-  const version = Number(value.slice(EXPIRY_DIGITS + 1, end));
-  if (end < 0 || value.charCodeAt(EXPIRY_DIGITS) !== 58 || !Number.isSafeInteger(expires) || !(Number.isSafeInteger(version) && version > 0)) {
-    throw new SessionCorruptError(key, new Error('the stored value lacks the botwire header "<expiresAt>:<version>:"'));
-  }
-  return { data: value.slice(end + 1), version, expiresAt: expires > 0 ? expires : undefined };
-}
 
 /**
  * {@link SessionBackend} on Redis. A record is ONE string `<prefix>{<key>}` =
@@ -98,7 +61,7 @@ function parseRecord(key: string, value: string): RawSessionRecord {
  * parsed here; the lease is `<prefix>{<key>}:lease` holding the token with PX. Every write is one
  * Lua script run by EVALSHA.
  */
-export class RedisSessionBackend implements SessionBackend {
+class RedisSessionBackendImpl implements RedisSessionBackend {
   readonly name = 'Redis';
   readonly nativeExpiry = true;
   readonly verbatim = true;
@@ -113,7 +76,10 @@ export class RedisSessionBackend implements SessionBackend {
   readonly #scripts: ScriptBatcher;
   readonly #timeoutMs: number;
 
-  constructor(options: RedisSessionStoreOptions) {
+  constructor(options: RedisSessionBackendOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new BotwireConfigError('redisSessionStore needs options with `client` (an ioredis instance) or `url` (redis://…).');
+    }
     const prefix = options.prefix ?? 'botwire:s:';
     if (/[{}]/.test(prefix)) {
       throw new BotwireConfigError(`Redis prefix "${prefix}" must not contain "{" or "}": botwire adds the hash tag itself.`);
@@ -137,7 +103,10 @@ export class RedisSessionBackend implements SessionBackend {
     this.#notifier = new ReleaseNotifier(this.#channel, () => this.#connection.get());
   }
 
-  /** The Redis key of `key`'s record; its lease and waiter marker add `:lease` / `:w`. */
+  classifyError(err: unknown): BackendErrorKind | undefined {
+    return classifyRedisError(err);
+  }
+
   recordKey(key: string): string {
     return `${this.prefix}{${tag(key)}}`;
   }
@@ -158,7 +127,7 @@ export class RedisSessionBackend implements SessionBackend {
 
   /** The client once connected, within the same deadline as any command. */
   #connecting(operation: string): Promise<RedisLike> {
-    return callBackend('Redis', operation, this.#timeoutMs, () => this.#connection.get());
+    return callBackend(REDIS, operation, this.#timeoutMs, () => this.#connection.get());
   }
 
   #read(client: RedisLike, keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
@@ -240,7 +209,23 @@ export class RedisSessionBackend implements SessionBackend {
  * ```
  */
 export function redisSessionStore<T = unknown>(options: RedisSessionStoreOptions): SessionStore<T> {
-  return new SessionStore<T>(new RedisSessionBackend(options), {
+  const backend = redisSessionBackend(options);
+  return new SessionStore<T>(backend, {
     operationTimeoutMs: options.operationTimeoutMs, codec: options.codec, maxValueBytes: options.maxValueBytes,
   });
+}
+
+/**
+ * The Redis {@link SessionBackend} itself, for composing your own {@link SessionStore} (pass the same
+ * `operationTimeoutMs` to both: the backend keeps that deadline per command).
+ *
+ * @example
+ * ```ts
+ * import { SessionStore } from 'botwire';
+ * import { redisSessionBackend } from 'botwire/redis';
+ * const store = new SessionStore(redisSessionBackend({ url: process.env.REDIS_URL!, prefix: 'app:s:' }), { prefix: 'v2:' });
+ * ```
+ */
+export function redisSessionBackend(options: RedisSessionBackendOptions): RedisSessionBackend {
+  return new RedisSessionBackendImpl(options);
 }

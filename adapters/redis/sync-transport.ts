@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { BotwireConfigError } from '../../src/errors.js';
-import { createSyncBus, type SyncBusOptions } from '../../src/sync/sync-bus.js';
-import type { SyncBus, SyncTransport, SyncTransportEvents } from '../../src/sync/types.js';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire';
+import { BotwireConfigError, createSyncBus } from 'botwire/adapter-kit';
 import { PublishBatcher } from './publish-batcher.js';
 import { RedisConnection } from './connection.js';
 import { isRedisLike, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
@@ -60,7 +59,7 @@ type Subscriber = RedisSubscriberLike & Required<Pick<RedisSubscriberLike, 'psub
  * connection drop). The subscriber reconnects forever and resubscribes; the bus then emits `$resync`.
  */
 export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTransport {
-  if ((options.client === undefined) === (options.url === undefined)) {
+  if ((options?.client === undefined) === (options?.url === undefined)) {
     throw new BotwireConfigError('redisSyncBus needs exactly one of `client` (an ioredis instance) or `url` (redis://…).');
   }
   if (options.client !== undefined && (!isRedisLike(options.client) || typeof options.client.publish !== 'function' ||
@@ -181,7 +180,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
  * ```
  */
 export function redisSyncBus<TM extends object = Record<string, unknown>>(options: RedisSyncBusOptions): SyncBus<TM> {
-  const { client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, probeTimeoutMs, ...bus } = options;
+  const { client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, probeTimeoutMs, ...bus } = options ?? {};
   const transport = redisSyncTransport({ client, url, channelPrefix, operationTimeoutMs, probeIntervalMs, probeTimeoutMs });
   return createSyncBus<TM>({ ...bus, transport });
 }

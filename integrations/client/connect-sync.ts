@@ -10,7 +10,7 @@ import {
 } from '../../src/sync/protocol.js';
 import { compilePattern, type TopicMatcher } from '../../src/sync/topic-pattern.js';
 import { RESYNC_TOPIC, type SyncEnvelope, type TopicMap } from '../../src/sync/types.js';
-import { backoffDelay } from './backoff.js';
+import { reconnectDelay } from './reconnect-delay.js';
 import type {
   ConnectSyncOptions, SyncClient, SyncClientHandler, SyncClientState, WebSocketConstructor, WebSocketLike,
 } from './types.js';
@@ -342,7 +342,7 @@ class Client {
     if (this.state === 'closed') return;
     this.setState('reconnecting');
     this.clearReconnect();
-    const delay = backoffDelay(this.attempt++, this.opts.backoff);
+    const delay = reconnectDelay(this.attempt++, this.opts.backoff);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.connect();

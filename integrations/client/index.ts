@@ -8,7 +8,7 @@ export {
   connectSync, type SyncClient, type SyncClientState, type SyncClientHandler, type ConnectSyncOptions,
   type ClientResyncInfo, type ClientEventFor, type WebSocketLike, type WebSocketConstructor,
 } from './connect-sync.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { reconnectDelay, type ReconnectDelayOptions } from './reconnect-delay.js';
 export { SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, type SyncErrorCode, type SyncResyncReason } from '../../src/sync/protocol.js';
 export { SyncGatewayError, SyncTopicError } from '../../src/errors.js';
 export type { SyncEnvelope } from '../../src/sync/types.js';

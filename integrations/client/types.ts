@@ -5,7 +5,7 @@
  */
 import type { SyncResyncReason } from '../../src/sync/protocol.js';
 import type { RESYNC_TOPIC, SyncEnvelope, SyncEventFor, TopicMap } from '../../src/sync/types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { ReconnectDelayOptions } from './reconnect-delay.js';
 
 /** The few members of a WebSocket the client uses (the browser's, undici's, or the `ws` package's). */
 export interface WebSocketLike {
@@ -51,7 +51,7 @@ export interface ConnectSyncOptions {
   /** WebSocket implementation, for runtimes without a global one (Node 20: pass `WebSocket` from `ws`). @default globalThis.WebSocket */
   WebSocket?: WebSocketConstructor;
   /** Reconnect delays: exponential with jitter. */
-  backoff?: BackoffOptions;
+  backoff?: ReconnectDelayOptions;
   /**
    * Send a `ping` after this long without traffic, and reconnect (close code 4408) when nothing
    * arrives within `pongTimeoutMs` after it — catches connections silently killed by sleep or NAT.

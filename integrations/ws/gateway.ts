@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
+import { importPeer } from '../../src/adapter-kit/import-peer.js';
 import { BotwireConfigError } from '../../src/errors.js';
 import { encodeEventFrame, SYNC_SUBPROTOCOL, SyncCloseCode } from '../../src/sync/protocol.js';
 import { compilePattern } from '../../src/sync/topic-pattern.js';
@@ -18,12 +19,8 @@ import { ReplayBuffer } from './replay-buffer.js';
 
 type WsModule = typeof import('ws');
 
-async function loadWs(): Promise<WsModule> {
-  try {
-    return await import('ws');
-  } catch (cause) {
-    throw new BotwireConfigError(`botwire/ws needs the \`ws\` package: npm install ws (${String(cause)})`);
-  }
+function loadWs(): Promise<WsModule> {
+  return importPeer('ws', 'botwire/ws', () => import('ws'));
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {

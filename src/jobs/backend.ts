@@ -17,12 +17,15 @@
  * - `partial(...)` gained an optional trailing `final` argument (finish as `failed`, keeping the result).
  * - `ClaimArgs` gained an optional `waiter` (backends may ignore it).
  * - Optional `started(id, token, now)`: the runner reports that a claimed job's handler begins.
- *   Backends that use it (Redis, Postgres, while a long-running worker is subscribed) store claims
- *   without `startedAt` and hand a job back uncounted when its lease lapses before its start was
- *   written (see {@link JobBackend.reclaim}). Backends without it set `startedAt` at claim as before.
+ *   Backends that use it (those wrapped by `withClaimAhead` from `botwire/adapter-kit`, while a
+ *   long-running worker is subscribed) store claims without `startedAt` and hand a job back
+ *   uncounted when its lease lapses before its start was written (see {@link JobBackend.reclaim}).
+ *   Backends without it set `startedAt` at claim as before.
+ * - Optional `classifyError(err)` (from {@link BackendInfo}): the adapter names its driver's errors.
  *
  * @module
  */
+import type { BackendInfo } from '../adapter-kit/backend-call.js';
 
 /**
  * Every state a job can be in.
@@ -147,11 +150,11 @@ export interface ProgressUpdate {
 
 /**
  * The primitive operations a job adapter implements. Implement this to add a backend, then run
- * `jobQueueContract` from `botwire/testing` against `new JobQueue(yourBackend)`.
+ * `jobQueueContract` from `botwire/testing` against `new JobQueue(yourBackend)`. For claim-ahead,
+ * implement `WorkerBatchBackend` too and wrap the backend with `withClaimAhead` (both from
+ * `botwire/adapter-kit`).
  */
-export interface JobBackend {
-  /** Human-readable backend name used in error messages, e.g. `"Redis"`. */
-  readonly name: string;
+export interface JobBackend extends BackendInfo {
 
   /**
    * Optional: the handler of a job claimed under `token` is being called now. Synchronous and
@@ -258,7 +261,7 @@ export interface JobBackend {
    * the jobs its completion calls claim ahead, which wait in its memory — store no `startedAt`. The
    * worker writes a job's start after {@link started} reported it, with its next call: a completion
    * or claim, a heartbeat, the job's own outcome, or a call of its own after at most 50 ms
-   * (`START_MARK_MS` in `job-prefetch.ts`) — never a round trip of its own while busy. A lapsed job
+   * (`START_MARK_MS` in `botwire/adapter-kit`) — never a round trip of its own while busy. A lapsed job
    * still without `startedAt` never ran as far as the backend knows: it is not returned but goes
    * back to `waiting` uncounted — `attempts - 1`, `runAt` kept (its place in line), lease cleared,
    * no error, subscribers woken — at most 3 times per job. After that it is taken over like any

@@ -15,7 +15,7 @@ export type {
 export { JobQueue, type JobQueueOptions, type RetentionOptions } from './job-queue.js';
 export { Worker, type WorkerOptions, type StopOptions } from './worker.js';
 export { runDue, type RunDueOptions } from './run-due.js';
-export { JobAbortedError, type RunOutcome } from './run-job.js';
+export type { RunOutcome } from './run-job.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { ScheduleOptions } from './schedule.js';
 export { MAX_JOB_ID_LENGTH, MAX_JOB_NAME_LENGTH } from './codec.js';

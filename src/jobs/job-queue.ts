@@ -1,7 +1,7 @@
 import {
   BotwireConfigError, JobConflictError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
 } from '../errors.js';
-import { callBackend } from '../internal/backend-call.js';
+import { callBackend } from '../adapter-kit/backend-call.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, nonNegativeMs, positiveMs } from '../internal/validate.js';
 import type { JobBackend, JobState, StoredJob } from './backend.js';
@@ -55,6 +55,30 @@ export interface JobQueueOptions {
   onError?: (error: unknown) => void;
 }
 
+/**
+ * What `Worker`, `runDue` and the runner use of a queue beyond its public API; reached through
+ * {@link queueInternals}, never exported from the package.
+ * @internal
+ */
+export interface QueueInternals {
+  /** Run one backend call with the queue's time bound and error classification. */
+  call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R>;
+  /** Publish `jobs.<name>.<state>` to the bus, never letting the bus break the queue. */
+  publish(raw: Pick<StoredJob, 'id' | 'name' | 'attempts'>, state: JobState, extra?: { missing?: string[]; error?: JobError }): void;
+  /**
+   * When to run next after a run of `raw` ended without success: epoch ms, or undefined when
+   * attempts or the `retryUntil` deadline are exhausted.
+   */
+  retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined;
+}
+
+let internalsOf: (queue: JobQueue) => QueueInternals;
+
+/** The internal operations of `queue` (one object per queue, made with it). @internal */
+export function queueInternals(queue: JobQueue): QueueInternals {
+  return internalsOf(queue);
+}
+
 /** Allowed source states of the manual operations, for error messages. */
 const RETRYABLE: readonly JobState[] = ['failed', 'cancelled', 'partial', 'delayed'];
 const CANCELLABLE: readonly JobState[] = ['waiting', 'delayed', 'partial', 'active'];
@@ -93,6 +117,15 @@ export class JobQueue {
   readonly #retention: Required<RetentionOptions>;
   readonly #bus: JobEventBus | undefined;
   readonly #schedules = new Map<string, ScheduleEntry>();
+  readonly #internals: QueueInternals = {
+    call: (operation, subject, run) => callBackend(this.backend, operation, this.#timeoutMs, run, subject),
+    publish: (raw, state, extra) => this.#publish(raw, state, extra),
+    retryAt: (raw, now, delayMs) => this.#retryAt(raw, now, delayMs),
+  };
+
+  static {
+    internalsOf = (queue) => queue.#internals;
+  }
 
   constructor(backend: JobBackend, options: JobQueueOptions = {}) {
     this.backend = backend;
@@ -117,13 +150,11 @@ export class JobQueue {
     this.onError = options.onError ?? ((e) => console.error('[botwire jobs]', e));
   }
 
-  /** Run one backend call with the queue's time bound and error classification. @internal */
-  call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R> {
-    return callBackend(this.backend.name, operation, this.#timeoutMs, run, subject);
+  #call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R> {
+    return callBackend(this.backend, operation, this.#timeoutMs, run, subject);
   }
 
-  /** Publish `jobs.<name>.<state>` to the bus, never letting the bus break the queue. @internal */
-  publish(raw: Pick<StoredJob, 'id' | 'name' | 'attempts'>, state: JobState, extra: { missing?: string[]; error?: JobError } = {}): void {
+  #publish(raw: Pick<StoredJob, 'id' | 'name' | 'attempts'>, state: JobState, extra: { missing?: string[]; error?: JobError } = {}): void {
     if (!this.#bus) return;
     try {
       const out = this.#bus.publish(`jobs.${raw.name}.${state}`, { id: raw.id, name: raw.name, state, attempts: raw.attempts, ...extra });
@@ -164,24 +195,24 @@ export class JobQueue {
     const priority = options.priority === undefined ? 0 : intInRange('priority', options.priority, -1000, 1000);
     const timeoutMs = positiveMs('timeoutMs', options.timeoutMs ?? this.#defaultTimeout);
     const backoff = options.backoff === undefined ? this.#defaultBackoffText : JSON.stringify(validateBackoff(options.backoff));
-    const { job, created } = await this.call('add', id, () =>
+    const { job, created } = await this.#call('add', id, () =>
       this.backend.add({ id, name, payload: text, priority, runAt, maxAttempts: attempts, backoff, timeoutMs, retryUntil }, now),
     );
     // Ids are unique across names: an id taken by another name's job must not hand that job out.
     if (!created && job.name !== name) throw new JobConflictError(id, name, job.name);
-    if (created) this.publish(job, job.state);
+    if (created) this.#publish(job, job.state);
     return toJob<P>(job, now);
   }
 
   /** The job, or undefined when it does not exist (never added, or removed by retention). */
   async get<P = unknown, R = unknown>(id: string): Promise<Job<P, R> | undefined> {
     assertJobId(id);
-    const raw = await this.call('get', id, () => this.backend.get(id));
+    const raw = await this.#call('get', id, () => this.backend.get(id));
     return raw && toJob<P, R>(raw, this.now());
   }
 
   async #require(id: string): Promise<StoredJob> {
-    const raw = await this.call('get', id, () => this.backend.get(id));
+    const raw = await this.#call('get', id, () => this.backend.get(id));
     if (!raw) throw new JobNotFoundError(id);
     return raw;
   }
@@ -193,10 +224,10 @@ export class JobQueue {
    */
   async retry(id: string): Promise<Job> {
     assertJobId(id);
-    const ok = await this.call('retry', id, () => this.backend.retry(id, this.now()));
+    const ok = await this.#call('retry', id, () => this.backend.retry(id, this.now()));
     const raw = await this.#require(id);
     if (!ok) throw new JobStateError(id, 'retry', raw.state, RETRYABLE);
-    this.publish(raw, 'waiting');
+    this.#publish(raw, 'waiting');
     return toJob(raw, this.now());
   }
 
@@ -206,10 +237,10 @@ export class JobQueue {
    */
   async cancel(id: string): Promise<Job> {
     assertJobId(id);
-    const ok = await this.call('cancel', id, () => this.backend.cancel(id, this.now()));
+    const ok = await this.#call('cancel', id, () => this.backend.cancel(id, this.now()));
     const raw = await this.#require(id);
     if (!ok) throw new JobStateError(id, 'cancel', raw.state, CANCELLABLE);
-    this.publish(raw, 'cancelled');
+    this.#publish(raw, 'cancelled');
     return toJob(raw, this.now());
   }
 
@@ -217,7 +248,7 @@ export class JobQueue {
   async list(options: ListOptions = {}): Promise<JobPage> {
     const limit = options.limit === undefined ? 50 : intInRange('list limit', options.limit, 1, 1000);
     if (options.name !== undefined) assertJobName(options.name);
-    const page = await this.call('list', undefined, () =>
+    const page = await this.#call('list', undefined, () =>
       this.backend.list({ state: options.state, name: options.name, limit, cursor: options.cursor }),
     );
     const now = this.now();
@@ -239,7 +270,7 @@ export class JobQueue {
     let total = 0;
     for (const [state, ttl] of rules) {
       for (;;) {
-        const n = await this.call('removeFinished', undefined, () => this.backend.removeFinished([state], now - ttl, batch));
+        const n = await this.#call('removeFinished', undefined, () => this.backend.removeFinished([state], now - ttl, batch));
         total += n;
         if (n < batch) break;
       }
@@ -285,21 +316,17 @@ export class JobQueue {
     for (const entry of this.#schedules.values()) {
       for (const slot of dueSlots(entry, now)) {
         const id = slotId(entry, slot);
-        const res = await this.call('add', id, () => this.backend.add({
+        const res = await this.#call('add', id, () => this.backend.add({
           id, name: entry.name, payload: entry.payload, priority: 0, runAt: slot, maxAttempts: this.#defaultAttempts,
           backoff: this.#defaultBackoffText, timeoutMs: this.#defaultTimeout,
         }, now));
-        if (res.created) { created++; this.publish(res.job, res.job.state); }
+        if (res.created) { created++; this.#publish(res.job, res.job.state); }
       }
     }
     return created;
   }
 
-  /**
-   * When to run next after a run of `raw` ended without success: epoch ms, or undefined when
-   * attempts or the `retryUntil` deadline are exhausted. @internal
-   */
-  retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined {
+  #retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined {
     if (raw.maxAttempts > 0 && raw.attempts >= raw.maxAttempts) return undefined;
     const delay = delayMs ?? backoffDelay(parseBackoff(raw.backoff, this.#defaultBackoff), raw.attempts, this.#random);
     const at = now + delay;
@@ -314,15 +341,15 @@ export class JobQueue {
   async reclaimLapsed(limit = 100): Promise<number> {
     const token = newToken();
     const now = this.now();
-    const lapsed = await this.call('reclaim', undefined, () => this.backend.reclaim(token, this.leaseMs, limit, now));
+    const lapsed = await this.#call('reclaim', undefined, () => this.backend.reclaim(token, this.leaseMs, limit, now));
     for (const raw of lapsed) {
       const error: JobError = {
         name: 'JobLeaseLapsedError',
         message: `The worker running attempt ${raw.attempts} stopped renewing its lease (crashed or blocked); the run was abandoned.`,
       };
-      const at = this.retryAt(raw, now);
-      const ok = await this.call('fail', raw.id, () => this.backend.fail(raw.id, token, JSON.stringify(error), at, now));
-      if (ok) this.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
+      const at = this.#retryAt(raw, now);
+      const ok = await this.#call('fail', raw.id, () => this.backend.fail(raw.id, token, JSON.stringify(error), at, now));
+      if (ok) this.#publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
     }
     return lapsed.length;
   }
@@ -334,7 +361,7 @@ export class JobQueue {
    */
   async maintain(options: { retention?: boolean } = {}): Promise<number> {
     const reclaimed = await this.reclaimLapsed();
-    await this.call('promote', undefined, () => this.backend.promote(1_000, this.now()));
+    await this.#call('promote', undefined, () => this.backend.promote(1_000, this.now()));
     await this.enqueueScheduled();
     if (options.retention) await this.removeFinished();
     return reclaimed;

@@ -1,6 +1,6 @@
 import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
-import type { JobQueue } from './job-queue.js';
+import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob } from './run-job.js';
 import type { JobHandlers, TickSummary } from './types.js';
 
@@ -48,6 +48,7 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
     throw new BotwireConfigError(`concurrency must be an integer >= 1, got ${String(options.concurrency)}.`);
   }
   const h = resolveHandlers(queue, handlers);
+  const internals = queueInternals(queue);
   const names = Object.keys(h);
   const summary: TickSummary = {
     claimed: 0, completed: 0, partial: 0, failed: 0, released: 0, reclaimed: 0, left: 0, skipped: false, elapsedMs: 0,
@@ -67,14 +68,14 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
       const free = concurrency - inflight.size;
       if (!drained && free > 0 && left > 0) {
         const token = newToken();
-        const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
+        const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
           names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now: queue.now(),
         }));
         if (jobs.length < free) drained = true;
         summary.claimed += jobs.length;
         // Started right away, so a claimed job is never left locked without running.
         for (const raw of jobs) {
-          queue.publish(raw, 'active');
+          internals.publish(raw, 'active');
           const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token).then((outcome) => {
             if (outcome === 'completed') summary.completed++;
             else if (outcome === 'partial') summary.partial++;
@@ -90,7 +91,7 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
       await Promise.race(inflight);
       if (Date.now() >= deadline) drained = true;
     }
-    summary.left = await queue.call('countDue', undefined, () => queue.backend.countDue(names, queue.now()));
+    summary.left = await internals.call('countDue', undefined, () => queue.backend.countDue(names, queue.now()));
   } finally {
     await Promise.allSettled(inflight);
     runningTicks.delete(queue);

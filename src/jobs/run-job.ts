@@ -1,22 +1,11 @@
-import { BotwireConfigError, UnknownJobError } from '../errors.js';
+import { BotwireConfigError, JobAbortedError, UnknownJobError } from '../errors.js';
 import type { StoredJob } from './backend.js';
 import { encodeJson, toJob, toJobError } from './codec.js';
-import type { JobQueue } from './job-queue.js';
+import { queueInternals, type JobQueue } from './job-queue.js';
 import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions } from './types.js';
 
 /** How one run ended, from the runner's point of view. */
 export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';
-
-/** Why a run's signal aborted. */
-export class JobAbortedError extends Error {
-  /** `timeout`, `shutdown`, or `lost` (cancelled or taken over by another worker). */
-  readonly reason: 'timeout' | 'shutdown' | 'lost';
-  constructor(reason: 'timeout' | 'shutdown' | 'lost', message: string) {
-    super(message);
-    this.name = reason === 'timeout' ? 'JobTimeoutError' : 'AbortError';
-    this.reason = reason;
-  }
-}
 
 const ABORTED = Symbol('aborted');
 
@@ -41,17 +30,18 @@ export function resolveHandlers(queue: JobQueue, handlers: JobHandlers | undefin
 export async function runJob(
   queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void,
 ): Promise<RunOutcome> {
+  const internals = queueInternals(queue);
   const ctrl = new AbortController();
   const abort = (reason: JobAbortedError): void => { if (!ctrl.signal.aborted) ctrl.abort(reason); };
-  const onStop = (): void => abort(new JobAbortedError('shutdown', 'The worker is shutting down; the job will run again.'));
+  const onStop = (): void => abort(new JobAbortedError('shutdown', 'The worker is shutting down; the job will run again.', raw.id));
   let lost = false;
   const beat = async (progress?: { pct: number; message?: string | undefined }): Promise<void> => {
     if (lost) return;
     try {
-      const ok = await queue.call('heartbeat', raw.id, () => queue.backend.heartbeat(raw.id, token, queue.leaseMs, queue.now(), progress));
+      const ok = await internals.call('heartbeat', raw.id, () => queue.backend.heartbeat(raw.id, token, queue.leaseMs, queue.now(), progress));
       if (!ok && !lost) {
         lost = true;
-        abort(new JobAbortedError('lost', 'The job was cancelled or taken over by another worker.'));
+        abort(new JobAbortedError('lost', 'The job was cancelled or taken over by another worker.', raw.id));
       }
     } catch (err) {
       // A missed beat is not fatal: the lease has two more thirds of its time left.
@@ -60,7 +50,7 @@ export async function runJob(
   };
   const heartbeat = setInterval(() => void beat(), Math.max(10, queue.leaseMs / 3));
   const timeout = setTimeout(
-    () => abort(new JobAbortedError('timeout', `The job ran longer than its timeoutMs (${raw.timeoutMs} ms) and was aborted.`)),
+    () => abort(new JobAbortedError('timeout', `The job ran longer than its timeoutMs (${raw.timeoutMs} ms) and was aborted.`, raw.id)),
     raw.timeoutMs,
   );
   if (stop?.aborted) onStop();
@@ -131,26 +121,29 @@ function onAbort(queue: JobQueue, raw: StoredJob, token: string, reason: JobAbor
   if (reason.reason === 'lost') return Promise.resolve('lost');
   if (reason.reason === 'timeout') return recordFailure(queue, raw, token, { name: reason.name, message: reason.message });
   return guarded(queue, async () => {
-    const ok = await queue.call('release', raw.id, () => queue.backend.release(raw.id, token, queue.now()));
-    if (ok) queue.publish({ ...raw, attempts: raw.attempts - 1 }, 'waiting');
+    const q = queueInternals(queue);
+    const ok = await q.call('release', raw.id, () => queue.backend.release(raw.id, token, queue.now()));
+    if (ok) q.publish({ ...raw, attempts: raw.attempts - 1 }, 'waiting');
     return ok ? 'released' : 'lost';
   });
 }
 
 function recordComplete(queue: JobQueue, raw: StoredJob, token: string, result: string): Promise<RunOutcome> {
   return guarded(queue, async () => {
-    const ok = await queue.call('complete', raw.id, () => queue.backend.complete(raw.id, token, result, queue.now()));
-    if (ok) queue.publish(raw, 'completed');
+    const q = queueInternals(queue);
+    const ok = await q.call('complete', raw.id, () => queue.backend.complete(raw.id, token, result, queue.now()));
+    if (ok) q.publish(raw, 'completed');
     return ok ? 'completed' : 'lost';
   });
 }
 
 function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: JobError): Promise<RunOutcome> {
   return guarded(queue, async () => {
+    const q = queueInternals(queue);
     const now = queue.now();
-    const at = queue.retryAt(raw, now);
-    const ok = await queue.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
-    if (ok) queue.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
+    const at = q.retryAt(raw, now);
+    const ok = await q.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
+    if (ok) q.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
     return ok ? 'failed' : 'lost';
   });
 }
@@ -159,16 +152,17 @@ function recordPartial(
   queue: JobQueue, raw: StoredJob, token: string, p: { result: string; missing: string[]; retryInMs: number | undefined },
 ): Promise<RunOutcome> {
   return guarded(queue, async () => {
+    const q = queueInternals(queue);
     const now = queue.now();
-    const at = queue.retryAt(raw, now, p.retryInMs);
+    const at = q.retryAt(raw, now, p.retryInMs);
     const error: JobError | undefined = at === undefined
       ? { name: 'JobIncompleteError', message: `Still missing ${p.missing.join(', ')} after ${raw.attempts} run(s); no retries left (attempts or retryUntil).` }
       : undefined;
     const missing = JSON.stringify(p.missing);
-    const ok = await queue.call('partial', raw.id, () => queue.backend.partial(
+    const ok = await q.call('partial', raw.id, () => queue.backend.partial(
       raw.id, token, p.result, missing, at ?? now, now, error ? { error: JSON.stringify(error) } : undefined,
     ));
-    if (ok) queue.publish(raw, error ? 'failed' : 'partial', error ? { missing: p.missing, error } : { missing: p.missing });
+    if (ok) q.publish(raw, error ? 'failed' : 'partial', error ? { missing: p.missing, error } : { missing: p.missing });
     return ok ? (error ? 'failed' : 'partial') : 'lost';
   });
 }

@@ -1,6 +1,6 @@
 import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
-import type { JobQueue } from './job-queue.js';
+import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
 import type { JobHandlers } from './types.js';
 
@@ -137,6 +137,7 @@ export class Worker {
 
   async #run(ready: () => void): Promise<void> {
     const { queue } = this;
+    const internals = queueInternals(queue);
     if (queue.backend.subscribe) {
       try {
         this.#unsubscribe = await queue.backend.subscribe((name) => {
@@ -161,13 +162,13 @@ export class Worker {
         let claimed = 0;
         if (free > 0) {
           const token = newToken();
-          const jobs = await queue.call('claim', undefined, () => queue.backend.claim({
+          const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
             names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now: queue.now(),
             waiter: this.#unsubscribe ? this.#id : undefined,
           }));
           claimed = jobs.length;
           for (const raw of jobs) {
-            queue.publish(raw, 'active');
+            internals.publish(raw, 'active');
             this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled)
               .then((o) => this.#onOutcome?.(o, raw.id)));
           }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { BackendInfo } from '../adapter-kit/backend-call.js';
 
 /** Outcome of one hit. */
 export interface RateLimitHit {
@@ -20,9 +21,7 @@ export interface RateLimitHit {
 }
 
 /** Implement this to add a rate-limit backend. */
-export interface RateLimitBackend {
-  /** Human-readable name used in error messages, e.g. `"Redis"`. */
-  readonly name: string;
+export interface RateLimitBackend extends BackendInfo {
   /** Count a hit for `key` unless `limit` is reached in the window; one round trip. */
   hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit>;
   /** Release connections the adapter opened itself. */

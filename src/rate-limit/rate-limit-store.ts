@@ -1,5 +1,5 @@
 import { BotwireConfigError } from '../errors.js';
-import { callBackend } from '../internal/backend-call.js';
+import { callBackend } from '../adapter-kit/backend-call.js';
 import { positiveMs } from '../internal/validate.js';
 import type { RateLimitBackend, RateLimitHit } from './rate-limit-backend.js';
 
@@ -48,7 +48,7 @@ export class RateLimitStore {
     if (!(Number.isInteger(windowMs) && windowMs >= 1)) {
       throw new BotwireConfigError(`rate limit windowMs must be an integer number of milliseconds >= 1, got ${String(windowMs)}.`);
     }
-    return callBackend(this.backend.name, 'rateLimit', this.#timeoutMs,
+    return callBackend(this.backend, 'rateLimit', this.#timeoutMs,
       () => this.backend.hit(this.prefix + key, limit, windowMs, options.sliding ?? false), key);
   }
 

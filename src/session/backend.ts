@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { BackendInfo } from '../adapter-kit/backend-call.js';
 
 /** A stored record as the backend returns it; `data` is undecoded JSON text. */
 export interface RawSessionRecord {
@@ -56,9 +57,7 @@ export type CommitResult = { ok: true; version: number } | { ok: false };
  * The primitive operations a session adapter implements. Implement this to add a backend, then run
  * `sessionStoreContract` from `botwire/testing` against `new SessionStore(yourBackend)`.
  */
-export interface SessionBackend {
-  /** Human-readable backend name used in error messages, e.g. `"Redis"`. */
-  readonly name: string;
+export interface SessionBackend extends BackendInfo {
   /** True when the backend drops expired records on its own; false when `cleanup` must run. */
   readonly nativeExpiry: boolean;
   /**

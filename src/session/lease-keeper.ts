@@ -1,4 +1,4 @@
-import type { SessionLease } from './session-store.js';
+import type { SessionLease } from './types.js';
 
 /**
  * Keeps the leases of running updates alive while their handlers run. One timer per lease length

@@ -1,6 +1,6 @@
 import { SessionLockTimeoutError } from '../errors.js';
-import type { StoreLease } from './session-lease.js';
-import type { CommitOptions, SessionLease, SessionStore } from './session-store.js';
+import { acquireHeld, type SessionStore } from './session-store.js';
+import type { CommitOptions, HeldLease } from './types.js';
 
 /**
  * In-process queue of updates waiting for the same session key. Only the head of the queue holds
@@ -22,7 +22,7 @@ interface Waiter {
   /** Set once the waiter was picked: its wait-timeout no longer applies. */
   chosen: boolean;
   /** `null` = "acquire it yourself". */
-  resolve: (lease: SessionLease<unknown> | null) => void;
+  resolve: (lease: HeldLease<unknown> | null) => void;
 }
 
 interface KeyQueue {
@@ -57,7 +57,7 @@ export function takeLease(
   store: SessionStore<unknown>,
   key: string,
   options: { leaseMs: number; waitMs: number },
-): Promise<SessionLease<unknown>> {
+): Promise<HeldLease<unknown>> {
   const map = queuesOf(store);
   const q = map.get(key);
   if (q) return waitInLine(store, map, key, q, options);
@@ -70,10 +70,10 @@ export function takeLease(
 function acquireRemote(
   store: SessionStore<unknown>, map: Map<string, KeyQueue>, key: string, q: KeyQueue,
   options: { leaseMs: number; waitMs: number }, started: number | undefined,
-): Promise<SessionLease<unknown>> {
+): Promise<HeldLease<unknown>> {
   // `started`: when the wait began in the local line; undefined = just now (the options as given).
   const left = started === undefined ? options : { leaseMs: options.leaseMs, waitMs: Math.max(0, options.waitMs - (Date.now() - started)) };
-  return store.acquire(key, left).then(
+  return acquireHeld(store, key, left).then(
     undefined,
     (err: unknown) => {
       passOn(map, key, q);
@@ -86,9 +86,9 @@ function acquireRemote(
 async function waitInLine(
   store: SessionStore<unknown>, map: Map<string, KeyQueue>, key: string, queue: KeyQueue,
   options: { leaseMs: number; waitMs: number },
-): Promise<SessionLease<unknown>> {
+): Promise<HeldLease<unknown>> {
   const started = Date.now();
-  const handed = await new Promise<SessionLease<unknown> | null>((resolve, reject) => {
+  const handed = await new Promise<HeldLease<unknown> | null>((resolve, reject) => {
     const waiter: Waiter = {
       leaseMs: options.leaseMs,
       chosen: false,
@@ -111,24 +111,23 @@ async function waitInLine(
  */
 export function giveLease(
   store: SessionStore<unknown>,
-  lease: SessionLease<unknown>,
+  lease: HeldLease<unknown>,
   text: string | undefined,
   options: CommitOptions,
 ): Promise<number> {
-  const own = lease as StoreLease<unknown>;
   const map = queuesOf(store);
   const q = map.get(lease.key);
-  if (!q) return own.commitText(text, options); // not taken through takeLease
+  if (!q) return lease.commitText(text, options); // not taken through takeLease
   const next = q.handOvers < MAX_HAND_OVERS ? q.waiters.shift() : undefined;
-  if (next) return handOver(own, q, next, text, options);
+  if (next) return handOver(lease, q, next, text, options);
   q.handOvers = 0;
-  return own.commitText(text, options).finally(() => passOn(map, lease.key, q));
+  return lease.commitText(text, options).finally(() => passOn(map, lease.key, q));
 }
 
 /** Write and keep the lease for `next`, the local update waiting behind this one. */
-async function handOver(lease: StoreLease<unknown>, q: KeyQueue, next: Waiter, text: string | undefined, options: CommitOptions): Promise<number> {
+async function handOver(lease: HeldLease<unknown>, q: KeyQueue, next: Waiter, text: string | undefined, options: CommitOptions): Promise<number> {
   next.chosen = true;
-  let handed: SessionLease<unknown>;
+  let handed: HeldLease<unknown>;
   try {
     // Not a spread of `options`: V8's generic object spread cost ~1 µs per update on this hot path.
     handed = await lease.handOverText(text, { ttlMs: options.ttlMs, delete: options.delete, keepLeaseMs: next.leaseMs });
@@ -144,7 +143,7 @@ async function handOver(lease: StoreLease<unknown>, q: KeyQueue, next: Waiter, t
 }
 
 /** Give up a lease without writing (load failed half-way, or the update is abandoned). */
-export async function dropLease(store: SessionStore<unknown>, lease: SessionLease<unknown>): Promise<void> {
+export async function dropLease(store: SessionStore<unknown>, lease: HeldLease<unknown>): Promise<void> {
   const map = queuesOf(store);
   const q = map.get(lease.key);
   try {

@@ -3,7 +3,7 @@ import type { CommitArgs, CommitResult, CommitWrite, SessionBackend } from './ba
 import type { ValueCodec } from '../codec/value-codec.js';
 import { assertFits, decode, encode } from './codec.js';
 import { positiveMs } from '../internal/validate.js';
-import type { CommitOptions, HandOverOptions, SessionLease, SessionRecord } from './session-store.js';
+import type { CommitOptions, HandOverOptions, HeldLease, SessionRecord } from './types.js';
 
 /**
  * The lease object {@link SessionStore.acquire} returns. A class (methods on the prototype) rather
@@ -30,7 +30,7 @@ function toVersion(result: CommitResult, key: string): number {
 }
 
 /** A fleet-wide lease on one key; see {@link SessionLease}. @internal */
-export class StoreLease<T> implements SessionLease<T> {
+export class StoreLease<T> implements HeldLease<T> {
   #done = false;
 
   /**
@@ -71,7 +71,6 @@ export class StoreLease<T> implements SessionLease<T> {
   /**
    * {@link commit} with `data` already JSON-encoded (the middleware encoded it to compare with the
    * stored text and must not pay for it twice). `text` undefined = no new data.
-   * @internal
    */
   commitText(text: string | undefined, options: CommitOptions = {}): Promise<number> {
     let write: CommitWrite;
@@ -95,7 +94,7 @@ export class StoreLease<T> implements SessionLease<T> {
     return { kind: 'none', ttlMs };
   }
 
-  handOver(data?: T, options: HandOverOptions = {}): Promise<SessionLease<T>> {
+  handOver(data?: T, options: HandOverOptions = {}): Promise<StoreLease<T>> {
     try {
       return this.handOverText(data === undefined ? undefined : encode(this.host.codec, this.key, data), options);
     } catch (err) {
@@ -103,7 +102,7 @@ export class StoreLease<T> implements SessionLease<T> {
     }
   }
 
-  /** {@link handOver} with `data` already JSON-encoded, like {@link commitText}. @internal */
+  /** {@link handOver} with `data` already JSON-encoded, like {@link commitText}. */
   async handOverText(text: string | undefined, options: HandOverOptions = {}): Promise<StoreLease<T>> {
     const keepLeaseMs = options.keepLeaseMs === undefined ? this.leaseMs : positiveMs('keepLeaseMs', options.keepLeaseMs);
     const write = this.#write(text, options);

@@ -2,10 +2,10 @@ import { BotwireConfigError, SessionLockTimeoutError, SessionSerializationError 
 import { assertFits, encode } from './codec.js';
 import { dropLease, giveLease, takeLease } from './local-lease-queue.js';
 import { keepAlive, letGo } from './lease-keeper.js';
-import type { StoreLease } from './session-lease.js';
 import { applyMigrations, planMigrations, wrapForStorage, type MigrationPlan } from './session-migrations.js';
 import type { SessionConcurrency, SessionLogger, SessionPartOptions } from './session-options.js';
-import type { SessionLease, SessionRecord, SessionStore } from './session-store.js';
+import type { SessionStore } from './session-store.js';
+import type { HeldLease, SessionRecord } from './types.js';
 
 /**
  * One session part during one update: load (with migrations and `initial()`), the value the handler
@@ -105,7 +105,7 @@ export class PartRun<C> {
   #snapshot: string | undefined;
   #version = 0;
   #dataVersion: number | undefined;
-  #lease: SessionLease<unknown> | undefined;
+  #lease: HeldLease<unknown> | undefined;
 
   constructor(readonly cfg: ResolvedPart<C>, readonly ctx: C, readonly key: string | undefined) {}
 
@@ -189,9 +189,9 @@ export class PartRun<C> {
     );
   }
 
-  #took(lease: SessionLease<unknown>, since: number): Promise<void> | undefined {
+  #took(lease: HeldLease<unknown>, since: number): Promise<void> | undefined {
     try {
-      this.accept(lease.record, (lease as StoreLease<unknown>).raw);
+      this.accept(lease.record, lease.raw);
     } catch (err) {
       return dropLease(this.cfg.store, lease).catch(() => undefined).then(() => { throw err; });
     }

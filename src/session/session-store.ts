@@ -1,90 +1,12 @@
 import { BackendUnavailableError, BotwireConfigError, SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError } from '../errors.js';
-import { callBackend, classifyBackendError, outcomeOf, sleep } from '../internal/backend-call.js';
+import { callBackend, classifyBackendError, outcomeOf, sleep } from '../adapter-kit/backend-call.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, nonNegativeMs, positiveMs, version } from '../internal/validate.js';
 import type { RawSessionRecord, SessionBackend } from './backend.js';
 import { jsonCodec, type ValueCodec } from '../codec/value-codec.js';
 import { assertFits, assertKey, decode, encode } from './codec.js';
 import { StoreLease, type LeaseHost } from './session-lease.js';
-
-/** A decoded session record. */
-export interface SessionRecord<T> {
-  /** The stored value. */
-  data: T;
-  /** Starts at 1 for a new record and grows by one with every write. */
-  version: number;
-  /** Epoch milliseconds when the record expires, if it has a TTL. */
-  expiresAt?: number | undefined;
-}
-
-/** Options of {@link SessionStore.set}. */
-export interface SetOptions {
-  /** Expire the record this many milliseconds after the write. Omitted: never expires. */
-  ttlMs?: number;
-  /** Compare-and-set: write only if the stored version equals this (`0` = only if no record exists). */
-  ifVersion?: number;
-}
-
-/** Options of {@link SessionStore.acquire}. */
-export interface AcquireOptions {
-  /**
-   * How long the lease lasts unless extended or released. It always lapses on its own, so a
-   * crashed process never leaves a key locked for longer than this.
-   * @default 30_000
-   */
-  leaseMs?: number;
-  /**
-   * How long to wait for a busy lease before throwing {@link SessionLockTimeoutError}.
-   * @default 10_000
-   */
-  waitMs?: number;
-}
-
-/** Options of {@link SessionLease.commit}. */
-export interface CommitOptions {
-  /** TTL for the written record; with no data, refreshes the expiry without rewriting (sliding TTL). */
-  ttlMs?: number;
-  /** Delete the record instead of writing it. */
-  delete?: boolean;
-}
-
-/**
- * Exclusive, self-expiring right to change one key, with the record as it was when taken.
- * Commit or release it exactly once.
- */
-export interface SessionLease<T> {
-  /** The session key. */
-  readonly key: string;
-  /** Opaque fencing token. */
-  readonly token: string;
-  /** The record at acquire time (undefined when there was none). */
-  readonly record: SessionRecord<T> | undefined;
-  /**
-   * Write `data` (if given) and release, in one round trip. Returns the stored version.
-   * Throws {@link SessionLeaseLostError} and writes nothing if the lease lapsed and the record moved on.
-   */
-  commit(data?: T, options?: CommitOptions): Promise<number>;
-  /** Release without writing. Safe to call after a lapse. */
-  release(): Promise<void>;
-  /** Push the lease's expiry to now + `leaseMs` (default: the acquire's). Throws if it was lost. */
-  extend(leaseMs?: number): Promise<void>;
-  /**
-   * Write `data` (if given) like {@link SessionLease.commit} but keep holding the lease for
-   * `keepLeaseMs`, in the same single round trip, and return a fresh lease (same token) whose
-   * `record` is the committed one. Lets the next update for this key in this process continue
-   * without a release/acquire round trip. Throws {@link SessionLeaseLostError} like `commit`.
-   */
-  handOver(data?: T, options?: HandOverOptions): Promise<SessionLease<T>>;
-}
-
-/** Options of {@link SessionLease.handOver}. */
-export interface HandOverOptions extends CommitOptions {
-  /**
-   * How long the kept lease lasts before it lapses on its own.
-   * @default the lease's current `leaseMs`
-   */
-  keepLeaseMs?: number;
-}
+import type { AcquireOptions, HeldLease, SessionLease, SessionRecord, SetOptions } from './types.js';
 
 /** Options of {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -128,6 +50,16 @@ const DEFAULT_WAIT_MS = 10_000;
 const CLEANUP_BATCH = 1_000;
 const DEFAULT_MAX_VALUE_BYTES = 1_048_576;
 
+let acquireHeldOf: <T>(store: SessionStore<T>, key: string, options: AcquireOptions) => Promise<HeldLease<T>>;
+
+/**
+ * {@link SessionStore.acquire} as the session middleware needs it: the lease with what saves it
+ * without encoding twice ({@link HeldLease}). Not exported from the package.
+ * @internal
+ */
+export function acquireHeld<T>(store: SessionStore<T>, key: string, options: AcquireOptions): Promise<HeldLease<T>> {
+  return acquireHeldOf(store, key, options);
+}
 
 /**
  * Session state that survives between webhook requests and instances: TTL, compare-and-set versions
@@ -154,6 +86,10 @@ export class SessionStore<T = unknown> {
   readonly #timeoutMs: number;
   readonly #host: LeaseHost;
 
+  static {
+    acquireHeldOf = (store, key, options) => store.#acquire(key, options);
+  }
+
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     if (!backend || typeof backend.acquire !== 'function') throw new BotwireConfigError('SessionStore needs a SessionBackend (from an adapter, or your own).');
     this.backend = backend;
@@ -173,7 +109,7 @@ export class SessionStore<T = unknown> {
   }
 
   #call<R, M = R>(operation: string, key: string | undefined, run: () => Promise<R>, map?: (value: R) => M): Promise<M> {
-    if (!this.backend.boundsTime) return callBackend(this.backend.name, operation, this.#timeoutMs, run, key, map);
+    if (!this.backend.boundsTime) return callBackend(this.backend, operation, this.#timeoutMs, run, key, map);
     // The backend keeps its own deadline (see SessionBackend.boundsTime): only name the error here.
     let work: Promise<R>;
     try {
@@ -187,10 +123,10 @@ export class SessionStore<T = unknown> {
   #failure(operation: string, key: string | undefined, err: unknown): unknown {
     if (err instanceof BackendUnavailableError) {
       // Named after the store's operation (the backend may have sent it inside a merged command).
-      const outcome = err.outcome === 'unknown' ? outcomeOf(operation, err.cause) : 'not-applied';
+      const outcome = err.outcome === 'unknown' ? outcomeOf(operation, 'unavailable') : 'not-applied';
       return new BackendUnavailableError(this.backend.name, operation, err.cause, key, outcome);
     }
-    return classifyBackendError(this.backend.name, operation, err, key);
+    return classifyBackendError(this.backend, operation, err, key);
   }
 
   #full(key: string): string {
@@ -270,6 +206,10 @@ export class SessionStore<T = unknown> {
    * `waitMs` while another holder has it.
    */
   acquire(key: string, options: AcquireOptions = {}): Promise<SessionLease<T>> {
+    return this.#acquire(key, options);
+  }
+
+  #acquire(key: string, options: AcquireOptions): Promise<HeldLease<T>> {
     // Not `async`: one lease per update in the middleware, so the uncontended path is one backend
     // call and one `then`; input errors become rejections by hand.
     let full: string;
@@ -287,11 +227,11 @@ export class SessionStore<T = unknown> {
     // The lease is made in the call's own `then` (the contended path returns a promise, adopted).
     return this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs), (attempt) =>
       attempt.ok ? this.#lease(key, full, token, leaseMs, attempt.record) : this.#acquireWaiting(key, full, token, leaseMs, waitMs, started, attempt.retryInMs),
-    ) as Promise<SessionLease<T>>;
+    ) as Promise<HeldLease<T>>;
   }
 
   /** The contended path of {@link acquire}: wait for a release (or the lapse) and try again. */
-  async #acquireWaiting(key: string, full: string, token: string, leaseMs: number, waitMs: number, started: number, retryInMs: number): Promise<SessionLease<T>> {
+  async #acquireWaiting(key: string, full: string, token: string, leaseMs: number, waitMs: number, started: number, retryInMs: number): Promise<HeldLease<T>> {
     // Backoff grows from 2 ms so a lease released a moment ago is picked up quickly, but a long
     // holder is not hammered; jitter keeps many waiters from retrying in lockstep.
     let backoff = 2;

@@ -18,9 +18,9 @@ import { SubscriptionIndex, type AnyHandler } from './subscription-index.js';
 import { assertTopic } from './topic-pattern.js';
 import {
   RESYNC_TOPIC, type PublishArgs, type ResyncEnvelope, type ResyncInfo, type SyncBus, type SyncBusState,
-  type SyncBusStats, type SyncEnvelope, type SyncEventFor, type SyncHandler, type SyncTransport, type TopicMap,
-  type Unsubscribe,
+  type SyncBusStats, type SyncEnvelope, type SyncEventFor, type SyncHandler, type TopicMap, type Unsubscribe,
 } from './types.js';
+import type { SyncTransport } from './backend.js';
 
 /** Options of {@link createSyncBus} (adapters accept the same, minus `transport`). */
 export interface SyncBusOptions {

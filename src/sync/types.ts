@@ -1,8 +1,9 @@
 /**
  * Public types of the cross-instance event bus: {@link SyncBus}, its wire {@link SyncEnvelope}, the
- * `$resync` system event, typed topics ({@link TopicMap}) and the {@link SyncTransport} primitive an
- * adapter implements. Semantics (topic matching, seq/gap detection, echo suppression, limits) live
- * once in the core (`createSyncBus`); a transport only moves envelope text to and from a broker.
+ * `$resync` system event and typed topics ({@link TopicMap}); the `SyncTransport` primitive an
+ * adapter implements is in `backend.ts`. Semantics (topic matching, seq/gap detection, echo
+ * suppression, limits) live once in the core (`createSyncBus`); a transport only moves envelope
+ * text to and from a broker.
  *
  * Topic rules (enforced by the core):
  * - a topic is dot-separated segments of `[A-Za-z0-9_:-]`, at most 256 characters: `buttons.updated`;
@@ -176,42 +177,5 @@ export interface SyncBus<TM extends object = TopicMap> {
   /** Counters since creation. */
   stats(): SyncBusStats;
   /** Stop receiving, drop all subscriptions, close connections the bus opened itself. Idempotent. */
-  close(): Promise<void>;
-}
-
-/** What a transport reports to the core. Every callback must be called synchronously-safe and never throws back. */
-export interface SyncTransportEvents {
-  /** One envelope text as received from the broker, including this instance's own echoes. */
-  message(text: string): void;
-  /**
-   * The subscription is live. `resumed` is true when this follows a lost connection (events published
-   * meanwhile were missed); the core then emits `$resync`.
-   */
-  up(resumed: boolean): void;
-  /** The connection to the broker was lost; the transport keeps reconnecting on its own. */
-  down(error?: unknown): void;
-  /** A non-fatal problem worth logging (a failed reconnect attempt, an unreadable message). */
-  error(error: unknown): void;
-}
-
-/**
- * The primitive a sync adapter implements: move envelope text to and from one broker channel.
- * Everything else (matching, seq, echoes, limits, timeouts) is the core's job. Check an
- * implementation with `syncBusContract` from `botwire/testing`.
- */
-export interface SyncTransport {
-  /** Human-readable backend name for error messages, e.g. `"Redis"`. */
-  readonly name: string;
-  /** Largest envelope text in UTF-8 bytes this transport can carry. */
-  readonly maxPayloadBytes: number;
-  /** Start connecting and subscribing; report through `events`. Must not throw or reject. */
-  open(events: SyncTransportEvents): void;
-  /**
-   * Send one envelope text to every subscriber (this instance included). `topic` is given for brokers
-   * that route by channel. Rejects when the broker did not take it; the core bounds the wait, so a
-   * late settle is ignored. Should fail fast (no offline queue) while disconnected.
-   */
-  send(text: string, topic: string): Promise<void>;
-  /** Stop reconnecting and release what `open` created. Idempotent. */
   close(): Promise<void>;
 }

@@ -2,7 +2,6 @@
 import { expect, it } from 'vitest';
 import { SessionSerializationError, SessionValueTooLargeError } from '../errors.js';
 import { SessionStore } from '../session/session-store.js';
-import type { SessionStoreHarness } from './session-store-contract.js';
 
 /** A row of the bad-input table: what is passed, the error class, its message, and the `path` it names. @internal */
 export type InputRow = [string, (store: SessionStore<unknown>) => Promise<unknown>, new (...a: any[]) => Error, RegExp?, string?];
@@ -35,7 +34,7 @@ export const valueRows: InputRow[] = [
 ];
 
 /** Values that pass on purpose, and the exact size limit. @internal */
-export function valueCases(withStore: (fn: (h: SessionStoreHarness) => Promise<void>) => () => Promise<void>): void {
+export function valueCases(withStore: (fn: (h: { store: SessionStore<unknown> }) => Promise<void>) => () => Promise<void>): void {
   it('stores a Date as its ISO string, and drops object properties that are undefined', withStore(async ({ store }) => {
     await store.set('d', { at: new Date(Date.UTC(2030, 0, 2)), gone: undefined, kept: null });
     expect((await store.get('d'))?.data).toEqual({ at: '2030-01-02T00:00:00.000Z', kept: null });

@@ -25,7 +25,7 @@ const forged = (origin: string, seq: number, data: unknown = 'forged'): string =
 
 /** Put raw text on the hub, bypassing every bus: what anyone with broker access can do. */
 async function inject(hub: MemorySyncHub, text: string): Promise<void> {
-  const raw = memorySyncTransport(hub);
+  const raw = memorySyncTransport({ hub });
   raw.open({ message() {}, up() {}, down() {}, error() {} });
   await raw.send(text, 'payouts.approved');
   await raw.close();
@@ -100,7 +100,7 @@ describe('sync integrity with a secret (memory hub)', () => {
     const hub = createMemorySyncHub();
     const a = memorySyncBus({ hub, secret: SECRET });
     const b = memorySyncBus({ hub, secret: SECRET });
-    const spy = memorySyncTransport(hub);
+    const spy = memorySyncTransport({ hub });
     const wire: string[] = [];
     spy.open({ message: (t) => { wire.push(t); }, up() {}, down() {}, error() {} });
     await Promise.all([a.ready(), b.ready()]);

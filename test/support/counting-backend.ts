@@ -23,7 +23,7 @@ export function countingStore<T>(store: SessionStore<T>): { store: SessionStore<
   const wrapped = new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function' || prop === 'waitForRelease' || prop === 'close') {
+      if (typeof value !== 'function' || prop === 'waitForRelease' || prop === 'close' || prop === 'classifyError') {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       }
       return (...args: unknown[]) => {

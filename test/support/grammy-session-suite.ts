@@ -42,6 +42,8 @@ function unreachable(store: SessionStore<unknown>): SessionStore<unknown> {
     get(target, prop) {
       const v = Reflect.get(target, prop) as unknown;
       if (typeof v !== 'function' || prop === 'close') return v;
+      // Reading an error is no call to the server.
+      if (prop === 'classifyError') return (v as (err: unknown) => unknown).bind(target);
       return () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
     },
   }) as SessionBackend;

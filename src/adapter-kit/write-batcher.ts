@@ -2,6 +2,12 @@
  * Nagle-style write coalescing shared by adapters: the first item goes out at once; items that
  * arrive while a write is in flight go together in the next one. No added latency when idle, one
  * round trip (and on Postgres one commit) for many items under load.
+ *
+ * @example
+ * ```ts
+ * const reads = new WriteBatcher<string, string | null>(256, (keys) => client.mget(...keys));
+ * const value = await reads.push('k'); // alone when idle, else with the keys that queued meanwhile
+ * ```
  */
 export class WriteBatcher<I, R> {
   readonly #maxBatch: number;

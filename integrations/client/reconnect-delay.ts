@@ -4,8 +4,8 @@
  * @module
  */
 
-/** Exponential backoff with jitter. */
-export interface BackoffOptions {
+/** How reconnect delays grow: exponentially, with jitter. */
+export interface ReconnectDelayOptions {
   /** Delay before the first retry. @default 500 */
   initialMs?: number;
   /** Upper bound of any delay. @default 30_000 */
@@ -21,11 +21,11 @@ export interface BackoffOptions {
  *
  * @example
  * ```ts
- * backoffDelay(0); // 250–500 ms
- * backoffDelay(10); // 15–30 s
+ * reconnectDelay(0); // 250–500 ms
+ * reconnectDelay(10); // 15–30 s
  * ```
  */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function reconnectDelay(attempt: number, options: ReconnectDelayOptions = {}, random: () => number = Math.random): number {
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
   const factor = options.factor ?? 2;

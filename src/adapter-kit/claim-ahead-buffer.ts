@@ -1,4 +1,5 @@
-import type { ClaimArgs, StoredJob } from './backend.js';
+import type { ClaimArgs, StoredJob } from '../jobs/backend.js';
+import type { StartMark } from './worker-batch.js';
 
 /** What a claim asked for; jobs claimed ahead are only handed to claims with the same shape. */
 export interface ClaimShape {
@@ -8,14 +9,11 @@ export interface ClaimShape {
   readonly maxTimeoutMs: number;
 }
 
-/** The start of a run, to be written: the job's id, its stored token, and the start time (epoch ms). */
-export interface StartMark { id: string; token: string; at: number }
-
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
 const IDLE_RELEASE_MS = 200;
 /**
- * Longest wait before the starts of runs are written in a call of their own. While the worker is
- * busy they ride its completion and claim calls long before this, and a job that ends sooner
+ * Longest wait (ms) before the starts of runs are written in a call of their own. While the worker
+ * is busy they ride its completion and claim calls long before this, and a job that ends sooner
  * records its start with its outcome; so only jobs running longer than this, on a worker that
  * sends nothing meanwhile, cost a call (at most one per this interval, for all of them). Until its
  * start is written, a job whose worker dies goes back uncounted and may run once more: the
@@ -38,9 +36,10 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): Clai
 }
 
 /**
- * Claim-ahead for long-running workers. When a busy worker completes jobs, the completion script
- * also claims as many replacements (under a token of its own), so the worker's next claim is
- * answered from memory: one round trip per job instead of two at concurrency 1.
+ * The memory of `withClaimAhead`: jobs claimed ahead, token aliases, and starts not written yet.
+ * When a busy worker completes jobs, the completion call also claims as many replacements (under a
+ * token of its own), so the worker's next claim is answered from here: one round trip per job
+ * instead of two at concurrency 1.
  *
  * Only while a process is subscribed to wake-ups (a `Worker`; serverless ticks never subscribe),
  * so a tick never leaves a claimed-but-unstarted job locked. Jobs not taken within 200 ms, or when
@@ -55,7 +54,7 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): Clai
  * call ({@link takeStarts}), or with the job's own outcome or a heartbeat when one of those goes
  * first ({@link recording}), or after {@link START_MARK_MS} in a call of its own.
  */
-export class JobPrefetch {
+export class ClaimAheadBuffer {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();

@@ -11,6 +11,20 @@
 const STALE_MS = 60_000;
 const MAX_ENTRIES = 1_000;
 
+/**
+ * Local waiters for lease releases heard from the server, for a `SessionBackend.waitForRelease`.
+ * The adapter reports what it hears ({@link heard}, {@link wakeAll}) and what it does
+ * ({@link notePending} after a failed acquire, {@link wakeOne} after its own release); a wait is
+ * {@link released} (retry at once) or {@link park}.
+ *
+ * @example
+ * ```ts
+ * const waiters = new ReleaseWaiters();
+ * channel.on('released', (key) => waiters.heard(key));
+ * // in waitForRelease(key, timeoutMs):
+ * if (!waiters.released(key)) await waiters.park(key, timeoutMs);
+ * ```
+ */
 export class ReleaseWaiters {
   readonly #waiters = new Map<string, Set<() => void>>();
   /** A release heard while nobody here was registered to wait: key → when. */

@@ -1,0 +1,228 @@
+/**
+ * Claim-ahead as a {@link JobBackend} wrapper: a backend implements the plain contract plus one
+ * batched primitive ({@link WorkerBatchBackend.workerBatch}), and {@link withClaimAhead} adds what a
+ * busy long-running worker needs to spend about one round trip per job — buffering of jobs claimed
+ * ahead, token aliases, start marks, and Nagle-style batching of completions.
+ *
+ * @module
+ */
+import type {
+  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+} from '../jobs/backend.js';
+import { newToken } from '../internal/token.js';
+import { intInRange } from '../internal/validate.js';
+import type { BackendErrorKind } from './backend-call.js';
+import { ClaimAheadBuffer, type ClaimShape } from './claim-ahead-buffer.js';
+import type { WorkerBatchBackend, WorkerClaim, WorkerBatchResult } from './worker-batch.js';
+import { WriteBatcher } from './write-batcher.js';
+
+/** Options of {@link withClaimAhead}. */
+export interface ClaimAheadOptions {
+  /**
+   * Most completions in one {@link WorkerBatchBackend.workerBatch} call: bounds one call's run time
+   * on the server (a script holds Redis, a statement holds its row locks).
+   * @default 200
+   */
+  maxCompletions?: number;
+}
+
+/** One completion waiting to be sent. */
+interface Completion { id: string; token: string; result: string; now: number }
+
+/** A batch entry that only asks for a call, so that pending starts get written. */
+const FLUSH_STARTS = Symbol('flush starts');
+
+/**
+ * The wrapped backend. Methods that need no claim-ahead state go straight to the inner backend
+ * (no `async` frame of their own: one promise per call, as unwrapped).
+ */
+class ClaimAheadBackend implements JobBackend {
+  readonly name: string;
+  classifyError?: (err: unknown) => BackendErrorKind | undefined;
+  subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
+  readonly #inner: WorkerBatchBackend;
+  readonly #buffer = new ClaimAheadBuffer((jobs) => this.#handBack(jobs));
+  readonly #batcher: WriteBatcher<Completion | typeof FLUSH_STARTS, boolean>;
+
+  constructor(inner: WorkerBatchBackend, options: ClaimAheadOptions) {
+    this.#inner = inner;
+    this.name = inner.name;
+    if (inner.classifyError) this.classifyError = inner.classifyError.bind(inner);
+    // Only a backend with wake-ups has long-running subscribers, the only workers that claim ahead.
+    if (inner.subscribe) this.subscribe = (listener) => this.#subscribe(listener);
+    const max = intInRange('maxCompletions', options.maxCompletions ?? 200, 1);
+    this.#batcher = new WriteBatcher(max, (batch) => this.#sendCompletions(batch));
+    // Best effort: a start not written before the worker dies only means that job is handed back
+    // uncounted (bounded per job by the backend), so a failed flush needs no report of its own.
+    this.#buffer.onStartsDue(() => { this.#batcher.push(FLUSH_STARTS).catch(() => undefined); });
+  }
+
+  async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
+    const stop = await this.#inner.subscribe!(listener);
+    const disable = this.#buffer.enable();
+    return async () => { await disable(); await stop(); };
+  }
+
+  claim(a: ClaimArgs): Promise<StoredJob[]> {
+    // Nothing to claim for: the inner backend answers as it would unwrapped.
+    if (a.names.length === 0) return this.#inner.claim(a);
+    const ahead = this.#buffer.take(a);
+    if (ahead.length >= a.limit) {
+      this.#buffer.remember(a.token, a, ahead.length);
+      return Promise.resolve(ahead);
+    }
+    const limit = a.limit - ahead.length;
+    // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
+    const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
+    return fresh.then((jobs) => {
+      const all = ahead.length ? ahead.concat(jobs) : jobs;
+      this.#buffer.remember(a.token, a, all.length);
+      return all;
+    });
+  }
+
+  /**
+   * A subscribed worker's claim that the buffer did not fill: a worker batch with no completions —
+   * its jobs are stored without `startedAt`, and it carries the starts waiting to be written. Sent
+   * at once, beside any completion batch in flight.
+   */
+  async #claimForWorker(a: ClaimArgs, limit: number): Promise<StoredJob[]> {
+    const started = this.#buffer.takeStarts();
+    const claim: WorkerClaim = { names: a.names, limit, maxTimeoutMs: a.maxTimeoutMs, leaseMs: a.leaseMs, token: a.token, waiter: a.waiter };
+    let reply: WorkerBatchResult;
+    try {
+      reply = await this.#inner.workerBatch({ now: a.now, started, completions: [], claim });
+    } catch (err) {
+      this.#buffer.restoreStarts(started);
+      throw err;
+    }
+    // The core sees when its claim started the run; the backend learns it from started().
+    return reply.jobs.map((job) => ({ ...job, startedAt: a.now }));
+  }
+
+  /**
+   * Completions coalesced into one worker batch (the first goes at once, later ones wait for the
+   * call in flight), which also claims ahead the next jobs for the workers whose claimed jobs these
+   * were, and carries the starts of the runs begun since the last call.
+   */
+  async #sendCompletions(batch: Array<Completion | typeof FLUSH_STARTS>): Promise<boolean[]> {
+    const buffer = this.#buffer;
+    const done = batch.filter((c): c is Completion => c !== FLUSH_STARTS);
+    const completions = done.map((c) => ({ id: c.id, token: buffer.real(c.id, c.token), result: c.result }));
+    const started = buffer.takeStarts(done.length < batch.length);
+    if (completions.length === 0 && started.length === 0) return batch.map(() => true);
+    // One `now` per call (the latest): finishedAt differs from the caller's clock by the wait only.
+    const now = Math.max(...done.map((c) => c.now), ...started.map((m) => m.at));
+    let shape: ClaimShape | undefined;
+    let claim: WorkerClaim | undefined;
+    for (const c of done) {
+      const s = buffer.shapeFor(c.token);
+      if (!s) continue;
+      if (!claim) {
+        shape = s;
+        claim = { names: s.names, limit: 0, maxTimeoutMs: s.maxTimeoutMs, leaseMs: s.leaseMs, token: newToken() };
+      }
+      if (s.key === shape!.key) claim.limit++;
+    }
+    let reply: WorkerBatchResult;
+    try {
+      reply = await this.#inner.workerBatch({ now, started, completions, claim });
+    } catch (err) {
+      buffer.restoreStarts(started);
+      throw err;
+    }
+    if (shape) buffer.offer(shape, reply.jobs);
+    let i = 0;
+    return batch.map((c) => {
+      if (c === FLUSH_STARTS) return true;
+      buffer.settle(c.id, c.token);
+      return reply.flags[i++] === 1;
+    });
+  }
+
+  started(id: string, token: string, now: number): void {
+    this.#buffer.begin(id, token, now);
+  }
+
+  complete(id: string, token: string, result: string, now: number): Promise<boolean> {
+    this.#buffer.recording(id, token); // the completion records the run's start itself
+    return this.#batcher.push({ id, token, result, now });
+  }
+
+  heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
+    return this.#inner.heartbeat(id, this.#buffer.recording(id, token), leaseMs, now, progress).then((ok) => {
+      if (!ok) this.#buffer.settle(id, token);
+      return ok;
+    });
+  }
+
+  partial(id: string, token: string, result: string, missing: string, retryAt: number, now: number, final?: { error: string }): Promise<boolean> {
+    return this.#settled(id, token, this.#inner.partial(id, this.#buffer.recording(id, token), result, missing, retryAt, now, final));
+  }
+
+  fail(id: string, token: string, error: string, retryAt: number | undefined, now: number): Promise<boolean> {
+    return this.#settled(id, token, this.#inner.fail(id, this.#buffer.recording(id, token), error, retryAt, now));
+  }
+
+  release(id: string, token: string, now: number): Promise<boolean> {
+    return this.#settled(id, token, this.#inner.release(id, this.#buffer.recording(id, token), now));
+  }
+
+  /** The run of `id` under `token` ended with `outcome`'s call (whatever it answered). */
+  #settled(id: string, token: string, outcome: Promise<boolean>): Promise<boolean> {
+    return outcome.then((ok) => {
+      this.#buffer.settle(id, token);
+      return ok;
+    });
+  }
+
+  /** Hand jobs claimed ahead back to the queue, uncounted (best effort: a failure leaves a lease to lapse). */
+  async #handBack(jobs: StoredJob[]): Promise<void> {
+    await Promise.allSettled(jobs.map((job) => this.#inner.handBack(job.id, job.leaseToken!, Date.now())));
+  }
+
+  add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> { return this.#inner.add(job, now); }
+  retry(id: string, now: number): Promise<boolean> { return this.#inner.retry(id, now); }
+  cancel(id: string, now: number): Promise<boolean> { return this.#inner.cancel(id, now); }
+  get(id: string): Promise<StoredJob | undefined> { return this.#inner.get(id); }
+  list(args: ListArgs): Promise<ListPage> { return this.#inner.list(args); }
+  reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]> { return this.#inner.reclaim(token, leaseMs, limit, now); }
+  promote(limit: number, now: number): Promise<number> { return this.#inner.promote(limit, now); }
+  countDue(names: readonly string[], now: number): Promise<number> { return this.#inner.countDue(names, now); }
+  removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number> {
+    return this.#inner.removeFinished(states, before, limit);
+  }
+
+  async close(): Promise<void> {
+    await this.#handBack(this.#buffer.drain());
+    await this.#inner.close();
+  }
+}
+
+/**
+ * Add claim-ahead to a job backend: a long-running `Worker`'s completions are written Nagle-style
+ * (the first at once, the rest together with the next call) and each such call also claims as many
+ * replacement jobs as it completed, so the worker's next claim is answered from memory — about one
+ * round trip per job at any concurrency. Serverless ticks (`runDue`, which never subscribe) get the
+ * batched completions and plain claims.
+ *
+ * The wrapper keeps the jobs claimed ahead (handed back uncounted, keeping their place in line,
+ * when no claim takes them within 200 ms or the worker unsubscribes), maps the core's claim tokens
+ * to the stored ones (so every later call stays fenced), and writes the starts of runs that began
+ * (`JobBackend.started`) with the worker's next call — so a job whose worker dies before running it
+ * goes back uncounted (see `JobBackend.reclaim`).
+ *
+ * @param inner the backend: the plain contract plus {@link WorkerBatchBackend.workerBatch} and
+ *   {@link WorkerBatchBackend.handBack}
+ * @returns the backend to give to `JobQueue` (wrap once, in the adapter's factory)
+ *
+ * @example
+ * ```ts
+ * export function myJobBackend(options: MyOptions): JobBackend {
+ *   return withClaimAhead(new MyJobBackend(options), { maxCompletions: 200 });
+ * }
+ * ```
+ */
+export function withClaimAhead(inner: WorkerBatchBackend, options: ClaimAheadOptions = {}): JobBackend {
+  return new ClaimAheadBackend(inner, options);
+}
