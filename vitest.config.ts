@@ -11,7 +11,7 @@ const alias = Object.entries(paths)
 export default defineConfig({
   resolve: { alias },
   test: {
-    globalSetup: ['test/support/pglite-global-setup.ts'],
+    globalSetup: ['test/support/gen-sql-global-setup.ts', 'test/support/pglite-global-setup.ts'],
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx', 'integrations/**/*.test.ts', 'src/**/*.test.ts', 'adapters/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

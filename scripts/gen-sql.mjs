@@ -1,5 +1,6 @@
-// Placeholder until the Postgres adapter lands: generates adapters/postgres/sql/migrations.generated.ts
-// from the numbered .sql files so the SQL ships inside the bundle (never read from disk at run time).
+// Generates adapters/postgres/sql/migrations.generated.ts from the numbered .sql files, so the SQL
+// ships inside the bundle (never read from disk at run time). The output is not committed: build,
+// typecheck, test, start, docs and vitest's global setup run this first.
 import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

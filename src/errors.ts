@@ -198,13 +198,16 @@ export class BotwireConfigError extends BotwireError {
   }
 }
 
-/** The stored schema is missing or older than this version of botwire expects. */
+/**
+ * The stored schema is missing or older than this version of botwire expects. `detail`, when given,
+ * replaces the default advice (run migrate) for schemas that migrate cannot bring up to date.
+ */
 export class BackendSchemaError extends BotwireError {
-  constructor(backend: string, cause?: unknown) {
+  constructor(backend: string, cause?: unknown, detail?: string) {
     super(
       'BACKEND_SCHEMA',
-      `${backend}: botwire's tables or functions are missing or out of date. Run \`npx botwire migrate ` +
-        '--database-url <url>` (or `migrate(client)` from botwire/postgres) once per deploy, not per request.',
+      `${backend}: ` + (detail ?? "botwire's tables or functions are missing or out of date. Run `npx botwire migrate " +
+        '--database-url <url>` (or `migrate(client)` from botwire/postgres) once per deploy, not per request.'),
       { cause },
     );
   }

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../adapters/postgres/migrate.js';
 import { postgresJobQueue } from '../adapters/postgres/job-backend.js';
-import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
+import { DATABASE_URL, needs } from './support/services.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workerSource = fileURLToPath(new URL('./fixtures/pg-job-worker.ts', import.meta.url));
@@ -18,15 +18,15 @@ const KILL_EVERY_MS = 2_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
-  const schema = uniqueName('bw_crash');
+  let db: PgSchema<pg.Pool>;
   let pool: pg.Pool;
+  let schema: string;
 
   beforeAll(async () => {
     mkdirSync(`${root}.tmp`, { recursive: true });
     await build({ entryPoints: [workerSource], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: workerFile, logLevel: 'error' });
-    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
-    pool.on('error', () => undefined);
-    await migrate(pool, { schema });
+    db = await withPgSchema('bw_crash', { max: 4 });
+    ({ client: pool, schema } = db);
     // Count every transition into `completed`: a job completed twice would show up as 2.
     await pool.query(`
       CREATE TABLE "${schema}".job_exec (id text PRIMARY KEY, runs integer NOT NULL);
@@ -42,8 +42,7 @@ describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
     `);
   });
   afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
+    await db?.drop();
     rmSync(workerFile, { force: true });
   });
 

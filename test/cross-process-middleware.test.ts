@@ -7,10 +7,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, postgresSessionStore } from '../adapters/postgres/index.js';
+import { postgresSessionStore } from '../adapters/postgres/index.js';
 import { redisSessionStore } from '../adapters/redis/index.js';
 import type { SessionStore } from '../src/session/session-store.js';
 import type { Configure } from './fixtures/grammy-bot-worker.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { textUpdate } from './support/telegram.js';
 import { DATABASE_URL, needs, REDIS_URL, uniqueName } from './support/services.js';
 
@@ -76,17 +77,17 @@ const postgresUp = await needs('postgres');
 
 describe.runIf(redisUp && postgresUp)(`${PROCESSES} bot processes × ${UPDATES} concurrent updates on ${CHATS} chats`, () => {
   let workers: Worker[] = [];
-  const schema = uniqueName('bw_xmw');
+  let db: PgSchema<pg.Pool> | undefined;
+  let schema = '';
   const prefix = `${uniqueName('xmw')}:`;
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
-  pool.on('error', () => undefined);
   let redisStore: SessionStore<unknown>;
   let pgStore: SessionStore<unknown>;
 
   beforeAll(async () => {
-    [workers] = await Promise.all([Promise.all(Array.from({ length: PROCESSES }, startWorker)), migrate(pool, { schema })]);
+    [workers, db] = await Promise.all([Promise.all(Array.from({ length: PROCESSES }, startWorker)), withPgSchema('bw_xmw', { max: 4 })]);
+    schema = db.schema;
     redisStore = redisSessionStore({ url: REDIS_URL, prefix });
-    pgStore = postgresSessionStore({ client: pool, schema });
+    pgStore = postgresSessionStore({ client: db.client, schema });
   }, 60_000);
 
   afterAll(async () => {
@@ -94,8 +95,7 @@ describe.runIf(redisUp && postgresUp)(`${PROCESSES} bot processes × ${UPDATES} 
     await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
     await redisStore?.close();
     await pgStore?.close();
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
+    await db?.drop();
   });
 
   for (const framework of ['grammy', 'telegraf'] as const) {
@@ -103,18 +103,18 @@ describe.runIf(redisUp && postgresUp)(`${PROCESSES} bot processes × ${UPDATES} 
     const key = framework === 'grammy' ? (c: number) => String(c) : (c: number) => `${c}:${c}`;
     for (const backend of ['redis', 'postgres'] as const) {
       const url = backend === 'redis' ? REDIS_URL : DATABASE_URL;
-      const space = backend === 'redis' ? prefix : schema;
+      const space = (): string => (backend === 'redis' ? prefix : schema);
       const store = (): SessionStore<unknown> => (backend === 'redis' ? redisStore : pgStore);
 
       it(`${framework} on ${backend}, 'serialize': exactly ${UPDATES} increments`, async () => {
-        const r = await runFleet(workers, { framework, backend, mode: 'serialize', url, space });
+        const r = await runFleet(workers, { framework, backend, mode: 'serialize', url, space: space() });
         expect(r.errors).toEqual([]);
         expect(r.ok).toBe(UPDATES);
         expect(await total(store(), r.base, key)).toBe(UPDATES);
       }, 60_000);
 
       it(`${framework} on ${backend}, 'optimistic': landed + SessionConflictError = ${UPDATES}`, async () => {
-        const r = await runFleet(workers, { framework, backend, mode: 'optimistic', url, space });
+        const r = await runFleet(workers, { framework, backend, mode: 'optimistic', url, space: space() });
         expect(r.errors).toEqual([]);
         expect(r.ok + r.conflict).toBe(UPDATES);
         expect(r.conflict).toBeGreaterThan(0);

@@ -59,14 +59,11 @@ describe.runIf(await needs('redis'))('cross-process lease serialization on Redis
 // Enabled once the Postgres adapter is in the tree (adapters/postgres/index.ts).
 const postgresAdapter = existsSync(fileURLToPath(new URL('../adapters/postgres/index.ts', import.meta.url)));
 describe.runIf(postgresAdapter && (await needs('postgres')))('cross-process lease serialization on Postgres', () => {
-  const schema = uniqueName('bwtest_xproc');
-
   it(`${PROCESSES} processes × ${CYCLES} concurrent increments on ${KEYS} keys lose none`, async () => {
-    const { migrate, postgresSessionStore } = await import('../adapters/postgres/index.js');
-    const pg = (await import('pg')).default;
-    const pool = new pg.Pool({ connectionString: DATABASE_URL });
+    const { postgresSessionStore } = await import('../adapters/postgres/index.js');
+    const { withPgSchema } = await import('./support/pg-schema.js');
+    const { client: pool, schema, drop } = await withPgSchema('bwtest_xproc');
     try {
-      await migrate(pool, { schema });
       const reports = await runFleet('postgres', DATABASE_URL, schema);
       expect(reports.map((r) => r.errors)).toEqual(reports.map(() => ({})));
       const store = postgresSessionStore<number>({ client: pool, schema });
@@ -75,8 +72,7 @@ describe.runIf(postgresAdapter && (await needs('postgres')))('cross-process leas
       expect(records.reduce((sum, r) => sum + (r?.data ?? 0), 0)).toBe(PROCESSES * CYCLES);
       for (const r of records) expect(r?.version).toBe(r?.data);
     } finally {
-      await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => {});
-      await pool.end();
+      await drop();
     }
   }, 120_000);
 });

@@ -1,21 +1,13 @@
-import { createPGlite } from './support/pglite.js';
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
-import { migrate } from '../adapters/postgres/migrate.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
 import { claimAheadSuite } from './support/claim-ahead-suite.js';
+import { withPgSchema } from './support/pg-schema.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
-const db = await createPGlite();
-const schema = 'botwire';
-
-beforeAll(async () => {
-  await db.waitReady;
-  await migrate(db, { schema });
-}, 60_000);
-afterAll(async () => { await db.close(); });
+const { client: db, schema, drop } = await withPgSchema('botwire', { pglite: true });
+afterAll(drop);
 
 // Tick mode, as behind a transaction pooler: no LISTEN, workers poll.
 jobQueueContract('postgres (PGlite, no LISTEN)', () => {

@@ -1,19 +1,14 @@
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, migrationSql, postgresSessionStore } from '../adapters/postgres/index.js';
 import { BackendSchemaError } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
+import { withPgSchema } from './support/pg-schema.js';
 import { uniqueName } from './support/services.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
-const db = new PGlite();
-const schema = 'botwire';
-
-beforeAll(async () => {
-  await db.waitReady;
-  await migrate(db, { schema });
-}, 60_000);
-afterAll(async () => { await db.close(); });
+const { client: db, schema, drop } = await withPgSchema('botwire', { pglite: true });
+afterAll(drop);
 
 sessionStoreContract('postgres (PGlite)', () => {
   const prefix = uniqueName('t') + ':';

@@ -1,20 +1,12 @@
-import { createPGlite } from './support/pglite.js';
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate } from '../adapters/postgres/migrate.js';
+import { afterAll, expect, it } from 'vitest';
 import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
 import { syncBusContract } from '../src/testing/sync-bus-contract.js';
 import type { SyncEnvelope } from '../src/sync/types.js';
+import { withPgSchema } from './support/pg-schema.js';
 
 // One embedded Postgres for the whole file: starting PGlite takes seconds.
-const db = await createPGlite();
-const schema = 'bw_sync';
-
-beforeAll(async () => {
-  await db.waitReady;
-  await migrate(db, { schema });
-}, 180_000); // PGlite starts in ~5 s, far slower while parallel suites load the machine
-afterAll(async () => { await db.close(); });
+const { client: db, schema, drop } = await withPgSchema('bw_sync', { pglite: true });
+afterAll(drop);
 
 syncBusContract('postgres (PGlite)', () => ({ create: (o) => postgresSyncBus({ ...o, client: db, schema }) }));
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { applyLegacyMigrations } from './support/legacy-migrations.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const withPostgres = await needs('postgres');
@@ -29,6 +30,7 @@ describe('botwire CLI', { timeout: 30_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^-- botwire: schema "bot_prod"/);
     expect(r.stdout).toContain('CREATE TABLE IF NOT EXISTS "bot_prod".sessions');
+    expect(r.stdout.match(/^-- \d{3}_\w+$/gm)).toEqual(['-- 001_sessions', '-- 002_jobs', '-- 003_sync', '-- 004_rate_limit']);
     expect(r.stdout).toContain('ENABLE ROW LEVEL SECURITY');
     expect(r.stdout).not.toContain('{{schema}}');
     expect(r.stdout.trimEnd().endsWith('COMMIT;')).toBe(true);
@@ -74,13 +76,31 @@ describe('botwire CLI', { timeout: 30_000 }, () => {
       const first = await cli(['migrate', '--schema', schema], { DATABASE_URL });
       expect(first.stderr).toBe('');
       expect(first).toMatchObject({ code: 0 });
-      expect(first.stdout).toMatch(new RegExp(`applied 001_sessions.* to schema "${schema}"`));
+      expect(first.stdout).toMatch(new RegExp(`applied 001_sessions, 002_jobs, 003_sync, 004_rate_limit to schema "${schema}".*now at version 4`));
       const again = await cli(['migrate', '--database-url', DATABASE_URL, '--schema', schema]);
       expect(again.code).toBe(0);
       expect(again.stdout).toMatch(/is up to date/);
     } finally {
       const client = new pg.Client({ connectionString: DATABASE_URL });
       await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  });
+
+  it.runIf(withPostgres)('exits 1 saying what to do for a schema migrated before the 0.x baseline', async () => {
+    const schema = uniqueName('bw_cli_pre');
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    try {
+      await applyLegacyMigrations(client, schema);
+      const r = await cli(['migrate', '--schema', schema], { DATABASE_URL });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/migrate failed: .*before its 0\.x baseline/);
+      expect(r.stderr).toContain(`DROP SCHEMA "${schema}" CASCADE`);
+      expect(r.stderr).toContain('npx botwire migrate --schema <new>');
+    } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
     }

@@ -1,18 +1,19 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
-import { migrate } from '../adapters/postgres/migrate.js';
 import type { PgQueryable } from '../adapters/postgres/client.js';
 import { BackendSchemaError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { Worker } from '../src/jobs/worker.js';
 import { jobQueueContract } from '../src/testing/job-queue-contract.js';
 import { claimAheadSuite } from './support/claim-ahead-suite.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const run = await needs('postgres');
-const schema = uniqueName('bw_jobs');
+let db: PgSchema<pg.Pool>;
 let pool: pg.Pool;
+let schema: string;
 
 /** Wraps a client and counts every query it sends, to prove the round trips per job. */
 function counting(client: PgQueryable): PgQueryable & { count: number } {
@@ -39,14 +40,10 @@ function countingPool(p: pg.Pool): { pool: pg.Pool; calls: () => number } {
 
 describe.runIf(run)('Postgres job queue (pg)', () => {
   beforeAll(async () => {
-    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8 });
-    pool.on('error', () => undefined);
-    await migrate(pool, { schema });
+    db = await withPgSchema('bw_jobs', { max: 8 });
+    ({ client: pool, schema } = db);
   });
-  afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
+  afterAll(() => db?.drop());
 
   // Tests count jobs schema-wide (left, retention), so each starts from an empty table.
   jobQueueContract('postgres (pg.Pool, LISTEN/NOTIFY)', () => {

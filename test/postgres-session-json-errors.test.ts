@@ -4,13 +4,11 @@
  * version), so the code alone must not decide. The core refuses such versions before the backend;
  * a client wrapper tampers with the statement's parameters to reach the server with them anyway.
  */
-import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, postgresSessionStore, type PgQueryable } from '../adapters/postgres/index.js';
+import { postgresSessionStore, type PgQueryable } from '../adapters/postgres/index.js';
 import { SessionSerializationError } from '../src/errors.js';
-import { createPGlite } from './support/pglite.js';
-import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
+import { needs, uniqueName } from './support/services.js';
 
 const withPostgres = await needs('postgres');
 
@@ -33,16 +31,15 @@ function tampering(client: PgQueryable): PgQueryable & { next?: Tamper } {
 
 const LONE_SURROGATE_JSON = '{"a":"\\udc00"}';
 
-function cases(label: string, open: () => Promise<{ client: PgQueryable; schema: string; close(): Promise<void> }>): void {
+function cases(label: string, open: () => Promise<PgSchema<PgQueryable>>): void {
   describe(label, () => {
-    let env: Awaited<ReturnType<typeof open>>;
+    let env: PgSchema<PgQueryable>;
     let db: ReturnType<typeof tampering>;
     beforeAll(async () => {
       env = await open();
-      await migrate(env.client, { schema: env.schema });
       db = tampering(env.client);
     });
-    afterAll(async () => { await env?.close(); });
+    afterAll(async () => { await env?.drop(); });
 
     const store = () => postgresSessionStore({ client: db, schema: env.schema, listen: false, preparedStatements: false });
 
@@ -75,19 +72,8 @@ function cases(label: string, open: () => Promise<{ client: PgQueryable; schema:
   });
 }
 
-cases('PGlite', async () => {
-  const db: PGlite = await createPGlite();
-  return { client: db, schema: 'bw_json', close: () => db.close() };
-});
+cases('PGlite', () => withPgSchema('bw_json', { pglite: true }));
 
 if (withPostgres) {
-  cases('Postgres', async () => {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-    const schema = uniqueName('bw_json');
-    return {
-      client: pool,
-      schema,
-      close: async () => { await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); await pool.end(); },
-    };
-  });
+  cases('Postgres', () => withPgSchema('bw_json', { max: 2 }));
 }

@@ -1,16 +1,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, postgresSessionStore, type PgQueryable } from '../adapters/postgres/index.js';
-import { migrations } from '../adapters/postgres/sql/migrations.generated.js';
 import {
   BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, SessionLeaseLostError, SessionSerializationError,
 } from '../src/errors.js';
 import { sessionStoreContract } from '../src/testing/index.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const run = await needs('postgres');
-const schema = uniqueName('bw_sess');
+let db: PgSchema<pg.Pool>;
 let pool: pg.Pool;
+let schema: string;
 
 /** Wraps a client and counts every query it sends, to prove one round trip per primitive. */
 function counting(client: PgQueryable): PgQueryable & { count: number; texts: string[] } {
@@ -24,15 +25,10 @@ function counting(client: PgQueryable): PgQueryable & { count: number; texts: st
 
 describe.runIf(run)('Postgres session store (pg)', () => {
   beforeAll(async () => {
-    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8 });
-    // pg emits errors of idle connections on the pool (e.g. after pg_terminate_backend).
-    pool.on('error', () => undefined);
-    await migrate(pool, { schema });
+    db = await withPgSchema('bw_sess', { max: 8 });
+    ({ client: pool, schema } = db);
   });
-  afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
+  afterAll(() => db?.drop());
 
   sessionStoreContract('postgres (pg.Pool)', () => {
     const prefix = uniqueName('t') + ':';
@@ -96,7 +92,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
           WHERE n.nspname = $1 AND c.relname IN ('sessions', 'session_leases') ORDER BY 1`, [schema]);
       expect(rows).toEqual([{ relname: 'session_leases', relpersistence: 'u' }, { relname: 'sessions', relpersistence: 'p' }]);
       const store = postgresSessionStore({ client: pool, schema, prefix: uniqueName('ul') + ':' });
-      // A lease on an absent key leaves no row in sessions (001 kept a bare "lease row" there).
+      // A lease on an absent key leaves no row in sessions: only its lease row exists.
       const absent = await store.acquire('absent');
       const key = `${store.prefix}absent`;
       expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".sessions WHERE key = $1`, [key])).rows[0].n).toBe(0);
@@ -178,14 +174,13 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       for (const r of taken) if (r.status === 'fulfilled') await r.value.release();
     });
 
-    it('on a schema without the batch functions (before migration 007), merged calls fall back to single ones', async () => {
-      const old = uniqueName('bw_m006');
-      const q = `"${old}"`;
+    it('on a schema without the batch functions, merged calls fall back to single ones', async () => {
+      const bare = await withPgSchema('bw_nobatch', { max: 4 });
       try {
-        await pool.query(`CREATE SCHEMA ${q}; CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-        for (const m of migrations.filter((x) => x.version <= 6)) await pool.query(m.sql.replaceAll('{{schema}}', q));
-        const client = counting(pool);
-        const store = postgresSessionStore({ client, schema: old });
+        await bare.client.query(`DROP FUNCTION "${bare.schema}".session_acquire_many, "${bare.schema}".session_commit_many,
+          "${bare.schema}".session_set_many`);
+        const client = counting(bare.client);
+        const store = postgresSessionStore({ client, schema: bare.schema });
         const burst = (): Promise<number[]> => Promise.all(['a', 'b', 'c', 'd'].map((k, i) => store.set(k, i)));
         expect(await burst()).toEqual([1, 1, 1, 1]);
         expect(await burst()).toEqual([2, 2, 2, 2]);
@@ -195,42 +190,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
         expect(client.texts.filter((t) => t.includes('_many(')).length).toBe(1);
         expect((await store.getMany(['a', 'b', 'c', 'd'])).map((r) => r?.data)).toEqual([9, 9, 9, 3]);
       } finally {
-        await pool.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
-      }
-    });
-
-    it('migration 006 carries live leases of the old lease columns over and removes bare lease rows', async () => {
-      const old = uniqueName('bw_m005');
-      const q = `"${old}"`;
-      try {
-        // A schema as migrations 001–005 left it, with a lease held mid-update during the deploy.
-        await pool.query(`CREATE SCHEMA ${q}; CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-        for (const m of migrations.filter((x) => x.version <= 5)) {
-          await pool.query(m.sql.replaceAll('{{schema}}', q));
-          await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-        }
-        await pool.query(`SELECT ${q}.session_set('held', '{"n":1}')`);
-        const taken = (await pool.query(`SELECT ok FROM ${q}.session_acquire('held', 'old-token', 60000)`)).rows[0];
-        expect(taken.ok).toBe(true);
-        await pool.query(`SELECT ${q}.session_acquire('bare', 'old-token-2', 60000)`);
-        await pool.query(`SELECT ${q}.session_set('free', '{"n":5}')`);
-        expect((await migrate(pool, { schema: old })).applied.map((m) => m.version)).toContain(6);
-
-        const store = postgresSessionStore({ client: pool, schema: old });
-        // Still held by the old holder: nobody else gets it, and its commit is accepted.
-        await expect(store.acquire('held', { waitMs: 0 })).rejects.toThrow(/Timed out/);
-        const commit = (await pool.query(`SELECT ok, version FROM ${q}.session_commit('held', 'old-token', 1, 'set', '{"n":2}')`)).rows[0];
-        expect(commit).toEqual({ ok: true, version: '2' });
-        const lease = await store.acquire('held', { waitMs: 0 });
-        expect(lease.record).toMatchObject({ data: { n: 2 }, version: 2 });
-        await lease.release();
-        // The bare lease row is gone from sessions, its lease kept; other records are untouched.
-        expect((await pool.query(`SELECT key FROM ${q}.sessions ORDER BY key`)).rows.map((r) => r.key)).toEqual(['free', 'held']);
-        await expect(store.acquire('bare', { waitMs: 0 })).rejects.toThrow(/Timed out/);
-        expect((await store.get('free'))?.data).toEqual({ n: 5 });
-        await store.close();
-      } finally {
-        await pool.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
+        await bare.drop();
       }
     });
 

@@ -1,26 +1,23 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../adapters/postgres/migrate.js';
 import { postgresSyncBus } from '../adapters/postgres/sync-transport.js';
 import { BotwireConfigError, SyncPayloadTooLargeError } from '../src/errors.js';
 import { syncBusContract } from '../src/testing/sync-bus-contract.js';
 import type { SyncEnvelope } from '../src/sync/types.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const run = await needs('postgres');
-const schema = uniqueName('bw_sync');
+let db: PgSchema<pg.Pool>;
 let pool: pg.Pool;
+let schema: string;
 
 describe.runIf(run)('Postgres SyncBus (pg)', () => {
   beforeAll(async () => {
-    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 12 });
-    pool.on('error', () => undefined);
-    await migrate(pool, { schema });
+    db = await withPgSchema('bw_sync', { max: 12 });
+    ({ client: pool, schema } = db);
   });
-  afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
+  afterAll(() => db?.drop());
 
   syncBusContract('postgres (pg.Pool)', () => ({ create: (o) => postgresSyncBus({ ...o, client: pool, schema }) }));
   syncBusContract('postgres (connectionString)', () => ({ create: (o) => postgresSyncBus({ ...o, connectionString: DATABASE_URL, schema }) }));

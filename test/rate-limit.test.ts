@@ -1,11 +1,10 @@
-import { createPGlite } from './support/pglite.js';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotError, type Context } from 'grammy';
 import { memoryRateLimitStore } from '../adapters/memory/index.js';
-import { migrate, postgresRateLimitStore } from '../adapters/postgres/index.js';
+import { postgresRateLimitStore } from '../adapters/postgres/index.js';
 import { redisRateLimitStore } from '../adapters/redis/index.js';
 import { rateLimit } from '../integrations/grammy/index.js';
 import { rateLimit as telegrafRateLimit } from '../integrations/telegraf/index.js';
@@ -13,7 +12,8 @@ import { decideHit } from '../src/rate-limit/rate-limit-backend.js';
 import type { RateLimitStore } from '../src/rate-limit/rate-limit-store.js';
 import { BackendUnavailableError, BotwireConfigError } from '../src/errors.js';
 import { grammyBot, telegrafBot, textUpdate, inlineQueryUpdate } from './support/telegram.js';
-import { DATABASE_URL, needs, REDIS_URL, uniqueName } from './support/services.js';
+import { withPgSchema, type PgSchema } from './support/pg-schema.js';
+import { needs, REDIS_URL, uniqueName } from './support/services.js';
 import type { Update } from 'telegraf/types';
 
 const user = (): number => 1 + Math.floor(Math.random() * 2_000_000_000);
@@ -148,16 +148,16 @@ describe.runIf(await needs('redis'))('on Redis', () => {
 });
 
 describe.runIf(await needs('postgres'))('on Postgres', () => {
-  const schema = uniqueName('bw_rl');
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
-  pool.on('error', () => undefined);
+  let db: PgSchema<pg.Pool>;
+  let pool: pg.Pool;
+  let schema: string;
   let calls = 0;
   const counting = { query: (text: string, params?: unknown[]) => { calls++; return pool.query(text, params); } };
-  beforeAll(async () => { await migrate(pool, { schema }); });
-  afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
+  beforeAll(async () => {
+    db = await withPgSchema('bw_rl', { max: 6 });
+    ({ client: pool, schema } = db);
   });
+  afterAll(() => db?.drop());
   rateLimitSuite('Postgres', () => postgresRateLimitStore({ client: counting, schema }), () => calls);
 
   it('cleanup removes counters whose windows are over', async () => {
@@ -170,11 +170,8 @@ describe.runIf(await needs('postgres'))('on Postgres', () => {
 });
 
 describe('on PGlite', () => {
-  let db: PGlite;
-  beforeAll(async () => {
-    db = await createPGlite();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => { await db.close(); });
-  rateLimitSuite('PGlite', () => postgresRateLimitStore({ client: db }));
+  let db: PgSchema<PGlite>;
+  beforeAll(async () => { db = await withPgSchema('botwire', { pglite: true }); }, 60_000);
+  afterAll(() => db?.drop());
+  rateLimitSuite('PGlite', () => postgresRateLimitStore({ client: db.client }));
 });

@@ -1,4 +1,4 @@
-import { classifyBackendError } from 'botwire/adapter-kit';
+import { BackendSchemaError, classifyBackendError } from 'botwire/adapter-kit';
 import { POSTGRES } from './errors.js';
 import { withTransaction, type PgQueryable, type SqlRunner } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
@@ -26,6 +26,9 @@ export interface MigrateResult {
   version: number;
 }
 
+// A RAISE message as a string literal: quotes doubled, and `%` (RAISE's placeholder) doubled too.
+const sqlText = (text: string): string => text.replaceAll("'", "''").replaceAll('%', '%%');
+
 function render(migration: Migration, quoted: string): string {
   return migration.sql.replaceAll('{{schema}}', quoted);
 }
@@ -48,6 +51,29 @@ REVOKE ALL ON ${quoted}.migrations FROM PUBLIC;
 const LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
 const lockKey = (schema: string): string => `botwire:migrate:${schema}`;
 
+// Development builds before the 0.x baseline numbered their migrations 001–009; the baseline folds
+// them into 001–004. A schema they migrated records 005–009 under these names or, if it stopped
+// before 006, still has the lease columns on `sessions`. Its 001–004 are not the baseline's, and
+// nothing here can turn one into the other, so migrate refuses it instead of calling it up to date.
+const PRE_BASELINE = [[5, 'job_claim_ahead'], [6, 'session_leases'], [7, 'session_batches'], [8, 'lockdown'], [9, 'job_ahead']] as const;
+
+/** A boolean SQL expression: true when the schema was migrated by a pre-baseline build. */
+function preBaselineSql(quoted: string): string {
+  const pairs = PRE_BASELINE.map(([version, name]) => `(${version}, '${name}')`).join(', ');
+  return `EXISTS (SELECT 1 FROM ${quoted}.migrations AS m WHERE (m.version, m.name) IN (${pairs}))
+  OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = pg_catalog.to_regclass('${quoted}.sessions')
+              AND a.attname = 'lease_token' AND NOT a.attisdropped)`;
+}
+
+function preBaselineMessage(schema: string): string {
+  return `schema "${schema}" was migrated by a development build of botwire from before its 0.x baseline ` +
+    '(its migrations table records 005–009, or its sessions table still has lease columns). The baseline ' +
+    'migrations 001–004 cannot upgrade it in place, and no published version used the old ones. Drop it and ' +
+    `migrate again (DROP SCHEMA "${schema}" CASCADE, then \`npx botwire migrate --schema ${schema}\`; this deletes ` +
+    'its sessions, jobs and rate-limit counters), or migrate a new schema (`npx botwire migrate --schema <new>`) ' +
+    'and pass that schema to botwire.';
+}
+
 async function appliedVersions(tx: SqlRunner, quoted: string): Promise<Set<number>> {
   const { rows } = await tx.query(`SELECT version FROM ${quoted}.migrations`);
   return new Set(rows.map((r: { version: unknown }) => Number(r.version)));
@@ -57,13 +83,15 @@ async function appliedVersions(tx: SqlRunner, quoted: string): Promise<Set<numbe
  * Create or upgrade botwire's schema: applies each pending numbered migration in its own
  * transaction and records it in `<schema>.migrations`. Idempotent and safe to run from several
  * processes at once (they queue on an advisory lock). Run it once per deploy — never per request.
+ * A schema migrated by a development build from before the 0.x baseline is refused with
+ * `BackendSchemaError` (nothing is changed): drop it and migrate again, or use a new schema.
  *
  * @example
  * ```ts
  * import pg from 'pg';
  * import { migrate } from 'botwire/postgres';
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * await migrate(pool); // { schema: 'botwire', applied: [{ version: 1, name: 'sessions' }], version: 1 }
+ * await migrate(pool); // { schema: 'botwire', applied: [{ version: 1, name: 'sessions' }, …], version: 4 }
  * ```
  */
 export async function migrate(client: PgQueryable, options: MigrateOptions = {}): Promise<MigrateResult> {
@@ -74,6 +102,8 @@ export async function migrate(client: PgQueryable, options: MigrateOptions = {})
     let done = await withTransaction(client, async (tx) => {
       await tx.query(LOCK_SQL, [lockKey(schema)]);
       await tx.exec(bootstrapSql(quoted));
+      const { rows } = await tx.query(`SELECT ${preBaselineSql(quoted)} AS stale`);
+      if (rows[0]?.stale === true) throw new BackendSchemaError('Postgres', undefined, preBaselineMessage(schema));
       return appliedVersions(tx, quoted);
     });
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -114,6 +144,8 @@ export function migrationSql(options: MigrateOptions = {}): string {
     'BEGIN;',
     `SELECT pg_advisory_xact_lock(hashtextextended('${lockKey(schema)}', 0));`,
     bootstrapSql(quoted),
+    `DO $$ BEGIN IF ${preBaselineSql(quoted)} THEN\n  RAISE EXCEPTION '${sqlText(`botwire: ${preBaselineMessage(schema)}`)}';\nEND IF; END $$;`,
+    '',
   ];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     const tag = `${String(migration.version).padStart(3, '0')}_${migration.name}`;

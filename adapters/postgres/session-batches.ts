@@ -7,7 +7,7 @@ import { POSTGRES } from './errors.js';
  */
 const MAX_BATCH = 64;
 
-/** Whether the schema has the batch functions (migration 007); shared by a store's batchers. */
+/** Whether the schema has the batch functions (`session_*_many`); shared by a store's batchers. */
 export interface BatchSupport {
   on: boolean;
 }
@@ -74,7 +74,7 @@ export class PgBatcher<C, R> {
     } catch (err) {
       const kind = errorKind(POSTGRES, err);
       if (kind === 'unavailable' || kind === 'unsent') throw err;
-      // undefined_function: the schema predates migration 007 (the single-key functions still
+      // undefined_function: the schema lacks the batch functions (the single-key functions still
       // work); stop trying until the store is made again.
       if ((err as { code?: unknown } | null)?.code === '42883') this.support.on = false;
       return this.#alone(calls);

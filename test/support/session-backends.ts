@@ -2,14 +2,13 @@
  * Runs a middleware suite once per session backend (memory, Redis, Postgres, PGlite), each with one
  * store for the whole file: every test uses fresh chat ids, so they never collide.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { memorySessionStore } from '../../adapters/memory/index.js';
-import { migrate, postgresSessionStore } from '../../adapters/postgres/index.js';
+import { postgresSessionStore } from '../../adapters/postgres/index.js';
 import { redisSessionStore } from '../../adapters/redis/index.js';
 import type { SessionStore } from '../../src/session/session-store.js';
-import { createPGlite } from './pglite.js';
-import { DATABASE_URL, needs, REDIS_URL, uniqueName } from './services.js';
+import { withPgSchema, type PgSchema } from './pg-schema.js';
+import { needs, REDIS_URL, uniqueName } from './services.js';
 
 /** A suite that registers its tests for one backend; `make` is called inside tests, after setup. */
 export type BackendSuite = (backend: string, options: { make: () => SessionStore<unknown> }) => void;
@@ -25,32 +24,30 @@ export async function onEverySessionBackend(suite: BackendSuite): Promise<void> 
   });
 
   describe.runIf(await needs('postgres'))('on Postgres', () => {
-    const schema = uniqueName('bw_mw');
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 10 });
-    pool.on('error', () => undefined);
+    let db: PgSchema<unknown> | undefined;
     let store: SessionStore<unknown>;
     beforeAll(async () => {
-      await migrate(pool, { schema });
-      store = postgresSessionStore({ client: pool, schema });
+      const pg = await withPgSchema('bw_mw', { max: 10 });
+      db = pg;
+      store = postgresSessionStore({ client: pg.client, schema: pg.schema });
     });
     afterAll(async () => {
-      await store.close();
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
+      await store?.close();
+      await db?.drop();
     });
     suite('Postgres', { make: () => store });
   });
 
   describe('on PGlite', () => {
     // One embedded Postgres for the whole file, started from the run's base dump.
-    let db: Awaited<ReturnType<typeof createPGlite>>;
+    let db: PgSchema<unknown> | undefined;
     let store: SessionStore<unknown>;
     beforeAll(async () => {
-      db = await createPGlite();
-      await migrate(db);
-      store = postgresSessionStore({ client: db });
+      const lite = await withPgSchema('botwire', { pglite: true });
+      db = lite;
+      store = postgresSessionStore({ client: lite.client });
     }, 60_000);
-    afterAll(async () => { await store.close(); await db.close(); });
+    afterAll(async () => { await store?.close(); await db?.drop(); });
     suite('PGlite', { make: () => store });
   });
 }

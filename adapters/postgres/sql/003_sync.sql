@@ -39,3 +39,30 @@ LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
   SELECT s.payload FROM {{schema}}.sync_spill AS s WHERE s.id = p_id
 $$;
+
+-- Lockdown (the rule: 001_sessions.sql's header). Nobody but the owner and Supabase's service_role
+-- may read the table or call the functions.
+DO $$
+DECLARE
+  v_from text := pg_catalog.concat_ws(', ', 'PUBLIC',
+    (SELECT 'anon' FROM pg_catalog.pg_roles WHERE rolname = 'anon'),
+    (SELECT 'authenticated' FROM pg_catalog.pg_roles WHERE rolname = 'authenticated'));
+  v_service boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role');
+  v_obj text;
+BEGIN
+  EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %s', '{{schema}}.sync_spill'::regclass, v_from);
+  IF v_service THEN GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {{schema}}.sync_spill TO service_role; END IF;
+  -- The identity column's sequence, found by its column.
+  EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM %s',
+    pg_catalog.pg_get_serial_sequence('{{schema}}.sync_spill', 'id')::regclass, v_from);
+  FOREACH v_obj IN ARRAY ARRAY[
+    '{{schema}}.sync_spill(text, text, double precision)',
+    '{{schema}}.sync_spill_read(bigint)'
+  ] LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', v_obj::regprocedure, v_from);
+    IF v_service THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO service_role', v_obj::regprocedure);
+    END IF;
+  END LOOP;
+END
+$$;

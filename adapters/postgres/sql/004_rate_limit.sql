@@ -69,3 +69,27 @@ AS $$
   )
   SELECT pg_catalog.count(*)::integer FROM gone
 $$;
+
+-- Lockdown (the rule: 001_sessions.sql's header). Nobody but the owner and Supabase's service_role
+-- may read the table or call the functions.
+DO $$
+DECLARE
+  v_from text := pg_catalog.concat_ws(', ', 'PUBLIC',
+    (SELECT 'anon' FROM pg_catalog.pg_roles WHERE rolname = 'anon'),
+    (SELECT 'authenticated' FROM pg_catalog.pg_roles WHERE rolname = 'authenticated'));
+  v_service boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role');
+  v_obj text;
+BEGIN
+  EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM %s', '{{schema}}.rate_limits'::regclass, v_from);
+  IF v_service THEN GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {{schema}}.rate_limits TO service_role; END IF;
+  FOREACH v_obj IN ARRAY ARRAY[
+    '{{schema}}.rate_limit_hit(text, integer, double precision, boolean)',
+    '{{schema}}.rate_limit_cleanup(integer)'
+  ] LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', v_obj::regprocedure, v_from);
+    IF v_service THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO service_role', v_obj::regprocedure);
+    END IF;
+  END LOOP;
+END
+$$;
