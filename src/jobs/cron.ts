@@ -29,7 +29,7 @@ const DAY = 86_400_000;
 const WINDOW = 3 * 3_600_000;
 /** Every instant a local time can denote lies within 15 h of its naive reading (offsets span −12 h…+14 h). */
 const SPAN_MARGIN = 15 * 3_600_000;
-/** Bound on the local-time walk: a valid expression matches within 8 years (Feb 29 across 2100). */
+/** Bound on the local-time search: a valid expression matches within 8 years (Feb 29 across 2100: ~400 steps). */
 const MAX_STEPS = 20_000;
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -154,53 +154,30 @@ export function parseCron(expression: string, tz: string): CronSchedule {
     return domAll || dowAll ? a && b : a || b;
   };
 
-  // Local wall-clock times are handled as "naive" epoch ms (the UTC reading of the local fields).
-  const nextLocal = (c: number): number => {
+  /**
+   * The nearest local time at or after (`fwd`) or at or before `c` that every field allows, or NaN.
+   * Local wall-clock times are "naive" epoch ms: the UTC reading of the local fields.
+   */
+  const seek = (c: number, fwd: boolean): number => {
+    const pick = fwd ? up : down;
+    // A miss moves to the first minute of the next unit, or the last minute of the previous one.
+    const jump = (next: number, start: number): number => (fwd ? next : start - MINUTE);
     for (let i = 0; i < MAX_STEPS; i++) {
       const d = new Date(c);
       const y = d.getUTCFullYear();
       const mo = d.getUTCMonth();
       const day = d.getUTCDate();
       const h = d.getUTCHours();
-      if (!month[mo + 1]) {
-        const m = up(month, mo + 1);
-        c = m < 0 ? Date.UTC(y + 1, up(month, 1) - 1, 1) : Date.UTC(y, m - 1, 1);
-      } else if (!dayMatches(d)) {
-        c = Date.UTC(y, mo, day + 1);
-      } else {
-        const hh = up(hour, h);
-        if (hh < 0) c = Date.UTC(y, mo, day + 1);
-        else if (hh > h) return Date.UTC(y, mo, day, hh, up(minute, 0));
+      if (!month[mo + 1]) c = jump(Date.UTC(y, mo + 1), Date.UTC(y, mo));
+      else if (!dayMatches(d)) c = jump(Date.UTC(y, mo, day + 1), Date.UTC(y, mo, day));
+      else {
+        const hh = pick(hour, h);
+        if (hh < 0) c = jump(Date.UTC(y, mo, day + 1), Date.UTC(y, mo, day));
+        else if (hh !== h) return Date.UTC(y, mo, day, hh, pick(minute, fwd ? 0 : 59));
         else {
-          const mm = up(minute, d.getUTCMinutes());
+          const mm = pick(minute, d.getUTCMinutes());
           if (mm >= 0) return Date.UTC(y, mo, day, h, mm);
-          c = Date.UTC(y, mo, day, h + 1);
-        }
-      }
-    }
-    return NaN;
-  };
-
-  const prevLocal = (c: number): number => {
-    for (let i = 0; i < MAX_STEPS; i++) {
-      const d = new Date(c);
-      const y = d.getUTCFullYear();
-      const mo = d.getUTCMonth();
-      const day = d.getUTCDate();
-      const h = d.getUTCHours();
-      if (!month[mo + 1]) {
-        const m = down(month, mo);
-        c = (m < 1 ? Date.UTC(y, 0, 1) : Date.UTC(y, m, 1)) - MINUTE;
-      } else if (!dayMatches(d)) {
-        c = Date.UTC(y, mo, day) - MINUTE;
-      } else {
-        const hh = down(hour, h);
-        if (hh < 0) c = Date.UTC(y, mo, day) - MINUTE;
-        else if (hh < h) return Date.UTC(y, mo, day, hh, down(minute, 59));
-        else {
-          const mm = down(minute, d.getUTCMinutes());
-          if (mm >= 0) return Date.UTC(y, mo, day, h, mm);
-          c = Date.UTC(y, mo, day, h) - MINUTE;
+          c = jump(Date.UTC(y, mo, day, h + 1), Date.UTC(y, mo, day, h));
         }
       }
     }
@@ -277,7 +254,7 @@ export function parseCron(expression: string, tz: string): CronSchedule {
         }
       }
       if ((stop - c) * dir <= 0) return best;
-      c = dir > 0 ? nextLocal(c + MINUTE) : prevLocal(c - MINUTE);
+      c = seek(c + dir * MINUTE, dir > 0);
       if ((c - stop) * dir > 0) return best;
     }
   };
@@ -286,11 +263,11 @@ export function parseCron(expression: string, tz: string): CronSchedule {
     next(after) {
       // Near a transition, times up to WINDOW before `after` on the local clock may still come after it.
       const { local, near } = localOf(after);
-      return walk(nextLocal(near ? Math.floor((local - WINDOW) / MINUTE) * MINUTE : Math.floor(local / MINUTE) * MINUTE + MINUTE), 1, after);
+      return walk(seek(near ? Math.floor((local - WINDOW) / MINUTE) * MINUTE : Math.floor(local / MINUTE) * MINUTE + MINUTE, true), 1, after);
     },
     prev(before) {
       const { local, near } = localOf(before);
-      return walk(prevLocal(near ? Math.ceil((local + WINDOW) / MINUTE) * MINUTE : Math.ceil(local / MINUTE) * MINUTE - MINUTE), -1, before);
+      return walk(seek(near ? Math.ceil((local + WINDOW) / MINUTE) * MINUTE : Math.ceil(local / MINUTE) * MINUTE - MINUTE, false), -1, before);
     },
   };
 }
