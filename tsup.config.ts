@@ -3,6 +3,8 @@ import { defineConfig } from 'tsup';
 /** One entry per public subpath; keep in step with package.json `exports` and `typesVersions`. */
 export const entries = {
   index: 'src/index.ts',
+  jobs: 'src/jobs/index.ts',
+  codec: 'src/codec/rich-json-codec.ts',
   memory: 'adapters/memory/index.ts',
   redis: 'adapters/redis/index.ts',
   postgres: 'adapters/postgres/index.ts',

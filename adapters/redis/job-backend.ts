@@ -238,7 +238,7 @@ export class RedisJobBackend implements JobBackend {
  * ```ts
  * import { Redis } from 'ioredis';
  * import { redisJobQueue } from 'botwire/redis';
- * import { Worker } from 'botwire';
+ * import { Worker } from 'botwire/jobs';
  * const queue = redisJobQueue({ client: new Redis(process.env.REDIS_URL!), handlers: { report } });
  * await queue.add('report', { chatId: 42 });
  * new Worker(queue, undefined, { concurrency: 4 });

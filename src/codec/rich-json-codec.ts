@@ -1,7 +1,8 @@
 /**
- * An opt-in {@link ValueCodec} that keeps what plain JSON loses, as tagged JSON.
+ * An opt-in {@link ValueCodec} that keeps what plain JSON loses, as tagged JSON. A subpath of its
+ * own: the default `jsonCodec` (in `botwire`) needs none of it.
  *
- * @module
+ * @module botwire/codec
  */
 import { childPath, classReason, ValueError } from '../internal/json-value.js';
 import type { ValueCodec } from './value-codec.js';
@@ -192,7 +193,7 @@ function untag(t: Tagged): unknown {
  *
  * @example
  * ```ts
- * import { SessionStore, richJsonCodec } from 'botwire';
+ * import { richJsonCodec } from 'botwire/codec';
  * import { memorySessionStore } from 'botwire/memory';
  * const store = memorySessionStore({ codec: richJsonCodec });
  * await store.set('k', { tags: new Set(['a']), total: 10n ** 20n });
