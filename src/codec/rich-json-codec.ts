@@ -184,7 +184,7 @@ function untag(t: Tagged): unknown {
  * kept), `NaN`, `±Infinity` and `-0`. Such values are stored as small tagged objects,
  * `{"$bw":"Map","v":[[key,value],…]}`, so the text stays valid JSON (and valid Postgres `jsonb`,
  * readable in SQL); a user object that itself has a `"$bw"` key is stored escaped, as
- * `{"$bw":"object","v":[[key,value],…]}`. Plain data is stored exactly as {@link jsonCodec} stores
+ * `{"$bw":"object","v":[[key,value],…]}`. Plain data is stored exactly as {@link botwire!jsonCodec | jsonCodec} stores
  * it, so switching an existing store to this codec reads its old records unchanged.
  *
  * Still refused, with the path: functions, symbols, cycles, class instances other than
