@@ -9,7 +9,7 @@ import { needs, REDIS_URL } from './support/services.js';
 const withRedis = await needs('redis');
 const scripts: LuaScript[] = [];
 for (const file of readdirSync(new URL('../adapters/redis/lua/', import.meta.url)).filter((f) => !f.endsWith('-lib.ts'))) {
-  const mod = (await import(`../adapters/redis/lua/${file}`)) as Record<string, unknown>;
+  const mod = (await import(`../adapters/redis/lua/${file.slice(0, -'.ts'.length)}.ts`)) as Record<string, unknown>;
   for (const value of Object.values(mod)) if ((value as LuaScript | null)?.source !== undefined) scripts.push(value as LuaScript);
 }
 
