@@ -188,7 +188,8 @@ export function parseCron(expression: string, tz: string): CronSchedule {
   const offset = (t: number): number => {
     const p: Record<string, number> = {};
     for (const { type, value } of format.formatToParts(t)) p[type] = Number(value);
-    return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - (t - (((t % 1000) + 1000) % 1000));
+    // `% 24`: engines that ignore `hourCycle` write midnight as hour 24 of the same day.
+    return Date.UTC(p.year!, p.month! - 1, p.day, p.hour! % 24, p.minute, p.second) - (t - (((t % 1000) + 1000) % 1000));
   };
 
   // The offsets over two days of instants: one offset, or two and the instant (to the second) where
