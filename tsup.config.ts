@@ -4,6 +4,8 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   'adapter-kit': 'src/adapter-kit/index.ts',
+  jobs: 'src/jobs/index.ts',
+  codec: 'src/codec/rich-json-codec.ts',
   memory: 'adapters/memory/index.ts',
   redis: 'adapters/redis/index.ts',
   postgres: 'adapters/postgres/index.ts',

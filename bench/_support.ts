@@ -1,5 +1,5 @@
 /** Shared helpers for the benchmarks: run loops, round-trip counting wrappers, table printing. */
-import { Worker, type JobQueue } from 'botwire';
+import { Worker, type JobQueue } from 'botwire/jobs';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 

@@ -7,7 +7,7 @@
  * claim takes jobs from per-name heaps, so the rate should barely depend on N: the target is the
  * largest size within 2× of the smallest size's rate. Medians of `--runs`.
  */
-import { Worker } from 'botwire';
+import { Worker } from 'botwire/jobs';
 import { memoryJobQueue } from 'botwire/memory';
 import { jobPayload, median } from './_support.js';
 

@@ -1,7 +1,8 @@
 /**
- * botwire core: edge-safe (web-standard APIs only). Adapters live in `botwire/memory`,
- * `botwire/redis`, `botwire/postgres`; the shared contract suites in `botwire/testing`; what an
- * adapter of your own needs besides this module in `botwire/adapter-kit`.
+ * botwire core: edge-safe (web-standard APIs only): errors, sessions, codecs, sync and rate limits.
+ * Durable jobs live in `botwire/jobs`, the opt-in `richJsonCodec` in `botwire/codec`; adapters in
+ * `botwire/memory`, `botwire/redis`, `botwire/postgres`; the shared contract suites in `botwire/testing`;
+ * what an adapter of your own needs besides this module in `botwire/adapter-kit`.
  *
  * @module botwire
  */
@@ -15,8 +16,6 @@ export type {
 } from './session/types.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
 export { jsonCodec, type ValueCodec } from './codec/value-codec.js';
-export { richJsonCodec } from './codec/rich-json-codec.js';
-export * from './jobs/index.js';
 export {
   RESYNC_TOPIC, type SyncBus, type SyncEnvelope, type TopicMap, type SyncHandler, type Unsubscribe, type ResyncInfo,
   type ResyncReason, type ResyncEnvelope, type SyncEventFor, type MatchingTopics, type PublishArgs, type SyncBusState,

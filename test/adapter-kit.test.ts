@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryJobBackend, memorySessionStore } from 'botwire/memory';
-import {
-  BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, BotwireError, JobAbortedError,
-  JobQueue, RateLimitStore, SessionStore, Worker, type JobBackend, type RateLimitBackend, type SessionBackend,
-} from 'botwire';
+import { BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, BotwireError, JobAbortedError, RateLimitStore, SessionStore, type RateLimitBackend, type SessionBackend } from 'botwire';
+import { JobQueue, Worker, type JobBackend } from 'botwire/jobs';
 import {
   classifyBackendError, importPeer, withClaimAhead, type BackendInfo, type WorkerBatchBackend,
 } from 'botwire/adapter-kit';

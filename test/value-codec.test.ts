@@ -1,7 +1,8 @@
 import type { Context } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import { session, type SessionFlavor } from '../integrations/grammy/index.js';
-import { jsonCodec, richJsonCodec } from '../src/index.js';
+import { richJsonCodec } from '../src/codec/rich-json-codec.js';
+import { jsonCodec } from '../src/index.js';
 import { BotwireConfigError, SessionCorruptError, SessionSerializationError } from '../src/errors.js';
 import { SessionStore } from '../src/session/session-store.js';
 import { memorySessionStore } from '../adapters/memory/index.js';

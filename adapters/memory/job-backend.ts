@@ -1,6 +1,4 @@
-import type {
-  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from 'botwire';
+import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
 import { JobQueue } from 'botwire/adapter-kit';
 import { JobIndex, type JobRec } from './job-index.js';
 

@@ -1,4 +1,4 @@
-import type { JobState, StoredJob } from 'botwire';
+import type { JobState, StoredJob } from 'botwire/jobs';
 import { IndexedHeap, type HeapSlot } from './indexed-heap.js';
 
 /** One stored job plus its place in the {@link JobIndex}. */

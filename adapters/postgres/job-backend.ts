@@ -1,6 +1,4 @@
-import type {
-  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from 'botwire';
+import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
@@ -237,7 +235,7 @@ export function postgresJobQueue(options: PostgresJobQueueOptions): JobQueue {
  * @example
  * ```ts
  * import pg from 'pg';
- * import { JobQueue } from 'botwire';
+ * import { JobQueue } from 'botwire/jobs';
  * import { postgresJobBackend } from 'botwire/postgres';
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * const queue = new JobQueue(postgresJobBackend({ client: pool }), { leaseMs: 60_000 });

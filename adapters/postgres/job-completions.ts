@@ -1,4 +1,4 @@
-import type { StoredJob } from 'botwire';
+import type { StoredJob } from 'botwire/jobs';
 import type { WorkerBatch, WorkerBatchResult } from 'botwire/adapter-kit';
 import { toStored } from './job-rows.js';
 

@@ -1,4 +1,4 @@
-import type { JobState, StoredJob } from 'botwire';
+import type { JobState, StoredJob } from 'botwire/jobs';
 
 /** Row decoding shared by the Postgres job backend's statements. */
 

@@ -1,6 +1,4 @@
-import type {
-  ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
-} from 'botwire';
+import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
@@ -217,7 +215,7 @@ class RedisJobBackend implements WorkerBatchBackend {
  * ```ts
  * import { Redis } from 'ioredis';
  * import { redisJobQueue } from 'botwire/redis';
- * import { Worker } from 'botwire';
+ * import { Worker } from 'botwire/jobs';
  * const queue = redisJobQueue({ client: new Redis(process.env.REDIS_URL!), handlers: { report } });
  * await queue.add('report', { chatId: 42 });
  * new Worker(queue, undefined, { concurrency: 4 });
@@ -237,7 +235,7 @@ export function redisJobQueue(options: RedisJobQueueOptions): JobQueue {
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * import { JobQueue } from 'botwire';
+ * import { JobQueue } from 'botwire/jobs';
  * import { redisJobBackend } from 'botwire/redis';
  * const queue = new JobQueue(redisJobBackend({ client: new Redis(process.env.REDIS_URL!) }), { leaseMs: 60_000 });
  * ```

@@ -1,4 +1,4 @@
-import type { JobState, NewJob, StoredJob } from 'botwire';
+import type { JobState, NewJob, StoredJob } from 'botwire/jobs';
 
 /**
  * Decoding of the job rows the job scripts return: HMGET of JOB_ROW_FIELDS

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { isNoScript } from './errors.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
+import { sha1Hex } from './sha1.js';
 
 /** A Lua script with its SHA1, ready for EVALSHA. */
 export interface LuaScript {
@@ -14,9 +14,10 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-/** Define a script; the SHA is computed once, at module load. */
+/** Define a script; its SHA is computed once, on first use (a process pays only for the scripts it runs). */
 export function luaScript(name: string, numKeys: number, source: string): LuaScript {
-  return { name, numKeys, source, sha: createHash('sha1').update(source).digest('hex') };
+  let sha: string | undefined;
+  return { name, numKeys, source, get sha() { return (sha ??= sha1Hex(source)); } };
 }
 
 /**

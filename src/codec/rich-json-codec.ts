@@ -1,7 +1,8 @@
 /**
- * An opt-in {@link ValueCodec} that keeps what plain JSON loses, as tagged JSON.
+ * An opt-in {@link ValueCodec} that keeps what plain JSON loses, as tagged JSON. A subpath of its
+ * own: the default `jsonCodec` (in `botwire`) needs none of it.
  *
- * @module
+ * @module botwire/codec
  */
 import { childPath, classReason, ValueError } from '../internal/json-value.js';
 import type { ValueCodec } from './value-codec.js';
@@ -183,7 +184,7 @@ function untag(t: Tagged): unknown {
  * kept), `NaN`, `±Infinity` and `-0`. Such values are stored as small tagged objects,
  * `{"$bw":"Map","v":[[key,value],…]}`, so the text stays valid JSON (and valid Postgres `jsonb`,
  * readable in SQL); a user object that itself has a `"$bw"` key is stored escaped, as
- * `{"$bw":"object","v":[[key,value],…]}`. Plain data is stored exactly as {@link jsonCodec} stores
+ * `{"$bw":"object","v":[[key,value],…]}`. Plain data is stored exactly as {@link botwire!jsonCodec | jsonCodec} stores
  * it, so switching an existing store to this codec reads its old records unchanged.
  *
  * Still refused, with the path: functions, symbols, cycles, class instances other than
@@ -192,7 +193,7 @@ function untag(t: Tagged): unknown {
  *
  * @example
  * ```ts
- * import { SessionStore, richJsonCodec } from 'botwire';
+ * import { richJsonCodec } from 'botwire/codec';
  * import { memorySessionStore } from 'botwire/memory';
  * const store = memorySessionStore({ codec: richJsonCodec });
  * await store.set('k', { tags: new Set(['a']), total: 10n ** 20n });

@@ -1,6 +1,6 @@
 /**
  * How stored values become text and back. The default, {@link jsonCodec}, is JSON that refuses
- * whatever JSON would silently change; {@link richJsonCodec} (opt-in) also keeps Date, Map, Set,
+ * whatever JSON would silently change; `richJsonCodec` (opt-in, `botwire/codec`) also keeps Date, Map, Set,
  * BigInt, undefined and non-finite numbers.
  *
  * @module
@@ -23,7 +23,7 @@ import { stringifyPlain } from '../internal/plain-json.js';
  *
  * @example
  * ```ts
- * import { SessionStore, richJsonCodec } from 'botwire';
+ * import { richJsonCodec } from 'botwire/codec';
  * import { redisSessionStore } from 'botwire/redis';
  * const store = redisSessionStore({ url: process.env.REDIS_URL!, codec: richJsonCodec });
  * await store.set('chat:1', { seen: new Set([1, 2]), since: new Date() }); // read back as a Set and a Date

@@ -1,8 +1,15 @@
 /**
  * Durable jobs: `JobQueue` (add/get/retry/cancel/list/schedule), `Worker` (long-running) and
- * `runDue` (budgeted cron tick), over any {@link JobBackend}.
+ * `runDue` (budgeted cron tick), over any {@link JobBackend}. A subpath of its own, so bots that
+ * only keep sessions or sync events load none of it.
  *
- * @module
+ * @example
+ * ```ts
+ * import { Worker, runDue } from 'botwire/jobs';
+ * import { redisJobQueue } from 'botwire/redis';
+ * ```
+ *
+ * @module botwire/jobs
  */
 export type {
   JobBackend, JobState, StoredJob, NewJob, ClaimArgs, ListArgs, ListPage, ProgressUpdate,

@@ -1,5 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
 import { BotwireConfigError } from '../errors.js';
+import { parseCron, type CronSchedule } from './cron.js';
 
 /** Options of `JobQueue.schedule`. */
 export interface ScheduleOptions {
@@ -28,10 +28,10 @@ export interface ScheduleEntry {
   catchUpMs: number | undefined;
 }
 
-/** Throw {@link BotwireConfigError} when the expression or time zone cannot be used. */
-export function validateCron(cron: string, tz: string): void {
+/** Throw {@link BotwireConfigError} when the expression or time zone cannot be used; else the parsed schedule. */
+export function validateCron(cron: string, tz: string): CronSchedule {
   try {
-    CronExpressionParser.parse(cron, { currentDate: new Date(0), tz, strict: false }).next();
+    return parseCron(cron, tz);
   } catch (err) {
     throw new BotwireConfigError(
       `Cannot use cron expression ${JSON.stringify(cron)} in time zone ${JSON.stringify(tz)}: ` +
@@ -40,15 +40,19 @@ export function validateCron(cron: string, tz: string): void {
   }
 }
 
+/** Parsed expressions per registered entry (entries live as long as their schedule). */
+const parsed = new WeakMap<ScheduleEntry, CronSchedule>();
+
 /**
  * The slots of `entry` worth enqueueing at `now`: the latest slot not after `now` (if it is recent
  * enough to catch up) and the next one (enqueued delayed, so a worker starts it on time).
  */
 export function dueSlots(entry: ScheduleEntry, now: number): number[] {
-  const at = new Date(now);
+  let cron = parsed.get(entry);
+  if (!cron) parsed.set(entry, cron = parseCron(entry.cron, entry.tz));
   // +1 ms: a slot exactly at `now` counts as the latest one, not as the next.
-  const prev = CronExpressionParser.parse(entry.cron, { currentDate: new Date(now + 1), tz: entry.tz }).prev().getTime();
-  const next = CronExpressionParser.parse(entry.cron, { currentDate: at, tz: entry.tz }).next().getTime();
+  const prev = cron.prev(now + 1);
+  const next = cron.next(now);
   const catchUp = entry.catchUpMs ?? Math.min(next - prev, 3_600_000);
   const slots: number[] = [];
   if (now - prev <= catchUp) slots.push(prev);

@@ -31,7 +31,7 @@ export interface SessionStoreOptions {
    * @default jsonCodec
    * @example
    * ```ts
-   * import { richJsonCodec } from 'botwire';
+   * import { richJsonCodec } from 'botwire/codec';
    * const store = redisSessionStore({ url, codec: richJsonCodec });
    * ```
    */
@@ -99,7 +99,7 @@ export class SessionStore<T = unknown> {
     this.prefix = prefix;
     const codec = options.codec ?? jsonCodec;
     if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
-      throw new BotwireConfigError('codec must have encode(value, path) and decode(text) functions (e.g. richJsonCodec from botwire).');
+      throw new BotwireConfigError('codec must have encode(value, path) and decode(text) functions (e.g. richJsonCodec from botwire/codec).');
     }
     this.codec = codec;
     this.maxValueBytes = intInRange('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, 1);
