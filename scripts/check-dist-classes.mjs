@@ -11,10 +11,12 @@ const builds = {
 const bad = [];
 for (const [format, load] of Object.entries(builds)) {
   const core = await load('index');
+  const jobs = await load('jobs');
   const kit = await load('adapter-kit');
-  for (const name of ['BotwireError', 'BotwireConfigError', 'SessionStore', 'JobQueue', 'RateLimitStore', 'createSyncBus']) {
+  for (const name of ['BotwireError', 'BotwireConfigError', 'SessionStore', 'RateLimitStore', 'createSyncBus']) {
     if (kit[name] !== core[name]) bad.push(`${format}: botwire/adapter-kit ${name} is not botwire's`);
   }
+  if (kit.JobQueue !== jobs.JobQueue) bad.push(`${format}: botwire/adapter-kit JobQueue is not botwire/jobs'`);
   for (const [entry, factory] of [['redis', 'redisSessionStore'], ['postgres', 'postgresJobQueue'], ['memory', 'memorySyncTransport']]) {
     const mod = await load(entry);
     let thrown;
