@@ -389,6 +389,31 @@ describe.runIf(withPostgres)('PostgREST double over the real Postgres', () => {
       expect(statuses.at(-1)).toBe(200);
       expect(statuses.slice(0, -1).every((s) => s === 0)).toBe(true);
     });
+    it('a double that is gone (closed) → status 0; once stale pooled connections are used up, ECONNREFUSED', async () => {
+      const gone = await startPostgrest({ databaseUrl: DATABASE_URL, schemas: [schema] });
+      const client = supabaseClientFor(gone, gone.serviceKey, { schema });
+      expect((await client.rpc('session_get', { p_keys: ['k1'] })).status).toBe(200);
+      await gone.close();
+      const results = [];
+      for (let i = 0; i < 5 && !/ECONNREFUSED/.test(results.at(-1)?.error?.details ?? ''); i++) {
+        results.push(await client.rpc('session_get', { p_keys: ['k1'] }));
+      }
+      expect(results.at(-1)).toEqual(networkFailure(/^TypeError: fetch failed\n\nCaused by: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/));
+      for (const r of results) expect(r).toEqual(networkFailure(/^TypeError: fetch failed/));
+    });
+
+    it('a database the double cannot reach → 503 PGRST000 (PostgREST answers 503 while it reconnects)', async () => {
+      const orphan = await startPostgrest({ databaseUrl: 'postgres://postgres@127.0.0.1:1/test', schemas: [schema], createRoles: false });
+      try {
+        const res = await supabaseClientFor(orphan, orphan.serviceKey, { schema }).rpc('session_get', { p_keys: ['k1'] });
+        expect(res).toEqual({
+          success: false, data: null, count: null, status: 503, statusText: 'Service Unavailable',
+          error: { code: 'PGRST000', message: 'Database connection error. Retrying the connection.', details: expect.stringMatching(/ECONNREFUSED/), hint: null },
+        });
+      } finally {
+        await orphan.close();
+      }
+    });
   });
 
   describe('table routes (for the bench: @grammyjs/storage-supabase\'s read, write and delete)', () => {

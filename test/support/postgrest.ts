@@ -70,7 +70,7 @@ import { pgDatabase, pgliteDatabase, sqlIdent, sqlLiteral, type PostgrestDatabas
 import { PostgrestHttpError, fromSqlError, pgrstError } from './postgrest/errors.js';
 import { signJwt, verifyJwt, type JwtClaims } from './postgrest/jwt.js';
 import { AUTHENTICATOR, ensureSupabaseRoles } from './postgrest/roles.js';
-import { RoutineCache, callRoutine } from './postgrest/rpc.js';
+import { RoutineCache, callResult, callStatement, type CallArgs } from './postgrest/rpc.js';
 import { TableCache, tableRoute, type Answer } from './postgrest/tables.js';
 
 export { signJwt } from './postgrest/jwt.js';
@@ -91,6 +91,8 @@ export interface StartPostgrestOptions {
   jwtSecret?: string;
   /** Connections in the pool (PostgREST's db-pool). @default 10 */
   poolSize?: number;
+  /** Create Supabase's roles first (false: they exist, or the database is meant to be unreachable). @default true */
+  createRoles?: boolean;
 }
 
 /**
@@ -155,15 +157,18 @@ export async function startPostgrest(options: StartPostgrestOptions): Promise<Po
   const schemas = [...options.schemas];
   if (schemas.length === 0) throw new Error('startPostgrest: schemas must name at least one schema');
   let db: PostgrestDatabase;
+  const createRoles = options.createRoles ?? true;
   if (options.pglite) {
-    await ensureSupabaseRoles(async (text) => ({ rows: (await options.pglite!.query<Record<string, unknown>>(text)).rows }));
+    if (createRoles) await ensureSupabaseRoles(async (text) => ({ rows: (await options.pglite!.query<Record<string, unknown>>(text)).rows }));
     db = pgliteDatabase(options.pglite);
   } else if (options.databaseUrl) {
-    const admin = pgDatabase(options.databaseUrl, 1);
-    try {
-      await ensureSupabaseRoles(admin.query);
-    } finally {
-      await admin.close();
+    if (createRoles) {
+      const admin = pgDatabase(options.databaseUrl, 1);
+      try {
+        await ensureSupabaseRoles(admin.query);
+      } finally {
+        await admin.close();
+      }
     }
     const url = new URL(options.databaseUrl);
     url.username = AUTHENTICATOR;
@@ -213,16 +218,16 @@ export async function startPostgrest(options: StartPostgrestOptions): Promise<Po
       ['request.headers', JSON.stringify(Object.fromEntries(headers))],
       ['request.cookies', '{}'],
     ].map(([k, v]) => `pg_catalog.set_config(${sqlLiteral(k!)}, ${sqlLiteral(v!)}, true)`).join(', ')}`;
-    const inTx = <T>(readOnly: boolean, fn: Parameters<PostgrestDatabase['transaction']>[2]): Promise<T> =>
-      db.transaction(readOnly, setup, fn).catch((err: unknown) => {
+    const run = (readOnly: boolean, statement: string, check?: (rows: Record<string, unknown>[]) => void) =>
+      db.request(readOnly, setup, statement, check).catch((err: unknown) => {
         throw err instanceof PostgrestHttpError ? err : fromSqlError(err, authed);
-      }) as Promise<T>;
+      });
 
     const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
     if (rpc) {
       const fn = decodeURIComponent(rpc[1]!);
       if (!['POST', 'GET', 'HEAD'].includes(method)) throw pgrstError(405, 'PGRST101', `Cannot use the ${method} method on RPC`);
-      let args: Parameters<typeof callRoutine>[2];
+      let args: CallArgs;
       if (method === 'POST') {
         let parsed: unknown;
         try {
@@ -240,7 +245,7 @@ export async function startPostgrest(options: StartPostgrestOptions): Promise<Po
       const keys = 'json' in args ? args.keys : Object.keys(args.text);
       const routine = await routines.find(schema, fn, keys, method === 'POST');
       const readOnly = method !== 'POST' || routine.volatility !== 'v';
-      const result = await inTx<Awaited<ReturnType<typeof callRoutine>>>(readOnly, (query) => callRoutine(query, routine, args));
+      const result = callResult(routine, await run(readOnly, callStatement(routine, args)));
       const count = /(?:^|,)\s*count=(exact|planned|estimated)\s*(?:,|$)/.exec(headers.get('prefer') ?? '')?.[1];
       const n = result.pageTotal;
       const range = { 'Content-Range': `${n > 0 ? `0-${n - 1}` : '*'}/${count ? n : '*'}` };
@@ -255,8 +260,8 @@ export async function startPostgrest(options: StartPostgrestOptions): Promise<Po
 
     const table = decodeURIComponent(path.slice('/rest/v1/'.length));
     if (table.includes('/')) throw pgrstError(404, 'PGRST125', 'Invalid path specified in request URL');
-    const answer = await inTx<Answer>(method === 'GET' || method === 'HEAD', (query) =>
-      tableRoute(query, tables, { method, url, headers, body, schema, table }));
+    const plan = await tableRoute(tables, { method, url, headers, body, schema, table });
+    const answer = plan.answer(await run(plan.readOnly, plan.statement, plan.check));
     return answer.body !== undefined ? { ...answer, headers: { ...answer.headers, ...profileHeader } } : answer;
   };
 

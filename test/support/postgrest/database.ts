@@ -2,7 +2,9 @@
  * Where the PostgREST double sends SQL: a `pg` pool connected as the login role (Supabase's
  * `authenticator`), or one PGlite instance. Each HTTP request is one transaction, as in PostgREST:
  * BEGIN with the request's access mode, the transaction-local settings (role, claims, search_path),
- * the statement, COMMIT — or ROLLBACK when anything fails.
+ * the statement, COMMIT — or ROLLBACK when anything fails. Unlike PostgREST (which binds parameters),
+ * the double inlines values as literals so that the whole transaction is one round trip: its own
+ * cost per request stays small next to the work the database does.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -12,7 +14,7 @@ export interface SqlResult {
   rows: Record<string, unknown>[];
 }
 
-/** Runs one statement inside a request's transaction. */
+/** Runs one statement (the double's catalog reads). */
 export type SqlQuery = (text: string, params?: unknown[]) => Promise<SqlResult>;
 
 /** The double's database, whatever drives it. */
@@ -20,10 +22,12 @@ export interface PostgrestDatabase {
   /** Catalog reads (the schema cache), as the login role, outside any request. */
   query: SqlQuery;
   /**
-   * One request's transaction. `setup` is literal SQL (no parameters) sent with BEGIN in the same
-   * round trip; `fn` runs the request's statement(s).
+   * One request as one transaction. BEGIN, `setup`, `statement` and COMMIT travel as one simple-query
+   * message (one round trip), so every value must already be inlined as a literal. With `check`,
+   * COMMIT waits until `check(rows)` returns (a second round trip); a throwing check rolls back.
+   * Any error rolls back. Returns the statement's rows.
    */
-  transaction<T>(readOnly: boolean, setup: string, fn: (query: SqlQuery) => Promise<T>): Promise<T>;
+  request(readOnly: boolean, setup: string, statement: string, check?: (rows: Record<string, unknown>[]) => void): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -37,9 +41,11 @@ export function sqlIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function beginSql(readOnly: boolean): string {
-  return `ISOLATION LEVEL READ COMMITTED ${readOnly ? 'READ ONLY' : 'READ WRITE'}`;
+function batch(readOnly: boolean, setup: string, statement: string, commit: boolean): string {
+  return `BEGIN ISOLATION LEVEL READ COMMITTED ${readOnly ? 'READ ONLY' : 'READ WRITE'}; ${setup}; ${statement};${commit ? ' COMMIT;' : ''}`;
 }
+
+type Row = Record<string, unknown>;
 
 /** The double over a `pg` pool of `poolSize` connections to `url` (PostgREST's db-pool, default 10). */
 export function pgDatabase(url: string, poolSize: number): PostgrestDatabase {
@@ -47,20 +53,20 @@ export function pgDatabase(url: string, poolSize: number): PostgrestDatabase {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
   // Idle connections terminated under the double (fault tests) must not crash the test process.
   pool.on('error', () => {});
-  const run = (client: pg.ClientBase): SqlQuery => async (text, params) => {
-    const res = await client.query(text, params as unknown[] | undefined);
-    return { rows: res.rows as Record<string, unknown>[] };
-  };
   return {
-    query: async (text, params) => ({ rows: (await pool.query(text, params as unknown[] | undefined)).rows }),
-    async transaction(readOnly, setup, fn) {
+    query: async (text, params) => ({ rows: (await pool.query(text, params as unknown[] | undefined)).rows as Row[] }),
+    async request(readOnly, setup, statement, check) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        await client.query(`BEGIN ${beginSql(readOnly)}; ${setup}`);
-        const out = await fn(run(client));
-        await client.query('COMMIT');
-        return out;
+        // Several statements in one simple query answer with one result each: BEGIN, setup, statement.
+        const results = (await client.query(batch(readOnly, setup, statement, !check))) as unknown as pg.QueryResult<Row>[];
+        const rows = results[2]!.rows;
+        if (check) {
+          check(rows);
+          await client.query('COMMIT');
+        }
+        return rows;
       } catch (err) {
         await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
         throw err;
@@ -72,16 +78,29 @@ export function pgDatabase(url: string, poolSize: number): PostgrestDatabase {
   };
 }
 
-/** The double over one PGlite instance (its transactions run one at a time). */
+/** The double over one PGlite instance: one connection, so requests (and catalog reads) take turns. */
 export function pgliteDatabase(db: PGlite): PostgrestDatabase {
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(fn, fn);
+    turn = run.catch(() => {});
+    return run;
+  };
   return {
-    query: async (text, params) => ({ rows: (await db.query<Record<string, unknown>>(text, params as unknown[] | undefined)).rows }),
-    transaction(readOnly, setup, fn) {
-      return db.transaction(async (tx) => {
-        await tx.exec(`SET TRANSACTION ${beginSql(readOnly)}; ${setup}`);
-        return fn(async (text, params) => ({ rows: (await tx.query<Record<string, unknown>>(text, params as unknown[] | undefined)).rows }));
-      });
-    },
+    query: (text, params) => inTurn(async () => ({ rows: (await db.query<Row>(text, params as unknown[] | undefined)).rows })),
+    request: (readOnly, setup, statement, check) => inTurn(async () => {
+      try {
+        const rows = (await db.exec(batch(readOnly, setup, statement, !check)))[2]!.rows as Row[];
+        if (check) {
+          check(rows);
+          await db.exec('COMMIT');
+        }
+        return rows;
+      } catch (err) {
+        await db.exec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }),
     close: async () => {},
   };
 }

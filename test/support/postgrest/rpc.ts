@@ -8,7 +8,7 @@
  * object, a scalar as its JSON value.
  */
 import { pgrstError, type PostgrestHttpError } from './errors.js';
-import { sqlIdent, type PostgrestDatabase, type SqlQuery } from './database.js';
+import { sqlIdent, sqlLiteral, type PostgrestDatabase } from './database.js';
 
 /** One input parameter of a function. */
 export interface RoutineParam {
@@ -141,16 +141,15 @@ export interface CallResult {
   body: string;
 }
 
+/** Arguments of a call: a POST's JSON object body, or a GET's query-string values. */
+export type CallArgs = { json: string; keys: readonly string[] } | { text: Record<string, string> };
+
 /**
- * Calls `routine` inside the request's transaction. `args` is either the raw JSON object body of a
- * POST (converted by `json_to_record`, as PostgREST does) or the text values of a GET's query string
- * (cast to each parameter's type).
+ * The statement that calls `routine` (values inlined as literals). `args.json` is the JSON object body
+ * of a POST, converted by `json_to_record` as PostgREST does; `args.text` are a GET's query-string
+ * values, cast to each parameter's type.
  */
-export async function callRoutine(
-  query: SqlQuery,
-  routine: Routine,
-  args: { json: string; keys: readonly string[] } | { text: Record<string, string> },
-): Promise<CallResult> {
+export function callStatement(routine: Routine, args: CallArgs): string {
   const fn = `${sqlIdent(routine.schema)}.${sqlIdent(routine.name)}`;
   const keys = 'json' in args ? args.keys : Object.keys(args.text);
   // Only the parameters given are passed, in declaration order; the others take their defaults.
@@ -159,29 +158,30 @@ export async function callRoutine(
   const callIt = (argList: string): string =>
     scalar ? `(SELECT ${fn}(${argList}) pgrst_scalar) pgrst_call` : `${fn}(${argList}) pgrst_call`;
   let from: string;
-  let values: unknown[] = [];
   if (params.length === 0) {
     from = `FROM ${callIt('')}`;
   } else if ('json' in args) {
     const names = params.map((p) => sqlIdent(p.name)).join(', ');
     const typed = params.map((p) => `${sqlIdent(p.name)} ${p.type}`).join(', ');
     const named = params.map((p) => `${sqlIdent(p.name)} := pgrst_body.${sqlIdent(p.name)}`).join(', ');
-    from = `FROM (SELECT $1::json AS json_data) pgrst_payload, `
+    from = `FROM (SELECT ${sqlLiteral(args.json)}::json AS json_data) pgrst_payload, `
       + `LATERAL (SELECT ${names} FROM json_to_record(pgrst_payload.json_data) AS _(${typed}) LIMIT 1) pgrst_body, `
       + `LATERAL ${callIt(named)}`;
-    values = [args.json];
   } else {
-    from = `FROM ${callIt(params.map((p, i) => `${sqlIdent(p.name)} := $${i + 1}::${p.type}`).join(', '))}`;
-    values = params.map((p) => args.text[p.name]);
+    const text = args.text;
+    from = `FROM ${callIt(params.map((p) => `${sqlIdent(p.name)} := ${sqlLiteral(text[p.name]!)}::${p.type}`).join(', '))}`;
   }
   const single = !routine.setof;
   const body = scalar
     ? (single ? `coalesce(json_agg(_postgrest_t.pgrst_scalar)->0, 'null')` : `coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')`)
     : (single ? `coalesce(json_agg(_postgrest_t)->0, 'null')` : `coalesce(json_agg(_postgrest_t), '[]')`);
-  const sql = `WITH pgrst_source AS (SELECT ${scalar ? 'pgrst_call.pgrst_scalar' : 'pgrst_call.*'} ${from}) `
+  return `WITH pgrst_source AS (SELECT ${scalar ? 'pgrst_call.pgrst_scalar' : 'pgrst_call.*'} ${from}) `
     + `SELECT ${single ? '1' : 'pg_catalog.count(_postgrest_t)::int'} AS page_total, ${body}::text AS body `
     + `FROM (SELECT pgrst_source.* FROM pgrst_source) _postgrest_t`;
-  const { rows } = await query(sql, values);
-  const row = rows[0] ?? { page_total: 0, body: single ? 'null' : '[]' };
+}
+
+/** The call's result from the rows of {@link callStatement}. */
+export function callResult(routine: Routine, rows: Record<string, unknown>[]): CallResult {
+  const row = rows[0] ?? { page_total: 0, body: routine.setof ? '[]' : 'null' };
   return { pageTotal: Number(row.page_total), body: String(row.body) };
 }

@@ -12,7 +12,7 @@
  * feature answers 400 PGRST100 naming what the double does not do — never a silent wrong answer.
  */
 import { pgrstError } from './errors.js';
-import { sqlIdent, type PostgrestDatabase, type SqlQuery } from './database.js';
+import { sqlIdent, sqlLiteral, type PostgrestDatabase } from './database.js';
 
 /** An HTTP answer from a route. */
 export interface Answer {
@@ -65,8 +65,8 @@ function column(info: TableInfo, table: string, name: string): string {
   return sqlIdent(name);
 }
 
-/** `WHERE` from the `col=eq.value` query parameters; values are bound untyped, as PostgREST binds them. */
-function where(url: URL, info: TableInfo, table: string, qt: string, values: unknown[]): string {
+/** `WHERE` from the `col=eq.value` query parameters; values are untyped literals, as PostgREST binds them untyped. */
+function where(url: URL, info: TableInfo, table: string, qt: string): string {
   const conds: string[] = [];
   for (const [key, value] of url.searchParams) {
     if (RESERVED.has(key)) {
@@ -74,8 +74,7 @@ function where(url: URL, info: TableInfo, table: string, qt: string, values: unk
       unsupported(`the '${key}' query parameter`);
     }
     if (!value.startsWith('eq.')) unsupported(`the filter '${key}=${value}' (only eq.)`);
-    values.push(value.slice(3));
-    conds.push(`${qt}.${column(info, table, key)} = $${values.length}`);
+    conds.push(`${qt}.${column(info, table, key)} = ${sqlLiteral(value.slice(3))}`);
   }
   return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
 }
@@ -84,20 +83,33 @@ function preferences(headers: Headers): Set<string> {
   return new Set((headers.get('prefer') ?? '').split(',').map((p) => p.trim()).filter(Boolean));
 }
 
-/**
- * Serves one table request inside the request's transaction. Throws PostgrestHttpError (or a SQL
- * error) to roll back.
- */
+/** How to serve one table request: its statement, the check before COMMIT, and the answer from its rows. */
+export interface TablePlan {
+  readOnly: boolean;
+  statement: string;
+  /** Before COMMIT: throws (and so rolls back) when a write's result breaks the request's demands (PGRST116). */
+  check?: (rows: Record<string, unknown>[]) => void;
+  answer: (rows: Record<string, unknown>[]) => Answer;
+}
+
+function singularCheck(singular: boolean): (rows: Record<string, unknown>[]) => void {
+  return (rows) => {
+    const n = Number(rows[0]!.n);
+    if (singular && n !== 1) {
+      throw pgrstError(406, 'PGRST116', 'Cannot coerce the result to a single JSON object', `The result contains ${n} rows`);
+    }
+  };
+}
+
+/** Plans one table request (bench only). */
 export async function tableRoute(
-  query: SqlQuery,
   tables: TableCache,
   req: { method: string; url: URL; headers: Headers; body: string; schema: string; table: string },
-): Promise<Answer> {
+): Promise<TablePlan> {
   const { method, url, headers, schema, table } = req;
   const info = await tables.get(schema, table);
   const qt = `${sqlIdent(schema)}.${sqlIdent(table)}`;
   const prefer = preferences(headers);
-  const values: unknown[] = [];
   const singular = (headers.get('accept') ?? '').startsWith('application/vnd.pgrst.object+json');
   const json = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -105,37 +117,39 @@ export async function tableRoute(
     const select = url.searchParams.get('select') ?? '*';
     const cols = select === '*' ? `${qt}.*` : select.split(',').map((c) => `${qt}.${column(info, table, c.trim())}`).join(', ');
     const agg = singular ? `coalesce(json_agg(_postgrest_t)->0, 'null')` : `coalesce(json_agg(_postgrest_t), '[]')`;
-    const sql = `SELECT pg_catalog.count(_postgrest_t)::int AS n, ${agg}::text AS body `
-      + `FROM (SELECT ${cols} FROM ${qt}${where(url, info, table, qt, values)}) _postgrest_t`;
-    const row = (await query(sql, values)).rows[0]!;
-    const n = Number(row.n);
-    if (singular && n !== 1) {
-      throw pgrstError(406, 'PGRST116', 'Cannot coerce the result to a single JSON object', `The result contains ${n} rows`);
-    }
     return {
-      status: 200,
-      body: method === 'HEAD' ? '' : String(row.body),
-      headers: { ...json, 'Content-Range': n > 0 ? `0-${n - 1}/*` : '*/*' },
+      readOnly: true,
+      statement: `SELECT pg_catalog.count(_postgrest_t)::int AS n, ${agg}::text AS body `
+        + `FROM (SELECT ${cols} FROM ${qt}${where(url, info, table, qt)}) _postgrest_t`,
+      // Reads have nothing to roll back: their singular check runs on the answer.
+      answer: (rows) => {
+        singularCheck(singular)(rows);
+        const n = Number(rows[0]!.n);
+        return {
+          status: 200,
+          body: method === 'HEAD' ? '' : String(rows[0]!.body),
+          headers: { ...json, 'Content-Range': n > 0 ? `0-${n - 1}/*` : '*/*' },
+        };
+      },
     };
   }
 
   const returning = prefer.has('return=representation');
-  const finish = async (sql: string, status: number, applied: string[]): Promise<Answer> => {
-    const row = (await query(
-      `WITH pgrst_source AS (${sql} RETURNING ${qt}.*) SELECT pg_catalog.count(*)::int AS n, `
-        + `coalesce(json_agg(pgrst_source), '[]')::text AS body FROM pgrst_source`,
-      values,
-    )).rows[0]!;
-    const n = Number(row.n);
-    if (singular && n !== 1) {
-      throw pgrstError(406, 'PGRST116', 'Cannot coerce the result to a single JSON object', `The result contains ${n} rows`);
-    }
-    const out: Record<string, string> = { 'Content-Range': returning && n > 0 ? `0-${n - 1}/*` : '*/*' };
-    if (applied.length) out['Preference-Applied'] = applied.join(', ');
-    if (!returning) return { status: status === 201 ? 201 : 204, headers: out };
-    const body = singular ? JSON.stringify((JSON.parse(String(row.body)) as unknown[])[0]) : String(row.body);
-    return { status: status === 201 ? 201 : 200, body, headers: { ...json, ...out } };
-  };
+  const mutation = (sql: string, created: boolean, applied: string[]): TablePlan => ({
+    readOnly: false,
+    statement: `WITH pgrst_source AS (${sql} RETURNING ${qt}.*) SELECT pg_catalog.count(*)::int AS n, `
+      + `coalesce(json_agg(pgrst_source), '[]')::text AS body FROM pgrst_source`,
+    ...(singular ? { check: singularCheck(true) } : {}),
+    answer: (rows) => {
+      const n = Number(rows[0]!.n);
+      const out: Record<string, string> = { 'Content-Range': returning && n > 0 ? `0-${n - 1}/*` : '*/*' };
+      if (applied.length) out['Preference-Applied'] = applied.join(', ');
+      if (!returning) return { status: created ? 201 : 204, headers: out };
+      const text = String(rows[0]!.body);
+      const body = singular ? JSON.stringify((JSON.parse(text) as unknown[])[0]) : text;
+      return { status: created ? 201 : 200, body, headers: { ...json, ...out } };
+    },
+  });
 
   if (method === 'POST') {
     let payload: unknown;
@@ -149,8 +163,7 @@ export async function tableRoute(
     const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
     if (keys.length === 0) unsupported('an insert without columns');
     const cols = keys.map((k) => column(info, table, k)).join(', ');
-    values.push(JSON.stringify(rows));
-    let sql = `INSERT INTO ${qt} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${qt}, $1::json) AS _`;
+    let sql = `INSERT INTO ${qt} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${qt}, ${sqlLiteral(JSON.stringify(rows))}::json) AS _`;
     const applied: string[] = [];
     const merge = prefer.has('resolution=merge-duplicates');
     if (merge || prefer.has('resolution=ignore-duplicates')) {
@@ -161,11 +174,9 @@ export async function tableRoute(
         : ` ON CONFLICT (${target.join(', ')}) DO NOTHING`;
       applied.push(merge ? 'resolution=merge-duplicates' : 'resolution=ignore-duplicates');
     }
-    return finish(sql, 201, applied);
+    return mutation(sql, true, applied);
   }
 
-  if (method === 'DELETE') {
-    return finish(`DELETE FROM ${qt}${where(url, info, table, qt, values)}`, 204, []);
-  }
+  if (method === 'DELETE') return mutation(`DELETE FROM ${qt}${where(url, info, table, qt)}`, false, []);
   return unsupported(`the ${method} method on tables`);
 }
