@@ -157,6 +157,13 @@ describe.runIf(withPostgres)('PostgREST double over the real Postgres', () => {
     const wrong = await x.rpc('echo_types', {
       p_text: 't', p_big: 1.5, p_int: 1, p_bool: true, p_jsonb: null, p_json: null, p_ts: null, p_texts: null, p_bigs: null, p_jsonbs: null, p_float: null,
     });
+    // A JSON number beyond 2^53 reaches the bigint parameter exactly (the body is passed as sent).
+    const res = await fetch(`${double.url}/rest/v1/rpc/echo_types`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${double.serviceKey}`, 'Content-Profile': extra, 'Content-Type': 'application/json' },
+      body: '{"p_text":null,"p_big":9007199254740993,"p_int":null,"p_bool":null,"p_jsonb":null,"p_json":null,"p_ts":null,"p_texts":null,"p_bigs":null,"p_jsonbs":null,"p_float":null}',
+    });
+    expect(await res.text()).toContain('"b":9007199254740993');
     expect(wrong).toEqual({
       success: false, data: null, count: null, status: 400, statusText: 'Bad Request',
       error: { code: '22P02', details: null, hint: null, message: 'invalid input syntax for type bigint: "1.5"' },

@@ -18,7 +18,8 @@
  *   GET/HEAD and for STABLE/IMMUTABLE functions), then `set_config` of search_path (the schema, then
  *   `public, extensions` as Supabase's db-extra-search-path), role, request.jwt.claims,
  *   request.method, request.path, request.headers, request.cookies — all transaction-local — then
- *   the statement, then COMMIT (ROLLBACK on any error).
+ *   the statement, then COMMIT (ROLLBACK on any error). Unlike PostgREST, which binds parameters,
+ *   the double inlines values as literals and sends all of it in one round trip.
  * - `POST /rest/v1/rpc/:fn` (and GET/HEAD with query-string arguments): the function is chosen by
  *   name and argument names from a cached catalog read (reloaded once on a miss, as Supabase's DDL
  *   event trigger reloads PostgREST's cache); JSON arguments become SQL values through
@@ -238,7 +239,9 @@ export async function startPostgrest(options: StartPostgrestOptions): Promise<Po
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw pgrstError(400, 'PGRST100', 'The PostgREST test double supports only a JSON object body on RPC');
         }
-        args = { json: JSON.stringify(parsed), keys: Object.keys(parsed) };
+        // The body goes to the database as sent (as PostgREST does): re-encoding it in JS would round
+        // integers beyond 2^53.
+        args = { json: body === '' ? '{}' : body, keys: Object.keys(parsed) };
       } else {
         args = { text: Object.fromEntries(url.searchParams) };
       }
