@@ -93,6 +93,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`botwire migrate --print | head`) is not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   console.error(err);
   process.exitCode = 1;
