@@ -117,7 +117,7 @@ const otherInstance = (store: SessionStore<unknown>): SessionStore<unknown> => n
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The seed's multi-step edit flow: "✏️ Edit" button → `name:…` → `buyin:…` → `done`. */
+/** A multi-step edit flow: "✏️ Edit" button → `name:…` → `buyin:…` → `done`. */
 type Draft = { editing: boolean; draft: { name?: string; buyin?: number }; saved?: { name?: string; buyin?: number } };
 function tournamentBot(driver: SessionMiddlewareDriver, store: SessionStore<unknown>, sent: Sent[]): DriverBot {
   return driver.bot<Draft>({ store, initial: (): Draft => ({ editing: false, draft: {} }), ttlMs: 86_400_000 }, async (u) => {
@@ -497,7 +497,7 @@ export function sessionMiddlewareCases(driver: SessionMiddlewareDriver, { make }
     expect(logger.lines.debug![1]).toMatch(new RegExp(`save key=${key(c)} version=1 write=set .*ms=\\d`));
   });
 
-  it('seed flow: Edit → name:TestTournament123 → buyin:500 → done, a new bot per update', async () => {
+  it('a multi-step edit flow: Edit → name:TestTournament123 → buyin:500 → done, a new bot per update', async () => {
     const store = await make();
     const sent: Sent[] = [];
     const c = chatId();
