@@ -1,7 +1,8 @@
 /**
  * Extracts the TypeScript code blocks of the Markdown documentation and type-checks them all in one
- * TypeScript program, against the package's public subpaths (`botwire`, `botwire/*`, resolved to the
- * sources through the tsconfig `paths`, as the tests import them).
+ * TypeScript program, with the repository's strict options, against the package's public subpaths
+ * (`botwire`, `botwire/*`): the sources through the tsconfig `paths` (test/docs-snippets.test.ts, no
+ * build needed) or the built declarations in dist/ (scripts/check-doc-snippets.ts, in CI).
  *
  * Conventions in the Markdown source (HTML comments: invisible when rendered, plain in the source):
  * - `<!-- snippet: declare const chatId: number; -->` right before a block (blank lines between are
@@ -106,8 +107,7 @@ export function extractSnippets(markdown: string, file: string): DocSnippet[] {
 
 /**
  * The documentation whose blocks must compile: README.md, docs/**\/*.md except the generated API
- * reference (docs/api/) and docs/benchmarks.md (results and commands, no API usage), and the
- * examples' READMEs.
+ * reference (docs/api/), and the examples' READMEs.
  */
 export function documentationFiles(root: string): string[] {
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((name) => {
@@ -115,10 +115,7 @@ export function documentationFiles(root: string): string[] {
     if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : walk(path);
     return name.endsWith('.md') ? [path] : [];
   });
-  const docs = walk(join(root, 'docs')).filter((p) => {
-    const rel = relative(root, p).split('\\').join('/');
-    return !rel.startsWith('docs/api/') && rel !== 'docs/benchmarks.md';
-  });
+  const docs = walk(join(root, 'docs')).filter((p) => !relative(root, p).split('\\').join('/').startsWith('docs/api/'));
   const examples = walk(join(root, 'examples')).filter((p) => p.endsWith('README.md'));
   return [join(root, 'README.md'), ...docs, ...examples].map((p) => relative(root, p).split('\\').join('/')).sort();
 }
