@@ -1,5 +1,5 @@
 // Rewrites package.json `exports` and `typesVersions` from the tsup entries, so the three never
-// drift apart (test/package-exports.test.ts fails when they do). Run after adding an entry.
+// drift apart (test/package-layout.test.ts fails when they do). Run after adding an entry.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const tsup = readFileSync(new URL('../tsup.config.ts', import.meta.url), 'utf8');

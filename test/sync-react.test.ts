@@ -103,7 +103,7 @@ describe('botwire/react', () => {
     expect(container.textContent).toBe('gone');
   });
 
-  it('useSync() without arguments gives the seed-style subscribe/unsubscribe', async () => {
+  it('useSync() without arguments gives imperative subscribe/unsubscribe', async () => {
     const { bus, url } = await setup();
     const client = connectSync(url, options);
     cleanups.push(() => client.close());

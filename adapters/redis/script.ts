@@ -4,7 +4,7 @@ import { sha1Hex } from './sha1.js';
 
 /** A Lua script with its SHA1, ready for EVALSHA. */
 export interface LuaScript {
-  /** File-style name, e.g. `session-commit-3`. */
+  /** Name in errors and timeouts, e.g. `session-commit` (its module, `lua/session-commit-1.ts`, adds the key count). */
   readonly name: string;
   /** How many of the arguments are keys (Cluster routes and checks slots by these). */
   readonly numKeys: number;

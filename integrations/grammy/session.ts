@@ -17,10 +17,12 @@ export interface LazySessionFlavor<S> {
   set session(session: S | null | undefined);
 }
 
-/** Options of {@link session} for one session; see {@link SessionPartOptions} for each option. */
-export type GrammySessionOptions<S, C extends Context = Context> = SingleSessionOptions<S, C>;
+// Interfaces rather than aliases of the framework-neutral option types, so that the API reference
+// lists every option on these pages.
+/** Options of {@link session} for one session. */
+export interface GrammySessionOptions<S, C extends Context = Context> extends SingleSessionOptions<S, C> {}
 /** Options of {@link session} with `type: 'multi'`. */
-export type GrammyMultiSessionOptions<P extends Record<string, unknown>, C extends Context = Context> = MultiSessionOptions<P, C>;
+export interface GrammyMultiSessionOptions<P extends Record<string, unknown>, C extends Context = Context> extends MultiSessionOptions<P, C> {}
 /** Options of one part of a multi-session. */
 export type GrammySessionPartOptions<S, C extends Context = Context> = SessionPartOptions<S, C>;
 

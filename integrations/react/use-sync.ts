@@ -17,7 +17,7 @@ export interface UseSyncOptions {
   client?: AnySyncClient;
 }
 
-/** What `useSync` returns: imperative access for the seed's `const { subscribe } = useSync()` style. */
+/** What `useSync()` without arguments returns: imperative access, `const { subscribe } = useSync()`. */
 export interface UseSyncResult {
   /** The client, `null` while the provider connects. */
   client: SyncClient | null;
@@ -86,7 +86,7 @@ export interface UseSyncRefetchOptions extends UseSyncOptions {
 
 /**
  * Call `refetch` (debounced) when an event matching `patterns` arrives or the gateway says to
- * resync — the seed's `useSyncRefetch(['scenarios.created', 'scenarios.updated'], refetch)`.
+ * resync, e.g. `useSyncRefetch(['scenarios.created', 'scenarios.updated'], refetch)`.
  *
  * @example
  * ```tsx

@@ -10,5 +10,7 @@ export { safeEqual, extractToken } from './auth.js';
 export {
   SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, parseClientFrame, parseServerFrame, encodeFrame,
   type ClientFrame, type ServerFrame, type SyncErrorCode, type SyncResyncReason, type ParseResult,
+  type SubscribeFrame, type UnsubscribeFrame, type ResumeFrame, type PingFrame,
+  type HelloFrame, type EventFrame, type AckFrame, type ErrorFrame, type ResyncFrame, type PongFrame,
 } from '../../src/sync/protocol.js';
 export { patternCovers } from '../../src/sync/pattern-covers.js';

@@ -4,8 +4,8 @@
  *
  * - The core classes an adapter's factories wrap its backend in ({@link SessionStore},
  *   {@link JobQueue}, {@link RateLimitStore}, {@link createSyncBus}) and every error class:
- *   the same bindings as in `botwire`, re-exported so that an adapter module takes all its run-time
- *   values from here and only types from `botwire` (see below).
+ *   the same bindings as in `botwire` and `botwire/jobs`, re-exported so that an adapter module takes
+ *   all its run-time values from here and only types from those two (see below).
  * - Bounded calls: {@link callBackend} (one shared timer for all calls in flight) and
  *   {@link classifyBackendError}, which turn timeouts and driver errors into `BackendUnavailableError`,
  *   `BackendForbiddenError` and `BackendSchemaError`. The core knows no driver: an adapter tells it
@@ -16,8 +16,8 @@
  * - Small helpers: {@link newToken}, {@link importPeer}, and the validators that refuse bad options
  *   with `BotwireConfigError` ({@link positiveMs}, {@link nonNegativeMs}, {@link intInRange}).
  *
- * An adapter imports only these two modules: types (the backend contracts, option types) from
- * `botwire`, values from here. Built in one package with code splitting, as botwire's own adapters
+ * An adapter imports only these modules: types (the backend contracts, option types) from
+ * `botwire` and `botwire/jobs`, values from here. Built in one package with code splitting, as botwire's own adapters
  * are, a value import of `botwire` would make the adapter's entry reach every module of the core
  * (esbuild groups modules into chunks by the entries that reach them, whatever each uses), so
  * `botwire/redis` would load the Worker, SyncCache and the rest; this module reaches only what
@@ -25,7 +25,7 @@
  *
  * @example
  * ```ts
- * import type { JobQueueOptions } from 'botwire';
+ * import type { JobQueueOptions } from 'botwire/jobs';
  * import { JobQueue, withClaimAhead, type WorkerBatchBackend } from 'botwire/adapter-kit';
  *
  * class MyJobBackend implements WorkerBatchBackend { ... }

@@ -1,6 +1,6 @@
 /**
  * A per-instance read cache whose invalidations reach every instance through a {@link SyncBus}:
- * the seed's "admin edits a button → every bot drops its cached keyboard at once".
+ * an admin edits a button, and every bot drops its cached keyboard at once.
  *
  * @module
  */

@@ -92,6 +92,10 @@ export type Unsubscribe = () => void;
  */
 export type SyncHandler<E = SyncEnvelope> = (event: E) => void | Promise<void>;
 
+/**
+ * The topics a dotted pattern stands for, as a template literal type (`users.*` → `users.${string}`).
+ * Not exported: a step of {@link MatchingTopics}, which is the type users meet.
+ */
 type Segments<P extends string> = P extends `${infer H}.${infer R}`
   ? `${H extends '*' ? string : H}.${Segments<R>}`
   : P extends '*' | '**' | '#' ? string : P;

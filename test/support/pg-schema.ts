@@ -1,7 +1,7 @@
 /**
  * One migrated botwire schema per test file (or per describe block): on the shared Postgres server
- * through a `pg.Pool` of its own, or on a fresh embedded PGlite. Replaces the pool + uniqueName +
- * migrate + DROP SCHEMA that every Postgres test file used to repeat.
+ * through a `pg.Pool` of its own, or on a fresh embedded PGlite: the pool, unique schema name,
+ * migrate and DROP SCHEMA every Postgres test file needs, in one place.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';

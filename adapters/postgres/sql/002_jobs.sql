@@ -13,7 +13,7 @@
 --
 -- Claim-ahead: a long-running worker (a LISTEN subscriber) claims jobs before it runs them. Each of
 -- its calls completes a batch and claims the replacements in the same statement (job_worker_batch),
--- so its next claim is answered from memory (src/jobs/job-prefetch.ts): half the round trips per job
+-- so its next claim is answered from memory (withClaimAhead, src/adapter-kit/claim-ahead.ts): half the round trips per job
 -- at concurrency 1. Serverless ticks never claim ahead (job_claim), so a tick never leaves a
 -- claimed-but-unstarted job locked.
 -- Such claims store started_at NULL; the worker writes the start once the handler began, with its

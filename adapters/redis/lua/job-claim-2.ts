@@ -12,7 +12,7 @@ import { JOB_LIB } from './job-lib.js';
  * ARGV[1] key base; ARGV[2] now; ARGV[3] limit; ARGV[4] maxTimeoutMs; ARGV[5] token;
  * ARGV[6] leaseMs; ARGV[7..] job names
  *
- * Returns one HGETALL array per claimed job.
+ * Returns one row (see JOB_ROW_FIELDS) per claimed job.
  */
 export const jobClaim = luaScript('job-claim', 2, `${JOB_LIB}${JOB_CLAIM_LIB}
 local now = tonumber(ARGV[2])
