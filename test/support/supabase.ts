@@ -23,10 +23,13 @@ export interface SupabaseSetup {
   drop(): Promise<void>;
 }
 
-/** Migrate `uniqueName(base)` and expose it through a new double. */
-export async function withSupabase(base: string, options: { poolSize?: number } = {}): Promise<SupabaseSetup> {
+/**
+ * Migrate `uniqueName(base)` and expose it through a new double. `poolSize`: the double's pool;
+ * `max`: the direct pool's.
+ */
+export async function withSupabase(base: string, options: { poolSize?: number; max?: number } = {}): Promise<SupabaseSetup> {
   const schema = uniqueName(base);
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: options.max ?? 4 });
   // Errors of idle connections (pg_terminate_backend in a test) must not crash the process.
   pool.on('error', () => undefined);
   let double: PostgrestDouble | undefined;
