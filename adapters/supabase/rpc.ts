@@ -9,10 +9,11 @@ import { rpcFailure, SupabaseRpcError } from './errors.js';
  * data: null, status: 204 }`, which a careless reader takes for "no row". None of the functions
  * botwire calls returns void, so `null` is never a valid answer.
  *
- * Reads (`read: true`: the function changes nothing) are retried up to twice with jittered backoff
- * when no PostgREST answer came (status 0, a 5xx page, PGRST000): a keep-alive connection that died
- * during an outage fails the first request after it. Writes are never retried here: their outcome is
- * unknown, and the core says so in `BackendUnavailableError.outcome`.
+ * Idempotent calls (`idempotent: true`: reads, and `session_acquire`, which with the same token
+ * finds the lease already its own and changes nothing more) are retried up to twice with jittered
+ * backoff when no PostgREST answer came (status 0, a 5xx page, PGRST000): a keep-alive connection
+ * that died during an outage fails the first request after it. Other writes are never retried here:
+ * their outcome is unknown, and the core says so in `BackendUnavailableError.outcome`.
  *
  * @module
  */
@@ -28,10 +29,10 @@ export type RpcShape =
   /** A numeric scalar (bigint and integer are JSON numbers). */
   | 'number';
 
-/** Retries of an idempotent read after a failure with no PostgREST answer. */
-const READ_RETRIES = 2;
+/** Retries of an idempotent call after a failure with no PostgREST answer. */
+const RETRIES = 2;
 /** Base backoff before the first retry; doubles, jittered ×0.5–1.5. */
-const READ_BACKOFF_MS = 25;
+const BACKOFF_MS = 25;
 
 function fits(data: unknown, shape: RpcShape): boolean {
   switch (shape) {
@@ -54,16 +55,16 @@ export class Rpc {
 
   /**
    * Call `fn` with named `args`; resolves with its answer when it has `shape`, else rejects with a
-   * typed error. `read` marks a function that changes nothing (retried on outages).
+   * typed error. `idempotent` marks a call that may safely run twice (retried on outages).
    */
-  async call<T>(fn: string, args: Record<string, unknown>, shape: RpcShape, read = false): Promise<T> {
+  async call<T>(fn: string, args: Record<string, unknown>, shape: RpcShape, idempotent = false): Promise<T> {
     const deadline = performance.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#once<T>(fn, args, shape, deadline);
       } catch (err) {
-        const delay = READ_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random());
-        const retry = read && attempt < READ_RETRIES && err instanceof SupabaseRpcError
+        const delay = BACKOFF_MS * 2 ** attempt * (0.5 + Math.random());
+        const retry = idempotent && attempt < RETRIES && err instanceof SupabaseRpcError
           && (err.kind === 'unavailable' || err.kind === 'unsent') && performance.now() + delay < deadline;
         if (!retry) throw err;
         await sleep(delay);

@@ -76,6 +76,8 @@ class SupabaseSessionBackend implements SessionBackend {
       one: 'session_acquire', many: 'session_acquire_many',
       args: (c) => ({ p_key: c.key, p_token: c.token, p_lease_ms: c.leaseMs }),
       manyName: { p_key: 'p_keys', p_token: 'p_tokens', p_lease_ms: 'p_lease_ms' },
+      // Taking a lease with the token that already holds it changes nothing more: safe to resend.
+      idempotent: true,
     });
     this.#commits = new RpcBatcher(this.#batches, rpc, {
       one: 'session_commit', many: 'session_commit_many',

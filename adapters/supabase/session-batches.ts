@@ -37,6 +37,8 @@ export interface BatchedKind<C> {
   manyName: Record<string, string>;
   /** Turns a single call's error into botwire's (rethrows). */
   fail?(call: C, err: unknown): never;
+  /** Calls of this kind may run twice (retried on outages; see `Rpc.call`). */
+  idempotent?: boolean;
 }
 
 /** Runs calls of one kind, alone or batched. */
@@ -59,7 +61,7 @@ export class RpcBatcher<C, R> {
   }
 
   #one(call: C): Promise<R> {
-    const sent = this.rpc.call<R>(this.kind.one, this.kind.args(call), 'row' satisfies RpcShape);
+    const sent = this.rpc.call<R>(this.kind.one, this.kind.args(call), 'row' satisfies RpcShape, this.kind.idempotent);
     const fail = this.kind.fail;
     return fail ? sent.catch((err: unknown) => fail(call, err)) : sent;
   }
@@ -70,7 +72,7 @@ export class RpcBatcher<C, R> {
     for (const c of calls) {
       for (const [name, value] of Object.entries(this.kind.args(c))) args[this.kind.manyName[name]!]!.push(value ?? null);
     }
-    return this.rpc.call(this.kind.many, args, 'rows');
+    return this.rpc.call(this.kind.many, args, 'rows', this.kind.idempotent);
   }
 
   async #send(calls: C[]): Promise<Array<R | Error>> {
