@@ -3,7 +3,9 @@
  * with botwire's real migrations. The double counts HTTP requests, so "one request per operation"
  * and the merging into `session_*_many` are measured, not assumed.
  */
+import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ws from 'ws';
 import { postgresSessionStore } from '../adapters/postgres/index.js';
 import { supabaseSessionBackend, supabaseSessionStore } from '../adapters/supabase/index.js';
 import { SessionConflictError, SessionLeaseLostError, SessionLockTimeoutError, SessionSerializationError } from '../src/errors.js';
@@ -135,6 +137,13 @@ describe.runIf(run)('Supabase session store (supabase-js â†’ PostgREST double â†
     await lease.commit({ from: 'postgres' });
     expect(await viaHttp.get('a')).toMatchObject({ data: { from: 'postgres' }, version: 2 });
     await direct.close();
+  });
+
+  it('takes a supabase-js client typed with generated Database types (whose schemas do not list botwire\'s)', async () => {
+    type Database = { public: { Tables: {}; Views: {}; Functions: { hello: { Args: { a: string }; Returns: string } }; Enums: {}; CompositeTypes: {} } };
+    const typed = createClient<Database>(s.double.url, s.double.serviceKey, { auth: { persistSession: false }, realtime: { transport: ws as never } });
+    const store = supabaseSessionStore({ client: typed, schema: s.schema, prefix: uniqueName('typed') + ':' });
+    expect(await store.set('k', 1)).toBe(1);
   });
 
   it('uses the store given by SessionStore composition as well', async () => {
