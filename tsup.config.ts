@@ -9,6 +9,7 @@ export const entries = {
   memory: 'adapters/memory/index.ts',
   redis: 'adapters/redis/index.ts',
   postgres: 'adapters/postgres/index.ts',
+  supabase: 'adapters/supabase/index.ts',
   testing: 'src/testing/index.ts',
   http: 'integrations/http/index.ts',
   'http/node': 'integrations/http/node.ts',

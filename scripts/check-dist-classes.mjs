@@ -17,7 +17,7 @@ for (const [format, load] of Object.entries(builds)) {
     if (kit[name] !== core[name]) bad.push(`${format}: botwire/adapter-kit ${name} is not botwire's`);
   }
   if (kit.JobQueue !== jobs.JobQueue) bad.push(`${format}: botwire/adapter-kit JobQueue is not botwire/jobs'`);
-  for (const [entry, factory] of [['redis', 'redisSessionStore'], ['postgres', 'postgresJobQueue'], ['memory', 'memorySyncTransport']]) {
+  for (const [entry, factory] of [['redis', 'redisSessionStore'], ['postgres', 'postgresJobQueue'], ['supabase', 'supabaseSessionStore'], ['memory', 'memorySyncTransport']]) {
     const mod = await load(entry);
     let thrown;
     try { mod[factory]({ client: 42, hub: 42 }); } catch (err) { thrown = err; }

@@ -13,10 +13,12 @@ const KEYS = 10;
 
 interface WorkerReport { ok: number; failed: number; errors: Record<string, number>; ms: number }
 
-function runWorker(backend: 'redis' | 'postgres', url: string, space: string): Promise<WorkerReport> {
+type Backend = 'redis' | 'postgres' | 'supabase';
+
+function runWorker(backend: Backend, url: string, space: string, extra: string[] = []): Promise<WorkerReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', worker, '--backend', backend, '--url', url,
-      '--prefix-or-schema', space, '--cycles', String(CYCLES), '--keys', String(KEYS)], { cwd: root });
+      '--prefix-or-schema', space, '--cycles', String(CYCLES), '--keys', String(KEYS), ...extra], { cwd: root });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -29,8 +31,8 @@ function runWorker(backend: 'redis' | 'postgres', url: string, space: string): P
   });
 }
 
-async function runFleet(backend: 'redis' | 'postgres', url: string, space: string): Promise<WorkerReport[]> {
-  return Promise.all(Array.from({ length: PROCESSES }, () => runWorker(backend, url, space)));
+async function runFleet(backend: Backend, url: string, space: string, extra: string[] = []): Promise<WorkerReport[]> {
+  return Promise.all(Array.from({ length: PROCESSES }, () => runWorker(backend, url, space, extra)));
 }
 
 const counters = Array.from({ length: KEYS }, (_, i) => `counter:${i}`);
@@ -75,4 +77,23 @@ describe.runIf(postgresAdapter && (await needs('postgres')))('cross-process leas
       await drop();
     }
   }, 120_000);
+});
+
+describe.runIf(await needs('postgres'))('cross-process lease serialization on Supabase (supabase-js → PostgREST double → Postgres)', () => {
+  it(`${PROCESSES} processes × ${CYCLES} concurrent increments on ${KEYS} keys lose none (waiters poll: no LISTEN over HTTP)`, async () => {
+    const { supabaseSessionStore } = await import('../adapters/supabase/index.js');
+    const { withSupabase } = await import('./support/supabase.js');
+    const s = await withSupabase('bwtest_xproc_supa', { poolSize: 20 });
+    try {
+      const reports = await runFleet('supabase', s.double.url, s.schema, ['--key', s.double.serviceKey]);
+      expect(reports.map((r) => r.errors)).toEqual(reports.map(() => ({})));
+      const store = supabaseSessionStore<number>({ client: s.client, schema: s.schema });
+      const records = await store.getMany(counters);
+      expect(records.reduce((sum, r) => sum + (r?.data ?? 0), 0)).toBe(PROCESSES * CYCLES);
+      for (const r of records) expect(r?.version).toBe(r?.data);
+      console.log(`supabase: ${s.double.requests.total} HTTP requests for ${PROCESSES * CYCLES} increments; worker ms ${reports.map((r) => r.ms).join(', ')}`);
+    } finally {
+      await s.drop();
+    }
+  }, 180_000);
 });

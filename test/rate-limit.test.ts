@@ -6,6 +6,7 @@ import { BotError, type Context } from 'grammy';
 import { memoryRateLimitStore } from '../adapters/memory/index.js';
 import { postgresRateLimitStore } from '../adapters/postgres/index.js';
 import { redisRateLimitStore } from '../adapters/redis/index.js';
+import { supabaseRateLimitStore } from '../adapters/supabase/index.js';
 import { rateLimit } from '../integrations/grammy/index.js';
 import { rateLimit as telegrafRateLimit } from '../integrations/telegraf/index.js';
 import { decideHit } from '../src/rate-limit/rate-limit-backend.js';
@@ -14,6 +15,7 @@ import { BackendUnavailableError, BotwireConfigError } from '../src/errors.js';
 import { grammyBot, telegrafBot, textUpdate, inlineQueryUpdate } from './support/telegram.js';
 import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { needs, REDIS_URL, uniqueName } from './support/services.js';
+import { withSupabase, type SupabaseSetup } from './support/supabase.js';
 import type { Update } from 'telegraf/types';
 
 const user = (): number => 1 + Math.floor(Math.random() * 2_000_000_000);
@@ -174,4 +176,12 @@ describe('on PGlite', () => {
   beforeAll(async () => { db = await withPgSchema('botwire', { pglite: true }); }, 60_000);
   afterAll(() => db?.drop());
   rateLimitSuite('PGlite', () => postgresRateLimitStore({ client: db.client }));
+});
+
+describe.runIf(await needs('postgres'))('on Supabase (supabase-js → PostgREST double → Postgres)', () => {
+  let s: SupabaseSetup;
+  beforeAll(async () => { s = await withSupabase('bw_rl_supa'); });
+  afterAll(() => s?.drop());
+  // One HTTP request per hit, counted at the double.
+  rateLimitSuite('Supabase', () => supabaseRateLimitStore({ client: s.client, schema: s.schema }), () => s.double.requests.byRoute.get('POST /rpc/rate_limit_hit') ?? 0);
 });

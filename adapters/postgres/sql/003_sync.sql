@@ -4,7 +4,8 @@
 -- sync_spill(), which NOTIFYs only a short reference `~spill:<id>` in the same transaction, so the row
 -- is visible to every listener by the time the notification arrives; listeners read it back with
 -- sync_spill_read(). Rows are kept for p_keep_ms (long enough for slow listeners) and deleted by the
--- next spill after that: no background job needed.
+-- next spill after that: no background job needed. sync_publish() applies the same rule for callers
+-- that reach the database only through functions (botwire/supabase, over HTTP).
 
 CREATE TABLE IF NOT EXISTS {{schema}}.sync_spill (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -40,6 +41,32 @@ AS $$
   SELECT s.payload FROM {{schema}}.sync_spill AS s WHERE s.id = p_id
 $$;
 
+-- Publish envelopes on p_channel in order, for callers that cannot send pg_notify themselves
+-- (Supabase's Data API calls only functions of an exposed schema: botwire/supabase). Each payload
+-- under NOTIFY's 8,000-byte limit goes out as one pg_notify, each larger one through sync_spill, as
+-- postgresSyncBus sends them, so its listeners receive both alike. All are delivered at commit, in
+-- array order. Returns how many were published (never void: a void function answers HTTP 204 with no
+-- body, which a client cannot tell from a gateway's empty answer).
+CREATE OR REPLACE FUNCTION {{schema}}.sync_publish(p_channel text, p_payloads text[], p_keep_ms double precision DEFAULT 300000)
+RETURNS integer
+LANGUAGE plpgsql SECURITY INVOKER
+AS $$
+DECLARE
+  v_payload text;
+  v_n integer := 0;
+BEGIN
+  FOREACH v_payload IN ARRAY COALESCE(p_payloads, '{}'::text[]) LOOP
+    IF pg_catalog.octet_length(v_payload) < 8000 THEN
+      PERFORM pg_catalog.pg_notify(p_channel, v_payload);
+    ELSE
+      PERFORM {{schema}}.sync_spill(p_channel, v_payload, p_keep_ms);
+    END IF;
+    v_n := v_n + 1;
+  END LOOP;
+  RETURN v_n;
+END
+$$;
+
 -- Lockdown (the rule: 001_sessions.sql's header). Nobody but the owner and Supabase's service_role
 -- may read the table or call the functions.
 DO $$
@@ -57,7 +84,8 @@ BEGIN
     pg_catalog.pg_get_serial_sequence('{{schema}}.sync_spill', 'id')::regclass, v_from);
   FOREACH v_obj IN ARRAY ARRAY[
     '{{schema}}.sync_spill(text, text, double precision)',
-    '{{schema}}.sync_spill_read(bigint)'
+    '{{schema}}.sync_spill_read(bigint)',
+    '{{schema}}.sync_publish(text, text[], double precision)'
   ] LOOP
     EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', v_obj::regprocedure, v_from);
     IF v_service THEN
