@@ -25,12 +25,10 @@ export function claimJobs(
   const cap = args.groupConcurrency;
   index.promote(now);
   const names = [...new Set(args.names)];
+  // Counts of the index: the jobs this claim activates are counted as it goes.
   const live = index.live(now);
   const room = new Map<string, number>();
   for (const name of names) room.set(name, limits.room(name, live.name(name), now, ahead).room);
-  const takenBy = new Map<string, number>();
-  const groupLive = new Map<string, number>();
-  const liveOf = (group: string): number => groupLive.get(group) ?? live.group(group);
   const lifted: JobRec[] = [];
   const passed: Lane[] = [];
   let scanned = 0;
@@ -58,7 +56,7 @@ export function claimJobs(
   const nextGroup = (): { lane: Lane; rec: JobRec } | undefined => {
     if (cap === undefined) return undefined;
     for (let lane = index.rotation.peek(); lane && scanned < MAX_SCAN; lane = index.rotation.peek()) {
-      if (liveOf(lane.group!) < cap) {
+      if (live.group(lane.group!) < cap) {
         const rec = firstIn(lane);
         if (rec) return { lane, rec };
       } else if (names.some((n) => lane!.due.get(n)?.size)) heldBack = true;
@@ -80,9 +78,7 @@ export function claimJobs(
     taken++;
     activate(rec);
     room.set(rec.job.name, room.get(rec.job.name)! - 1);
-    takenBy.set(rec.job.name, (takenBy.get(rec.job.name) ?? 0) + 1);
     limits.started(rec.job.name, now);
-    if (rec.job.group !== undefined) groupLive.set(rec.job.group, liveOf(rec.job.group) + 1);
     if (cap !== undefined) {
       lane.turn = index.nextTurn();
       if (lane.heap) index.rotation.update(lane);
@@ -96,7 +92,7 @@ export function claimJobs(
     for (const name of names) {
       if (room.get(name)! > 0 || index.due(name) === 0) continue;
       heldBack = true;
-      const opensAt = limits.room(name, live.name(name) + (takenBy.get(name) ?? 0), now, ahead).opensAt;
+      const opensAt = limits.room(name, live.name(name), now, ahead).opensAt;
       if (opensAt !== undefined && (retryAt === undefined || opensAt < retryAt)) retryAt = opensAt;
     }
   }

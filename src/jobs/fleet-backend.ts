@@ -21,8 +21,9 @@
  * - Rate: each job of N a claim takes while N has a `rate` is recorded as a start of N at the
  *   claim's `now`. A claim takes a job of N only while fewer than `rate.max` recorded starts of N
  *   have `at > now - rate.perMs` (a sliding window; again counting its own earlier picks). Starts
- *   are recorded only while N has a rate; they are kept when the limit changes and are not refunded
- *   when a job is released or handed back. Starts older than the window may be forgotten.
+ *   are recorded only while N has a rate; they are kept when the limit changes (also when it is
+ *   removed and set again) and are not refunded when a job is released or handed back. Starts
+ *   older than the window may be forgotten.
  * - A claim made ahead (`WorkerClaim.ahead`: jobs that wait in a worker's memory before they
  *   start) takes no job of a name that has a `rate`, so a recorded start is never earlier than the
  *   real one. Concurrency-limited names may be claimed ahead (such jobs are live and hold a slot).
@@ -30,9 +31,11 @@
  *   change, its place in line kept. The claim goes on with the next jobs in order (other names).
  * - Hint: a claim that returns fewer than `limit` jobs while it passed over at least one due job
  *   it could otherwise have taken (name in `names`, timeout fitting) because of a limit or a group
- *   cap sets `heldBack: true` on its result ({@link ClaimedJobs}, `WorkerBatchResult`). When some
- *   of those jobs were held back by a rate window alone, it also sets `retryAt`: the earliest
- *   `at + perMs` over the oldest in-window start of those names (when the next start is allowed).
+ *   cap sets `heldBack: true` on its result (`ClaimedJobs`, `WorkerBatchResult`). When some of
+ *   those jobs were held back by a rate window alone (their name had room under its concurrency),
+ *   it also sets `retryAt`: the earliest time, over those names, at which fewer than `rate.max`
+ *   recorded starts remain in the window — with the in-window starts sorted, `starts[count - max]
+ *   + perMs` (0-based; `starts[0] + perMs` when `count = max`).
  * - Wake-ups (backends with `subscribe`): a call in which a job of a name with a `concurrency`
  *   limit stops being live (complete, partial, fail, release, hand-back, cancel) wakes that name
  *   when, at the end of the call, the name has a due job and fewer live jobs than its concurrency.
@@ -61,9 +64,10 @@
  *   updates the lane's turn, and picks again. So groups are served round-robin, least recently
  *   served first; the jobs without a group are served as one more group with no cap; priorities
  *   order jobs inside a lane only.
- * - Wake-ups: a call in which a grouped job stops being live wakes, when at the end of the call
- *   its group has a due job and is below the cap, the name of that group's first due job in claim
- *   order (or every name with due jobs in the group).
+ * - Wake-ups: a call in which a grouped job stops being live (complete, partial, fail, release,
+ *   hand-back, cancel) wakes, when at the end of the call its group has a due job, the name of that
+ *   group's first due job in claim order (or every name with due jobs in the group). The backend
+ *   does not know the cap (it comes with each claim), so it wakes whether or not the group is full.
  * - A claim may stop after inspecting 1,000 jobs and lanes in all (as without groups); what it did
  *   not take keeps its turn and place.
  *
