@@ -6,6 +6,7 @@ import { JobQueue } from 'botwire/adapter-kit';
 import { claimJobs } from './job-claim.js';
 import { JobIndex, type JobRec } from './job-index.js';
 import { NameLimits } from './job-limits.js';
+import { listJobs } from './job-list.js';
 
 /** Options of {@link memoryJobQueue}. */
 export type MemoryJobQueueOptions = JobQueueOptions;
@@ -191,21 +192,8 @@ class MemoryJobBackend implements JobBackend {
     return rec && { ...rec.job };
   }
 
-  // A dashboard read, not on a worker's path: a scan is fine here.
   async list(args: ListArgs): Promise<ListPage> {
-    // Cursor = "<createdAt>:<id>" of the last job returned; order is createdAt desc, then id desc.
-    const cut = args.cursor ? args.cursor.indexOf(':') : -1;
-    const cAt = cut > 0 ? Number(args.cursor!.slice(0, cut)) : Infinity;
-    const cId = cut > 0 ? args.cursor!.slice(cut + 1) : '';
-    const page: StoredJob[] = [];
-    for (const { job: j } of this.#jobs.values()) {
-      if ((args.state && j.state !== args.state) || (args.name && j.name !== args.name)) continue;
-      if (j.createdAt < cAt || (j.createdAt === cAt && j.id < cId)) page.push(j);
-    }
-    page.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    const jobs = page.slice(0, args.limit).map((j) => ({ ...j }));
-    const last = jobs[jobs.length - 1];
-    return page.length > args.limit && last ? { jobs, cursor: `${last.createdAt}:${last.id}` } : { jobs };
+    return listJobs(this.#jobs.values(), args);
   }
 
   async reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]> {

@@ -1,19 +1,17 @@
-import {
-  BotwireConfigError, JobConflictError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
-} from '../errors.js';
+import { BotwireConfigError, JobConflictError, JobNotFoundError, JobStateError, UnknownJobError } from '../errors.js';
 import { callBackend } from '../adapter-kit/backend-call.js';
 import { newToken } from '../internal/token.js';
-import { batchSize, intInRange, nonNegativeMs, positiveMs } from '../internal/validate.js';
+import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
 import { addMany } from './add-many.js';
 import type { AddResult, ClaimArgs, JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
-import { assertJobId, assertJobName, encodeJson, parseBackoff, toJob, utf8Bytes } from './codec.js';
+import { assertJobId, assertJobName, parseBackoff, toJob } from './codec.js';
 import type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
 import type { JobQueueOptions, RetentionOptions } from './queue-options.js';
 import { limitEntries, validateLimit } from './limits.js';
 import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
-import { dueSlots, slotId, validateCron, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
+import { dueSlots, scheduleEntry, slotId, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
 import type {
   AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
 } from './types.js';
@@ -332,18 +330,8 @@ export class JobQueue {
    */
   schedule(name: string, cron: string, payload: unknown, options: ScheduleOptions = {}): void {
     this.#assertKnown(name);
-    const tz = options.tz ?? 'UTC';
-    validateCron(cron, tz);
-    const key = options.key ?? name;
-    // The key is part of the slot ids: the job-name rules keep them short and printable.
-    if (options.key !== undefined) {
-      try { assertJobName(key); } catch { throw new BotwireConfigError(`schedule key must follow the job-name rules (letters, digits, "_", ".", ":", "-"; at most 100), got ${JSON.stringify(key)}.`); }
-    }
-    if (options.catchUpMs !== undefined) nonNegativeMs('catchUpMs', options.catchUpMs);
-    const text = encodeJson(name, 'payload', payload);
-    const bytes = utf8Bytes(text);
-    if (bytes > this.#defaults.maxPayloadBytes) throw new JobPayloadTooLargeError(name, bytes, this.#defaults.maxPayloadBytes);
-    this.#schedules.set(key, { key, name, cron, tz, payload: text, catchUpMs: options.catchUpMs });
+    const entry = scheduleEntry(name, cron, payload, options, this.#defaults.maxPayloadBytes);
+    this.#schedules.set(entry.key, entry);
   }
 
   /** Stop enqueueing the schedule registered under `key` (default: its job name). */
