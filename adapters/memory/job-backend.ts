@@ -94,9 +94,8 @@ class MemoryJobBackend implements JobBackend {
    */
   #freed(job: StoredJob, now: number): void {
     const limit = this.#limits.get(job.name);
-    if (limit?.concurrency !== undefined) {
-      this.#index.promote(now);
-      if (this.#index.due(job.name) > 0 && this.#index.live(now).name(job.name) < limit.concurrency) this.#wake(job.name);
+    if (limit?.concurrency !== undefined && this.#index.mayBeDue(job.name, now) && this.#index.live(now).name(job.name) < limit.concurrency) {
+      this.#wake(job.name);
     }
     const lane = job.group === undefined ? undefined : this.#index.lane(job.group);
     if (lane?.dueCount) for (const [name, heap] of lane.due) if (heap.size) this.#wake(name);
@@ -104,8 +103,7 @@ class MemoryJobBackend implements JobBackend {
 
   async setLimits(entries: readonly JobLimitEntry[], now: number): Promise<void> {
     this.#limits.set(entries);
-    this.#index.promote(now);
-    for (const { name } of entries) if (this.#index.due(name) > 0) this.#wake(name);
+    for (const { name } of entries) if (this.#index.mayBeDue(name, now)) this.#wake(name);
   }
 
   async getLimits(): Promise<JobLimitEntry[]> {

@@ -90,7 +90,9 @@ export function claimJobs(
   let retryAt: number | undefined;
   if (taken < args.limit) {
     for (const name of names) {
-      if (room.get(name)! > 0 || index.due(name) === 0) continue;
+      // Without a cap only jobs without group count: such a claim never takes grouped ones.
+      const due = cap === undefined ? index.ungrouped.due.get(name)?.size ?? 0 : index.due(name);
+      if (room.get(name)! > 0 || due === 0) continue;
       heldBack = true;
       const opensAt = limits.room(name, live.name(name), now, ahead).opensAt;
       if (opensAt !== undefined && (retryAt === undefined || opensAt < retryAt)) retryAt = opensAt;

@@ -172,6 +172,14 @@ export class JobIndex {
     return this.#dueByName.get(name) ?? 0;
   }
 
+  /**
+   * Whether a job of `name` may be due: one is, or some job's time has come without a claim having
+   * promoted it yet (a wake-up then costs a worker one claim at worst). Changes nothing.
+   */
+  mayBeDue(name: string, now: number): boolean {
+    return this.due(name) > 0 || (this.#later.peek()?.job.runAt ?? Infinity) <= now;
+  }
+
   /** How many jobs of `names` are due (after promoting those whose time has come). */
   countDue(names: readonly string[], now: number): number {
     this.promote(now);

@@ -23,7 +23,8 @@
  *   have `at > now - rate.perMs` (a sliding window; again counting its own earlier picks). Starts
  *   are recorded only while N has a rate; they are kept when the limit changes (also when it is
  *   removed and set again) and are not refunded when a job is released or handed back. Starts
- *   older than the window may be forgotten.
+ *   outside the window (`at <= now - perMs`) may be forgotten, so a window made longer later may
+ *   count fewer starts than it covers.
  * - A claim made ahead (`WorkerClaim.ahead`: jobs that wait in a worker's memory before they
  *   start) takes no job of a name that has a `rate`, so a recorded start is never earlier than the
  *   real one. Concurrency-limited names may be claimed ahead (such jobs are live and hold a slot).
@@ -31,11 +32,15 @@
  *   change, its place in line kept. The claim goes on with the next jobs in order (other names).
  * - Hint: a claim that returns fewer than `limit` jobs while it passed over at least one due job
  *   it could otherwise have taken (name in `names`, timeout fitting) because of a limit or a group
- *   cap sets `heldBack: true` on its result (`ClaimedJobs`, `WorkerBatchResult`). When some of
- *   those jobs were held back by a rate window alone (their name had room under its concurrency),
- *   it also sets `retryAt`: the earliest time, over those names, at which fewer than `rate.max`
- *   recorded starts remain in the window — with the in-window starts sorted, `starts[count - max]
- *   + perMs` (0-based; `starts[0] + perMs` when `count = max`).
+ *   cap sets `heldBack: true` on its result (`ClaimedJobs`, `WorkerBatchResult`); it may also set
+ *   it when the jobs passed over would not have fitted `maxTimeoutMs` (a false hint costs the
+ *   caller one more claim; a missing one, a poll interval). A claim without `groupConcurrency`
+ *   does not count grouped jobs as held back (it never takes them). When some of
+ *   those jobs were held back by a rate window alone (their name had room under its concurrency;
+ *   `maxTimeoutMs` may be ignored here too), it also sets `retryAt`: the earliest time, over those
+ *   names, at which fewer than `rate.max` recorded starts remain in the window — with the
+ *   in-window starts sorted, `starts[count - max] + perMs` (0-based; `starts[0] + perMs` when
+ *   `count = max`).
  * - Wake-ups (backends with `subscribe`): a call in which a job of a name with a `concurrency`
  *   limit stops being live (complete, partial, fail, release, hand-back, cancel) wakes that name
  *   when, at the end of the call, the name has a due job and fewer live jobs than its concurrency.
