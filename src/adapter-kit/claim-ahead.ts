@@ -248,6 +248,14 @@ class ClaimAheadBackend implements JobBackend {
  * (`JobBackend.started`) with the worker's next call — so a job whose worker dies before running it
  * goes back uncounted (see `JobBackend.reclaim`).
  *
+ * Fleet features (`JobBackend.features`, `addMany`, `counts`, `setLimits`, `getLimits`) pass
+ * through. Workers' claims carry `groupConcurrency`; refills are marked `ahead`, so the backend
+ * gives them no job of a rate-limited name (its start would be recorded before it runs). Jobs of
+ * concurrency-limited names and groups may be claimed ahead — they hold their slot meanwhile — so
+ * the wrapper tells the process's subscribed workers (their `subscribe` listener, with the job
+ * names) as soon as refills arrive: a worker with free slots starts them at once instead of
+ * leaving the slot idle until the buffer hands them back.
+ *
  * @param inner the backend: the plain contract plus {@link WorkerBatchBackend.workerBatch} and
  *   {@link WorkerBatchBackend.handBack}
  * @returns the backend to give to `JobQueue` (wrap once, in the adapter's factory)
