@@ -442,3 +442,14 @@ export class JobAbortedError extends BotwireError {
     this.reason = reason;
   }
 }
+
+/** `semaphore(...).acquire()` found every permit taken for longer than its `waitMs`. */
+export class SemaphoreTimeoutError extends BotwireError {
+  /** How long it waited, in milliseconds. */
+  readonly waitedMs: number;
+
+  constructor(name: string, waitedMs: number) {
+    super('SEMAPHORE_TIMEOUT', `All permits of semaphore "${name}" stayed taken for ${waitedMs} ms; try again later or raise waitMs.`, { subject: name });
+    this.waitedMs = waitedMs;
+  }
+}

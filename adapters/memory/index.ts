@@ -8,6 +8,7 @@ export {
   type MemorySessionBackend, type MemorySessionStats,
 } from './session-backend.js';
 export { memoryJobQueue, memoryJobBackend, type MemoryJobQueueOptions } from './job-backend.js';
+export { memorySemaphoreBackend } from './semaphore.js';
 export { memoryRateLimitStore, type MemoryRateLimitStoreOptions } from './rate-limit.js';
 export {
   memorySyncBus, memorySyncTransport, createMemorySyncHub, type MemorySyncBusOptions, type MemorySyncTransportOptions,

@@ -54,6 +54,19 @@ export class IndexedHeap<T extends HeapSlot<T>> {
     item.pos = -1;
   }
 
+  /**
+   * Call `fn` for every entry `pred` accepts, where `pred` holds for an entry's parents whenever it
+   * holds for the entry (an upper bound on the key, as "lease ended before now"): O(matches).
+   */
+  visit(pred: (item: T) => boolean, fn: (item: T) => void): void {
+    const stack = this.#items.length && pred(this.#items[0]!) ? [0] : [];
+    while (stack.length) {
+      const i = stack.pop()!;
+      fn(this.#items[i]!);
+      for (const c of [2 * i + 1, 2 * i + 2]) if (c < this.#items.length && pred(this.#items[c]!)) stack.push(c);
+    }
+  }
+
   /** Re-sort `item` after its key changed. */
   update(item: T): void {
     this.#down(item.pos);

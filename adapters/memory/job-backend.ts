@@ -1,11 +1,18 @@
-import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
+import type {
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobQueueOptions, JobState, ListArgs, ListPage,
+  NewJob, ProgressUpdate, StoredJob,
+} from 'botwire/jobs';
 import { JobQueue } from 'botwire/adapter-kit';
+import { claimJobs } from './job-claim.js';
 import { JobIndex, type JobRec } from './job-index.js';
+import { NameLimits } from './job-limits.js';
+import { listJobs } from './job-list.js';
 
 /** Options of {@link memoryJobQueue}. */
 export type MemoryJobQueueOptions = JobQueueOptions;
 
 const RUNNABLE = new Set<JobState>(['waiting', 'delayed', 'partial']);
+const FEATURES: readonly JobFeature[] = ['limits', 'groups', 'debounce', 'addMany', 'counts'];
 
 /**
  * In-process job backend: the same semantics as the durable adapters (leases, fencing, priorities,
@@ -15,8 +22,12 @@ const RUNNABLE = new Set<JobState>(['waiting', 'delayed', 'partial']);
  */
 class MemoryJobBackend implements JobBackend {
   readonly name = 'memory';
+  readonly features = FEATURES;
   readonly #jobs = new Map<string, JobRec>();
   readonly #index = new JobIndex();
+  readonly #limits = new NameLimits();
+  /** `<name>\n<debounce id>` → the job most recently created under it. */
+  readonly #debounced = new Map<string, string>();
   readonly #listeners = new Set<(name: string) => void>();
   #seq = 0;
 
@@ -30,30 +41,77 @@ class MemoryJobBackend implements JobBackend {
     return rec && rec.job.state === 'active' && rec.job.leaseToken === token ? rec : undefined;
   }
 
-  async add(input: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
+  async add(input: NewJob, now: number): Promise<AddResult> {
+    return this.#add(input, now);
+  }
+
+  async addMany(jobs: readonly NewJob[], now: number): Promise<AddResult[]> {
+    return jobs.map((job) => this.#add(job, now));
+  }
+
+  #add(input: NewJob, now: number): AddResult {
+    const { debounce, ...fields } = input;
+    const key = debounce === undefined ? undefined : `${input.name}\n${debounce}`;
+    const last = key === undefined ? undefined : this.#jobs.get(this.#debounced.get(key) ?? '');
+    if (last && (last.job.state === 'waiting' || last.job.state === 'delayed') && last.job.attempts === 0) {
+      const { payload, priority, runAt, maxAttempts, backoff, timeoutMs, retryUntil, group } = fields;
+      const state = runAt <= now ? 'waiting' : 'delayed';
+      this.#index.move(last, now, { payload, priority, runAt, maxAttempts, backoff, timeoutMs, retryUntil, group, state, updatedAt: now });
+      if (state === 'waiting') this.#wake(last.job.name);
+      return { job: { ...last.job }, created: false, replaced: true };
+    }
     const existing = this.#jobs.get(input.id);
     if (existing) return { job: { ...existing.job }, created: false };
     const job: StoredJob = {
-      ...input, state: input.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
+      ...fields, state: input.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
     };
-    const rec: JobRec = { job, seq: ++this.#seq, heap: undefined, pos: -1 };
+    if (job.group === undefined) delete job.group;
+    const rec: JobRec = { job, seq: ++this.#seq, heap: undefined, pos: -1, debounceKey: key };
     this.#jobs.set(job.id, rec);
+    if (key !== undefined) this.#debounced.set(key, job.id);
     this.#index.place(rec, now);
     if (job.state === 'waiting') this.#wake(job.name);
     return { job: { ...job }, created: true };
   }
 
-  async claim(args: ClaimArgs): Promise<StoredJob[]> {
-    // Over the caller's budget (or due later on a clock that went back): stays due, untouched.
-    const taken = this.#index.takeDue(args.names, args.limit, args.now, (j) => j.timeoutMs <= args.maxTimeoutMs && j.runAt <= args.now);
-    return taken.map((rec) => {
-      Object.assign(rec.job, {
+  async claim(args: ClaimArgs): Promise<ClaimedJobs> {
+    const out: ClaimedJobs = [];
+    const hint = claimJobs(this.#index, this.#limits, args, false, (rec) => {
+      this.#index.move(rec, args.now, {
         state: 'active', leaseToken: args.token, leaseUntil: args.now + args.leaseMs, attempts: rec.job.attempts + 1,
         startedAt: args.now, updatedAt: args.now,
       });
-      this.#index.place(rec, args.now);
-      return { ...rec.job };
+      out.push({ ...rec.job });
     });
+    if (hint.heldBack) out.heldBack = true;
+    if (hint.retryAt !== undefined) out.retryAt = hint.retryAt;
+    return out;
+  }
+
+  /**
+   * A job of `job.name`/`job.group` stopped holding a slot: wake its name when a limit held jobs of
+   * it back and a slot is free now, and the names of its group's due jobs.
+   */
+  #freed(job: StoredJob, now: number): void {
+    const limit = this.#limits.get(job.name);
+    if (limit?.concurrency !== undefined && this.#index.mayBeDue(job.name, now) && this.#index.live(now).name(job.name) < limit.concurrency) {
+      this.#wake(job.name);
+    }
+    const lane = job.group === undefined ? undefined : this.#index.lane(job.group);
+    if (lane?.dueCount) for (const [name, heap] of lane.due) if (heap.size) this.#wake(name);
+  }
+
+  async setLimits(entries: readonly JobLimitEntry[], now: number): Promise<void> {
+    this.#limits.set(entries);
+    for (const { name } of entries) if (this.#index.mayBeDue(name, now)) this.#wake(name);
+  }
+
+  async getLimits(): Promise<JobLimitEntry[]> {
+    return this.#limits.entries();
+  }
+
+  async counts(name: string | undefined, now: number): Promise<JobCounts> {
+    return this.#index.counts(name, now);
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
@@ -72,6 +130,7 @@ class MemoryJobBackend implements JobBackend {
     this.#index.move(rec, now, {
       state: 'completed', result, missing: undefined, progress: 100, finishedAt: now, leaseToken: undefined, leaseUntil: undefined, updatedAt: now,
     });
+    this.#freed(rec.job, now);
     return true;
   }
 
@@ -84,6 +143,7 @@ class MemoryJobBackend implements JobBackend {
     if (final) this.#index.move(rec, now, { ...end, state: 'failed', error: final.error, finishedAt: now });
     else this.#index.move(rec, now, { ...end, state: 'partial', runAt: retryAt });
     if (!final && retryAt <= now) this.#wake(rec.job.name);
+    this.#freed(rec.job, now);
     return true;
   }
 
@@ -94,6 +154,7 @@ class MemoryJobBackend implements JobBackend {
     if (retryAt === undefined) this.#index.move(rec, now, { ...end, state: 'failed', finishedAt: now });
     else this.#index.move(rec, now, { ...end, state: retryAt <= now ? 'waiting' : 'delayed', runAt: retryAt });
     if (rec.job.state === 'waiting') this.#wake(rec.job.name);
+    this.#freed(rec.job, now);
     return true;
   }
 
@@ -118,7 +179,9 @@ class MemoryJobBackend implements JobBackend {
   async cancel(id: string, now: number): Promise<boolean> {
     const rec = this.#jobs.get(id);
     if (!rec || !(RUNNABLE.has(rec.job.state) || rec.job.state === 'active')) return false;
+    const active = rec.job.state === 'active';
     this.#index.move(rec, now, { state: 'cancelled', finishedAt: now, leaseToken: undefined, leaseUntil: undefined, updatedAt: now });
+    if (active) this.#freed(rec.job, now);
     return true;
   }
 
@@ -127,21 +190,8 @@ class MemoryJobBackend implements JobBackend {
     return rec && { ...rec.job };
   }
 
-  // A dashboard read, not on a worker's path: a scan is fine here.
   async list(args: ListArgs): Promise<ListPage> {
-    // Cursor = "<createdAt>:<id>" of the last job returned; order is createdAt desc, then id desc.
-    const cut = args.cursor ? args.cursor.indexOf(':') : -1;
-    const cAt = cut > 0 ? Number(args.cursor!.slice(0, cut)) : Infinity;
-    const cId = cut > 0 ? args.cursor!.slice(cut + 1) : '';
-    const page: StoredJob[] = [];
-    for (const { job: j } of this.#jobs.values()) {
-      if ((args.state && j.state !== args.state) || (args.name && j.name !== args.name)) continue;
-      if (j.createdAt < cAt || (j.createdAt === cAt && j.id < cId)) page.push(j);
-    }
-    page.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    const jobs = page.slice(0, args.limit).map((j) => ({ ...j }));
-    const last = jobs[jobs.length - 1];
-    return page.length > args.limit && last ? { jobs, cursor: `${last.createdAt}:${last.id}` } : { jobs };
+    return listJobs(this.#jobs.values(), args);
   }
 
   async reclaim(token: string, leaseMs: number, limit: number, now: number): Promise<StoredJob[]> {
@@ -164,7 +214,11 @@ class MemoryJobBackend implements JobBackend {
 
   async removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number> {
     const gone = this.#index.takeFinished(states, before, limit);
-    for (const rec of gone) this.#jobs.delete(rec.job.id);
+    for (const rec of gone) {
+      this.#jobs.delete(rec.job.id);
+      // Forget a debounce key only when it still names this job.
+      if (rec.debounceKey !== undefined && this.#debounced.get(rec.debounceKey) === rec.job.id) this.#debounced.delete(rec.debounceKey);
+    }
     return gone.length;
   }
 

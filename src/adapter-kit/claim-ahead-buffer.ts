@@ -7,6 +7,7 @@ export interface ClaimShape {
   readonly names: readonly string[];
   readonly leaseMs: number;
   readonly maxTimeoutMs: number;
+  readonly groupConcurrency: number | undefined;
 }
 
 /** How long a job claimed ahead may wait for its worker's next claim before it is handed back. */
@@ -31,8 +32,11 @@ const MAX_TOKENS = 10_000;
 
 // The budget (maxTimeoutMs) is not part of the key: a tick's budget shrinks claim by claim, so
 // `take` checks each job's timeout against the claim's budget instead.
-function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs'>): ClaimShape {
-  return { key: `${a.leaseMs}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs, maxTimeoutMs: a.maxTimeoutMs };
+function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>): ClaimShape {
+  return {
+    key: `${a.leaseMs}|${a.groupConcurrency ?? ''}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs,
+    maxTimeoutMs: a.maxTimeoutMs, groupConcurrency: a.groupConcurrency,
+  };
 }
 
 /**

@@ -7,8 +7,9 @@
  * @module
  */
 import type {
-  ClaimArgs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../jobs/backend.js';
+import type { JobCounts, JobFeature, JobLimitEntry } from '../jobs/fleet-backend.js';
 import { newToken } from '../internal/token.js';
 import { intInRange } from '../internal/validate.js';
 import type { BackendErrorKind } from './backend-call.js';
@@ -38,16 +39,28 @@ const FLUSH_STARTS = Symbol('flush starts');
  */
 class ClaimAheadBackend implements JobBackend {
   readonly name: string;
+  readonly features: readonly JobFeature[] | undefined;
   classifyError?: (err: unknown) => BackendErrorKind | undefined;
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
+  addMany?: (jobs: readonly NewJob[], now: number) => Promise<AddResult[]>;
+  counts?: (name: string | undefined, now: number) => Promise<JobCounts>;
+  setLimits?: (entries: readonly JobLimitEntry[], now: number) => Promise<void>;
+  getLimits?: () => Promise<JobLimitEntry[]>;
   readonly #inner: WorkerBatchBackend;
+  /** This process's subscribed workers: told when jobs claimed ahead for them arrive. */
+  readonly #listeners = new Set<(name: string) => void>();
   readonly #buffer = new ClaimAheadBuffer((jobs) => this.#handBack(jobs));
   readonly #batcher: WriteBatcher<Completion | typeof FLUSH_STARTS, boolean>;
 
   constructor(inner: WorkerBatchBackend, options: ClaimAheadOptions) {
     this.#inner = inner;
     this.name = inner.name;
+    this.features = inner.features;
     if (inner.classifyError) this.classifyError = inner.classifyError.bind(inner);
+    if (inner.addMany) this.addMany = inner.addMany.bind(inner);
+    if (inner.counts) this.counts = inner.counts.bind(inner);
+    if (inner.setLimits) this.setLimits = inner.setLimits.bind(inner);
+    if (inner.getLimits) this.getLimits = inner.getLimits.bind(inner);
     // Only a backend with wake-ups has long-running subscribers, the only workers that claim ahead.
     if (inner.subscribe) this.subscribe = (listener) => this.#subscribe(listener);
     const max = intInRange('maxCompletions', options.maxCompletions ?? 200, 1);
@@ -60,10 +73,11 @@ class ClaimAheadBackend implements JobBackend {
   async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
     const stop = await this.#inner.subscribe!(listener);
     const disable = this.#buffer.enable();
-    return async () => { await disable(); await stop(); };
+    this.#listeners.add(listener);
+    return async () => { this.#listeners.delete(listener); await disable(); await stop(); };
   }
 
-  claim(a: ClaimArgs): Promise<StoredJob[]> {
+  claim(a: ClaimArgs): Promise<ClaimedJobs> {
     // Nothing to claim for: the inner backend answers as it would unwrapped.
     if (a.names.length === 0) return this.#inner.claim(a);
     const ahead = this.#buffer.take(a);
@@ -75,7 +89,13 @@ class ClaimAheadBackend implements JobBackend {
     // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
     const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
     return fresh.then((jobs) => {
-      const all = ahead.length ? ahead.concat(jobs) : jobs;
+      if (!ahead.length) {
+        this.#buffer.remember(a.token, a, jobs.length);
+        return jobs;
+      }
+      const all: ClaimedJobs = ahead.concat(jobs);
+      if (jobs.heldBack) all.heldBack = true;
+      if (jobs.retryAt !== undefined) all.retryAt = jobs.retryAt;
       this.#buffer.remember(a.token, a, all.length);
       return all;
     });
@@ -86,9 +106,12 @@ class ClaimAheadBackend implements JobBackend {
    * its jobs are stored without `startedAt`, and it carries the starts waiting to be written. Sent
    * at once, beside any completion batch in flight.
    */
-  async #claimForWorker(a: ClaimArgs, limit: number): Promise<StoredJob[]> {
+  async #claimForWorker(a: ClaimArgs, limit: number): Promise<ClaimedJobs> {
     const started = this.#buffer.takeStarts();
-    const claim: WorkerClaim = { names: a.names, limit, maxTimeoutMs: a.maxTimeoutMs, leaseMs: a.leaseMs, token: a.token, waiter: a.waiter };
+    const claim: WorkerClaim = {
+      names: a.names, limit, maxTimeoutMs: a.maxTimeoutMs, leaseMs: a.leaseMs, token: a.token, waiter: a.waiter,
+      groupConcurrency: a.groupConcurrency,
+    };
     let reply: WorkerBatchResult;
     try {
       reply = await this.#inner.workerBatch({ now: a.now, started, completions: [], claim });
@@ -97,7 +120,10 @@ class ClaimAheadBackend implements JobBackend {
       throw err;
     }
     // The core sees when its claim started the run; the backend learns it from started().
-    return reply.jobs.map((job) => ({ ...job, startedAt: a.now }));
+    const jobs: ClaimedJobs = reply.jobs.map((job) => ({ ...job, startedAt: a.now }));
+    if (reply.heldBack) jobs.heldBack = true;
+    if (reply.retryAt !== undefined) jobs.retryAt = reply.retryAt;
+    return jobs;
   }
 
   /**
@@ -120,7 +146,10 @@ class ClaimAheadBackend implements JobBackend {
       if (!s) continue;
       if (!claim) {
         shape = s;
-        claim = { names: s.names, limit: 0, maxTimeoutMs: s.maxTimeoutMs, leaseMs: s.leaseMs, token: newToken() };
+        claim = {
+          names: s.names, limit: 0, maxTimeoutMs: s.maxTimeoutMs, leaseMs: s.leaseMs, token: newToken(),
+          groupConcurrency: s.groupConcurrency, ahead: true,
+        };
       }
       if (s.key === shape!.key) claim.limit++;
     }
@@ -131,7 +160,14 @@ class ClaimAheadBackend implements JobBackend {
       buffer.restoreStarts(started);
       throw err;
     }
-    if (shape) buffer.offer(shape, reply.jobs);
+    if (shape && reply.jobs.length) {
+      buffer.offer(shape, reply.jobs);
+      // A worker with free slots sleeps until a wake-up or its poll: tell it its jobs are here, so
+      // they start now instead of holding (limited) slots until the buffer hands them back.
+      for (const name of new Set(reply.jobs.map((j) => j.name))) {
+        for (const listener of this.#listeners) queueMicrotask(() => listener(name));
+      }
+    }
     let i = 0;
     return batch.map((c) => {
       if (c === FLUSH_STARTS) return true;
@@ -211,6 +247,14 @@ class ClaimAheadBackend implements JobBackend {
  * to the stored ones (so every later call stays fenced), and writes the starts of runs that began
  * (`JobBackend.started`) with the worker's next call — so a job whose worker dies before running it
  * goes back uncounted (see `JobBackend.reclaim`).
+ *
+ * Fleet features (`JobBackend.features`, `addMany`, `counts`, `setLimits`, `getLimits`) pass
+ * through. Workers' claims carry `groupConcurrency`; refills are marked `ahead`, so the backend
+ * gives them no job of a rate-limited name (its start would be recorded before it runs). Jobs of
+ * concurrency-limited names and groups may be claimed ahead — they hold their slot meanwhile — so
+ * the wrapper tells the process's subscribed workers (their `subscribe` listener, with the job
+ * names) as soon as refills arrive: a worker with free slots starts them at once instead of
+ * leaving the slot idle until the buffer hands them back.
  *
  * @param inner the backend: the plain contract plus {@link WorkerBatchBackend.workerBatch} and
  *   {@link WorkerBatchBackend.handBack}

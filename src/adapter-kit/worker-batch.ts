@@ -41,6 +41,14 @@ export interface WorkerClaim {
    * the worker as idle when fewer than `limit` jobs come back. Refills never carry it.
    */
   waiter?: string | undefined;
+  /** As `ClaimArgs.groupConcurrency` (feature `'groups'`). */
+  groupConcurrency?: number | undefined;
+  /**
+   * True for a refill: the jobs wait in the worker's memory before they start, so (feature
+   * `'limits'`) the claim takes no job of a name that has a rate limit. False/absent for the
+   * worker's own claim, whose jobs start at once.
+   */
+  ahead?: boolean | undefined;
 }
 
 /** One call of a long-running worker: see {@link WorkerBatchBackend.workerBatch}. */
@@ -58,9 +66,11 @@ export interface WorkerBatch {
    */
   completions: readonly WorkerCompletion[];
   /**
-   * Then claim up to `claim.limit` jobs exactly as `JobBackend.claim` does, except that claimed jobs
-   * get no `startedAt` (the worker writes it once their handler began, with a later batch). When
-   * the batch has completions, at most as many jobs as completions were accepted.
+   * Then claim up to `claim.limit` jobs exactly as `JobBackend.claim` does (limits and groups
+   * included, seeing the slots the completions freed), except that claimed jobs get no `startedAt`
+   * (the worker writes it once their handler began, with a later batch). When the batch has
+   * completions, at most as many jobs as completions were accepted. The wake-ups of the
+   * completions (`fleet-backend.ts`) are decided after the claim.
    */
   claim: WorkerClaim | undefined;
 }
@@ -71,6 +81,10 @@ export interface WorkerBatchResult {
   flags: readonly number[];
   /** The jobs claimed, as updated (no `startedAt`); empty without a claim. */
   jobs: StoredJob[];
+  /** The claim's hint, as `ClaimedJobs.heldBack` (features `'limits'`, `'groups'`). */
+  heldBack?: boolean | undefined;
+  /** The claim's hint, as `ClaimedJobs.retryAt` (feature `'limits'`). */
+  retryAt?: number | undefined;
 }
 
 /**

@@ -22,10 +22,15 @@
  *   uncounted when its lease lapses before its start was written (see {@link JobBackend.reclaim}).
  *   Backends without it set `startedAt` at claim as before.
  * - Optional `classifyError(err)` (from {@link BackendInfo}): the adapter names its driver's errors.
+ * - Fleet features (`./fleet-backend.ts`, listed in optional `features`): `StoredJob.group`,
+ *   `NewJob.group`/`debounce`, `ClaimArgs.groupConcurrency`, the `heldBack`/`retryAt` hint of
+ *   {@link ClaimedJobs}, `replaced` in {@link AddResult}, and optional `setLimits`, `getLimits`,
+ *   `addMany`, `counts`.
  *
  * @module
  */
 import type { BackendInfo } from '../adapter-kit/backend-call.js';
+import type { JobCounts, JobFeature, JobLimitEntry } from './fleet-backend.js';
 
 /**
  * Every state a job can be in.
@@ -88,6 +93,8 @@ export interface StoredJob {
   startedAt?: number | undefined;
   /** When the job reached a finished state. */
   finishedAt?: number | undefined;
+  /** The job's group (feature `'groups'`), absent for jobs without one. */
+  group?: string | undefined;
 }
 
 /** What `add` stores. State is `waiting` when `runAt <= now`, else `delayed`. */
@@ -101,6 +108,31 @@ export interface NewJob {
   backoff: string;
   timeoutMs: number;
   retryUntil?: number | undefined;
+  /** Group for fair shares (feature `'groups'`; validated like a job name). */
+  group?: string | undefined;
+  /** Debounce id, scoped by `name` (feature `'debounce'`): replace the unstarted job added under it. */
+  debounce?: string | undefined;
+}
+
+/** What {@link JobBackend.add} answers (one per job for {@link JobBackend.addMany}). */
+export interface AddResult {
+  /** The job as stored now. */
+  job: StoredJob;
+  /** True when this call created it. */
+  created: boolean;
+  /** True when a debounced add updated the unstarted job `job` instead (then `created` is false). */
+  replaced?: boolean | undefined;
+}
+
+/**
+ * What {@link JobBackend.claim} answers: the jobs taken, plus an optional hint for the caller's
+ * next claim (backends with `'limits'` or `'groups'`; see `./fleet-backend.ts`).
+ */
+export interface ClaimedJobs extends Array<StoredJob> {
+  /** Fewer than `limit` jobs came back while due jobs were held back by a limit or a group cap. */
+  heldBack?: boolean | undefined;
+  /** When a job held back by a rate window alone may be claimed (epoch ms). */
+  retryAt?: number | undefined;
 }
 
 /** Arguments of {@link JobBackend.claim}. */
@@ -122,6 +154,11 @@ export interface ClaimArgs {
    * than `limit` jobs, and wake only while some worker is idle. Optional; backends may ignore it.
    */
   waiter?: string | undefined;
+  /**
+   * Feature `'groups'`: most live jobs per group (an integer ≥ 1), and groups served round-robin.
+   * Absent: only jobs without a group are claimed. See `./fleet-backend.ts`.
+   */
+  groupConcurrency?: number | undefined;
 }
 
 /** Arguments of {@link JobBackend.list}. */
@@ -155,6 +192,8 @@ export interface ProgressUpdate {
  * `botwire/adapter-kit`).
  */
 export interface JobBackend extends BackendInfo {
+  /** The fleet features this backend implements (see `./fleet-backend.ts`). @default none */
+  readonly features?: readonly JobFeature[] | undefined;
 
   /**
    * Optional: the handler of a job claimed under `token` is being called now. Synchronous and
@@ -168,9 +207,19 @@ export interface JobBackend extends BackendInfo {
    * Store a new job unless one with `job.id` exists (any state). State is `waiting` if
    * `job.runAt <= now`, else `delayed`; `attempts = 0`, `progress = 0`, `createdAt = updatedAt = now`.
    * Returns the stored job and `created: false` (nothing changed) when the id already existed.
-   * Wakes subscribers (see {@link subscribe}) when the new job is due now.
+   * Wakes subscribers (see {@link subscribe}) when the new job is due now. Stores `job.group`
+   * (feature `'groups'`) and applies `job.debounce` (feature `'debounce'`, `./fleet-backend.ts`).
    */
-  add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }>;
+  add(job: NewJob, now: number): Promise<AddResult>;
+
+  /**
+   * Feature `'addMany'`: exactly what calling {@link add} for each job in order would do (debounce
+   * included; a job whose id an earlier job of the same call took gets `created: false` and that
+   * job), in ONE round trip. Returns one result per job, in order. The core sends at most 500 jobs
+   * and about 1 MiB of payload text per call; a call that fails may have stored a prefix of its jobs.
+   * Wakes each name that got a due job once per call.
+   */
+  addMany?(jobs: readonly NewJob[], now: number): Promise<AddResult[]>;
 
   /**
    * Atomically take up to `limit` jobs in a runnable state (`waiting`, `delayed`, `partial`) with
@@ -180,8 +229,10 @@ export interface JobBackend extends BackendInfo {
    * Concurrent claims never return the same job. Returns the jobs as updated. (Backends with
    * {@link started} store no `startedAt` while a long-running worker is subscribed, and return
    * `startedAt = now` all the same: see {@link reclaim}.)
+   * Features `'limits'` and `'groups'` add the rules of `./fleet-backend.ts` (limits per name, caps
+   * and round-robin per group) and the `heldBack`/`retryAt` hint on the result.
    */
-  claim(args: ClaimArgs): Promise<StoredJob[]>;
+  claim(args: ClaimArgs): Promise<ClaimedJobs>;
 
   /**
    * While the job is `active` with `leaseToken === token`: set `leaseUntil = now + leaseMs`, and the
@@ -280,6 +331,23 @@ export interface JobBackend extends BackendInfo {
 
   /** How many jobs in `names` are runnable with `runAt <= now` (the "left" of a tick). */
   countDue(names: readonly string[], now: number): Promise<number>;
+
+  /**
+   * Feature `'counts'`: how many jobs of `name` (all names when undefined) are in each state, with
+   * `delayed` jobs whose `runAt <= now` counted as `waiting` (as `get` shows them). One round trip
+   * and no scan over jobs: maintained counters or index sizes (counting the due `delayed` jobs may
+   * read an index range of those jobs only).
+   */
+  counts?(name: string | undefined, now: number): Promise<JobCounts>;
+
+  /**
+   * Feature `'limits'`: write limits, in order: each entry replaces its name's whole limit, or
+   * removes it (`limit: null`). Wakes each name written that has a due job (`now` tells which).
+   */
+  setLimits?(entries: readonly JobLimitEntry[], now: number): Promise<void>;
+
+  /** Feature `'limits'`: every stored limit (entries with a non-null `limit`), in any order. */
+  getLimits?(): Promise<JobLimitEntry[]>;
 
   /**
    * Delete up to `limit` jobs in one of `states` (all finished) with `finishedAt < before`.

@@ -53,6 +53,18 @@ export function assertJobName(name: unknown): asserts name is string {
 }
 
 /**
+ * Throw {@link BotwireConfigError} when `value` cannot be a group or semaphore name (`what`): the
+ * job-name rules, which keep keys short and printable.
+ */
+export function assertName(what: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(value) || value.length > MAX_JOB_NAME_LENGTH) {
+    throw new BotwireConfigError(
+      `${what} must be 1–${MAX_JOB_NAME_LENGTH} characters of letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(value)}.`,
+    );
+  }
+}
+
+/**
  * JSON-encode a payload or result, refusing with {@link JobSerializationError} (its `path` naming
  * the part, e.g. `payload.items[3]`) what JSON would silently change or cannot encode; see
  * `jsonCodec` for the rules. A handler that returns nothing completes with a `null` result.
@@ -125,6 +137,7 @@ export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Jo
     updatedAt: new Date(raw.updatedAt),
     startedAt: opt(raw.startedAt),
     finishedAt: opt(raw.finishedAt),
+    ...(raw.group == null ? {} : { group: raw.group }),
   };
 }
 

@@ -12,11 +12,12 @@
  * @module botwire/jobs
  */
 export type {
-  JobBackend, JobState, StoredJob, NewJob, ClaimArgs, ListArgs, ListPage, ProgressUpdate,
+  JobBackend, JobState, StoredJob, NewJob, ClaimArgs, ClaimedJobs, AddResult, ListArgs, ListPage, ProgressUpdate,
 } from './backend.js';
+export type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
 export { RUNNABLE_STATES, FINISHED_STATES } from './backend.js';
 export type {
-  AddOptions, Backoff, Job, JobContext, JobError, JobEvent, JobEventBus, JobHandler, JobHandlers, JobPage,
+  AddManyResult, AddOptions, Backoff, BulkJob, Job, JobContext, JobError, JobEvent, JobEventBus, JobHandler, JobHandlers, JobPage,
   ListOptions, PartialOptions, TickSummary,
 } from './types.js';
 export { JobQueue, type JobQueueOptions, type RetentionOptions } from './job-queue.js';
@@ -26,3 +27,5 @@ export type { RunOutcome } from './run-job.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { ScheduleOptions } from './schedule.js';
 export { MAX_JOB_ID_LENGTH, MAX_JOB_NAME_LENGTH } from './codec.js';
+export { semaphore, type Semaphore, type SemaphoreOptions, type SemaphoreAcquireOptions, type SemaphorePermit } from './semaphore.js';
+export type { SemaphoreBackend, SemaphoreAttempt } from './semaphore-backend.js';

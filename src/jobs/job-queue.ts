@@ -1,59 +1,22 @@
-import {
-  BotwireConfigError, JobConflictError, JobNotFoundError, JobPayloadTooLargeError, JobStateError, UnknownJobError,
-} from '../errors.js';
+import { BotwireConfigError, JobConflictError, JobNotFoundError, JobStateError, UnknownJobError } from '../errors.js';
 import { callBackend } from '../adapter-kit/backend-call.js';
 import { newToken } from '../internal/token.js';
-import { batchSize, intInRange, nonNegativeMs, positiveMs } from '../internal/validate.js';
-import type { JobBackend, JobState, StoredJob } from './backend.js';
+import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
+import { addMany } from './add-many.js';
+import type { AddResult, ClaimArgs, JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
-import { assertCallerJobId, assertJobId, assertJobName, encodeJson, parseBackoff, toEpoch, toJob, utf8Bytes } from './codec.js';
-import { dueSlots, slotId, validateCron, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
-import type { AddOptions, Backoff, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions } from './types.js';
+import { assertJobId, assertJobName, parseBackoff, toJob } from './codec.js';
+import type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
+import type { JobQueueOptions, RetentionOptions } from './queue-options.js';
+import { limitEntries, validateLimit } from './limits.js';
+import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
+import { dueSlots, scheduleEntry, slotId, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
+import type {
+  AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
+} from './types.js';
 
-/** How long finished jobs are kept before `removeFinished` deletes them, per state. */
-export interface RetentionOptions {
-  /** @default 86_400_000 (1 day) */
-  completedMs?: number;
-  /** @default 604_800_000 (7 days) */
-  failedMs?: number;
-  /** @default 86_400_000 (1 day) */
-  cancelledMs?: number;
-}
-
-/** Options of {@link JobQueue}. */
-export interface JobQueueOptions {
-  /**
-   * The handlers this app has. When given, `add` and `schedule` refuse unknown names with
-   * {@link UnknownJobError}, and `Worker`/`runDue` use them when called without handlers.
-   */
-  handlers?: JobHandlers;
-  /** Largest JSON payload accepted by `add`, in UTF-8 bytes. @default 262_144 (256 KiB) */
-  maxPayloadBytes?: number;
-  /** `timeoutMs` of jobs added without one. @default 30_000 */
-  defaultTimeoutMs?: number;
-  /** `attempts` of jobs added without one (and without `retryUntil`). @default 3 */
-  defaultAttempts?: number;
-  /** `backoff` of jobs added without one. @default exponential, 1 s doubling up to 1 h, 20 % jitter */
-  defaultBackoff?: Backoff;
-  /**
-   * Lease of a running job, renewed by heartbeats every third of it. A crashed worker's job is
-   * reclaimed (and retried with backoff) this long after its last heartbeat. @default 30_000
-   */
-  leaseMs?: number;
-  /** How long finished jobs are kept. */
-  retention?: RetentionOptions;
-  /** Upper bound for any single backend call. @default 5_000 */
-  operationTimeoutMs?: number;
-  /** Clock in epoch ms; inject one in tests to move time without waiting. @default Date.now */
-  now?: () => number;
-  /** Random source in [0, 1) for backoff jitter. @default Math.random */
-  random?: () => number;
-  /** Receives `jobs.<name>.<state>` events on every state change this process makes (e.g. a SyncBus). */
-  bus?: JobEventBus;
-  /** Where background errors go (bus failures, maintenance hiccups). @default console.error */
-  onError?: (error: unknown) => void;
-}
+export type { JobQueueOptions, RetentionOptions } from './queue-options.js';
 
 /**
  * What `Worker`, `runDue` and the runner use of a queue beyond its public API; reached through
@@ -70,6 +33,10 @@ export interface QueueInternals {
    * attempts or the `retryUntil` deadline are exhausted.
    */
   retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined;
+  /** Write `options.limits` once per queue object (again after a failure); resolves when written. */
+  ensureLimits(): Promise<void>;
+  /** The claim fields the queue's options add (`groupConcurrency`). */
+  readonly claimExtras: Pick<ClaimArgs, 'groupConcurrency'>;
 }
 
 let internalsOf: (queue: JobQueue) => QueueInternals;
@@ -108,20 +75,15 @@ export class JobQueue {
   readonly onError: (error: unknown) => void;
   readonly #random: () => number;
   readonly #timeoutMs: number;
-  readonly #maxPayload: number;
-  readonly #defaultTimeout: number;
-  readonly #defaultAttempts: number;
   readonly #defaultBackoff: Backoff;
-  /** The default backoff as stored (encoded once, not per add). */
-  readonly #defaultBackoffText: string;
+  /** Defaults of `add` (the backoff encoded once, not per add) and the backend's features. */
+  readonly #defaults: JobDefaults;
   readonly #retention: Required<RetentionOptions>;
   readonly #bus: JobEventBus | undefined;
   readonly #schedules = new Map<string, ScheduleEntry>();
-  readonly #internals: QueueInternals = {
-    call: (operation, subject, run) => callBackend(this.backend, operation, this.#timeoutMs, run, subject),
-    publish: (raw, state, extra) => this.#publish(raw, state, extra),
-    retryAt: (raw, now, delayMs) => this.#retryAt(raw, now, delayMs),
-  };
+  readonly #limits: JobLimitEntry[];
+  #limitsWritten: Promise<void> | undefined;
+  readonly #internals: QueueInternals;
 
   static {
     internalsOf = (queue) => queue.#internals;
@@ -135,11 +97,7 @@ export class JobQueue {
     this.#random = options.random ?? Math.random;
     this.leaseMs = positiveMs('leaseMs', options.leaseMs ?? 30_000);
     this.#timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 5_000);
-    this.#maxPayload = intInRange('maxPayloadBytes', options.maxPayloadBytes ?? 262_144, 1);
-    this.#defaultTimeout = positiveMs('defaultTimeoutMs', options.defaultTimeoutMs ?? 30_000);
-    this.#defaultAttempts = intInRange('defaultAttempts', options.defaultAttempts ?? 3, 1);
     this.#defaultBackoff = validateBackoff(options.defaultBackoff ?? DEFAULT_BACKOFF);
-    this.#defaultBackoffText = JSON.stringify(this.#defaultBackoff);
     const r = options.retention ?? {};
     this.#retention = {
       completedMs: positiveMs('retention.completedMs', r.completedMs ?? 86_400_000),
@@ -148,6 +106,39 @@ export class JobQueue {
     };
     this.#bus = options.bus;
     this.onError = options.onError ?? ((e) => console.error('[botwire jobs]', e));
+    const features = backend.features ?? [];
+    this.#limits = limitEntries(options.limits);
+    if (this.#limits.length > 0 && !features.includes('limits')) throw unsupported('limits option');
+    let groupConcurrency: number | undefined;
+    if (options.groups !== undefined) {
+      groupConcurrency = intInRange('groups.concurrency', options.groups?.concurrency ?? 1, 1, 1_000_000);
+      if (!features.includes('groups')) throw unsupported('groups option');
+    }
+    this.#defaults = {
+      maxPayloadBytes: intInRange('maxPayloadBytes', options.maxPayloadBytes ?? 262_144, 1),
+      timeoutMs: positiveMs('defaultTimeoutMs', options.defaultTimeoutMs ?? 30_000),
+      attempts: intInRange('defaultAttempts', options.defaultAttempts ?? 3, 1),
+      backoffText: JSON.stringify(this.#defaultBackoff), groups: groupConcurrency !== undefined, features,
+    };
+    this.#internals = {
+      call: (operation, subject, run) => callBackend(this.backend, operation, this.#timeoutMs, run, subject),
+      publish: (raw, state, extra) => this.#publish(raw, state, extra),
+      retryAt: (raw, now, delayMs) => this.#retryAt(raw, now, delayMs),
+      ensureLimits: () => this.#ensureLimits(),
+      claimExtras: groupConcurrency === undefined ? {} : { groupConcurrency },
+    };
+  }
+
+  /** Throw unless the backend implements `feature`. */
+  #need(feature: JobFeature): void {
+    if (!this.#defaults.features.includes(feature)) throw unsupported(feature);
+  }
+
+  #ensureLimits(): Promise<void> {
+    if (this.#limits.length === 0) return Promise.resolve();
+    this.#limitsWritten ??= this.#call('setLimits', undefined, () => this.backend.setLimits!(this.#limits, this.now()))
+      .catch((err: unknown) => { this.#limitsWritten = undefined; throw err; });
+    return this.#limitsWritten;
   }
 
   #call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R> {
@@ -176,32 +167,81 @@ export class JobQueue {
    */
   async add<P = unknown>(name: string, payload: P, options: AddOptions = {}): Promise<Job<P>> {
     this.#assertKnown(name);
-    const id = options.id ?? crypto.randomUUID();
-    assertCallerJobId(id);
-    const text = encodeJson(name, 'payload', payload);
-    const bytes = text.length * 3 > this.#maxPayload ? utf8Bytes(text) : text.length;
-    if (bytes > this.#maxPayload) throw new JobPayloadTooLargeError(name, bytes, this.#maxPayload);
     const now = this.now();
-    if (options.delayMs !== undefined && options.runAt !== undefined) {
-      throw new BotwireConfigError('Give either delayMs or runAt when adding a job, not both.');
-    }
-    let runAt = now;
-    if (options.delayMs !== undefined) runAt = now + nonNegativeMs('delayMs', options.delayMs);
-    if (options.runAt !== undefined) runAt = toEpoch('runAt', options.runAt);
-    const retryUntil = options.retryUntil === undefined ? undefined : toEpoch('retryUntil', options.retryUntil);
-    const attempts = options.attempts === undefined
-      ? (retryUntil === undefined ? this.#defaultAttempts : 0)
-      : intInRange('attempts', options.attempts, 1, 1_000_000);
-    const priority = options.priority === undefined ? 0 : intInRange('priority', options.priority, -1000, 1000);
-    const timeoutMs = positiveMs('timeoutMs', options.timeoutMs ?? this.#defaultTimeout);
-    const backoff = options.backoff === undefined ? this.#defaultBackoffText : JSON.stringify(validateBackoff(options.backoff));
-    const { job, created } = await this.#call('add', id, () =>
-      this.backend.add({ id, name, payload: text, priority, runAt, maxAttempts: attempts, backoff, timeoutMs, retryUntil }, now),
-    );
+    const job = buildNewJob(name, payload, options, now, this.#defaults);
+    const res = await this.#call('add', job.id, () => this.backend.add(job, now));
+    return toJob<P>(this.#added(name, res), now);
+  }
+
+  /** The stored job of an add's answer, publishing it when created or replaced; refuses another name's job. */
+  #added(name: string, { job, created, replaced }: AddResult): StoredJob {
     // Ids are unique across names: an id taken by another name's job must not hand that job out.
-    if (!created && job.name !== name) throw new JobConflictError(id, name, job.name);
-    if (created) this.#publish(job, job.state);
-    return toJob<P>(job, now);
+    if (!created && job.name !== name) throw new JobConflictError(job.id, name, job.name);
+    if (created || replaced) this.#publish(job, job.state);
+    return job;
+  }
+
+  /**
+   * Add many jobs with one backend round trip per chunk of up to 500 jobs (or ~1 MiB of payload).
+   * Every job is checked first: one bad input throws before anything is written. Each answer says
+   * whether its job was created or already existed (ids are idempotent per job, also within one
+   * call); a job whose `id` belongs to another job name gets a `JobConflictError` in its answer and
+   * is not written, while the others are.
+   *
+   * @example
+   * ```ts
+   * await queue.addMany(chatIds.map((chatId) => ({ name: 'digest', payload: { chatId }, options: { id: `digest:${chatId}:${day}` } })));
+   * ```
+   */
+  async addMany<P = unknown>(jobs: ReadonlyArray<BulkJob<P>>): Promise<Array<AddManyResult<P>>> {
+    if (!Array.isArray(jobs)) throw new BotwireConfigError('addMany takes an array of { name, payload, options? }.');
+    const now = this.now();
+    const built = jobs.map((j) => {
+      this.#assertKnown(j?.name);
+      return buildNewJob(j.name, j.payload, j.options ?? {}, now, this.#defaults);
+    });
+    const results = await addMany(this.backend, built, now, (op, subject, run) => this.#call(op, subject, run));
+    return results.map((res, i): AddManyResult<P> => {
+      try {
+        return { job: toJob<P>(this.#added(built[i]!.name, res), now), created: res.created };
+      } catch (error) {
+        return { created: false, error: error as JobConflictError };
+      }
+    });
+  }
+
+  /**
+   * How many jobs are in each state, for one job name or all: `{ waiting, delayed, active, partial,
+   * completed, failed, cancelled }` (a delayed job whose time has come counts as waiting). One
+   * cheap backend call (maintained counters), for dashboards and health checks.
+   */
+  async counts(name?: string): Promise<JobCounts> {
+    if (name !== undefined) assertJobName(name);
+    this.#need('counts');
+    return this.#call('counts', name, () => this.backend.counts!(name, this.now()));
+  }
+
+  /**
+   * Change the fleet-wide limit of job `name` now, for every instance (`null` removes it). A
+   * `limits` option given to any instance's queue is written again when its next Worker or tick
+   * starts, replacing what was set here for that name.
+   *
+   * @example
+   * ```ts
+   * await queue.setLimit('ai.image', { concurrency: 1, rate: { max: 20, perMs: 60_000 } });
+   * ```
+   */
+  async setLimit(name: string, limit: JobLimit | null): Promise<void> {
+    const entry = { name, limit: validateLimit(name, limit) };
+    this.#need('limits');
+    await this.#call('setLimits', name, () => this.backend.setLimits!([entry], this.now()));
+  }
+
+  /** The limits stored in the backend, by job name (what every instance enforces). */
+  async getLimits(): Promise<Record<string, JobLimit>> {
+    this.#need('limits');
+    const entries = await this.#call('getLimits', undefined, () => this.backend.getLimits!());
+    return Object.fromEntries(entries.filter((e) => e.limit).sort((a, b) => (a.name < b.name ? -1 : 1)).map((e) => [e.name, e.limit!]));
   }
 
   /** The job, or undefined when it does not exist (never added, or removed by retention). */
@@ -290,18 +330,8 @@ export class JobQueue {
    */
   schedule(name: string, cron: string, payload: unknown, options: ScheduleOptions = {}): void {
     this.#assertKnown(name);
-    const tz = options.tz ?? 'UTC';
-    validateCron(cron, tz);
-    const key = options.key ?? name;
-    // The key is part of the slot ids: the job-name rules keep them short and printable.
-    if (options.key !== undefined) {
-      try { assertJobName(key); } catch { throw new BotwireConfigError(`schedule key must follow the job-name rules (letters, digits, "_", ".", ":", "-"; at most 100), got ${JSON.stringify(key)}.`); }
-    }
-    if (options.catchUpMs !== undefined) nonNegativeMs('catchUpMs', options.catchUpMs);
-    const text = encodeJson(name, 'payload', payload);
-    const bytes = utf8Bytes(text);
-    if (bytes > this.#maxPayload) throw new JobPayloadTooLargeError(name, bytes, this.#maxPayload);
-    this.#schedules.set(key, { key, name, cron, tz, payload: text, catchUpMs: options.catchUpMs });
+    const entry = scheduleEntry(name, cron, payload, options, this.#defaults.maxPayloadBytes);
+    this.#schedules.set(entry.key, entry);
   }
 
   /** Stop enqueueing the schedule registered under `key` (default: its job name). */
@@ -317,8 +347,8 @@ export class JobQueue {
       for (const slot of dueSlots(entry, now)) {
         const id = slotId(entry, slot);
         const res = await this.#call('add', id, () => this.backend.add({
-          id, name: entry.name, payload: entry.payload, priority: 0, runAt: slot, maxAttempts: this.#defaultAttempts,
-          backoff: this.#defaultBackoffText, timeoutMs: this.#defaultTimeout,
+          id, name: entry.name, payload: entry.payload, priority: 0, runAt: slot, maxAttempts: this.#defaults.attempts,
+          backoff: this.#defaults.backoffText, timeoutMs: this.#defaults.timeoutMs,
         }, now));
         if (res.created) { created++; this.#publish(res.job, res.job.state); }
       }

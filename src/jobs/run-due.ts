@@ -27,7 +27,9 @@ const runningTicks = new WeakSet<JobQueue>();
 /**
  * One budgeted pass over the queue for serverless cron endpoints: recover lapsed jobs, enqueue
  * schedule slots, then claim and run due jobs until none are left or the budget would be exceeded.
- * It never blocks on the backend and never claims a job it cannot start at once.
+ * It never blocks on the backend and never claims a job it cannot start at once. Jobs held back
+ * by the queue's `limits` or group caps are claimed as the tick's own runs free their slots, and
+ * after a rate window that opens within the budget.
  *
  * @example
  * ```ts
@@ -62,16 +64,19 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
   const inflight = new Set<Promise<void>>();
   try {
     summary.reclaimed = await queue.maintain({ retention: options.retention ?? true });
+    await internals.ensureLimits();
     let drained = false;
     while (!drained || inflight.size > 0) {
       const left = deadline - Date.now();
       const free = concurrency - inflight.size;
+      /** Wall time at which a rate window holding jobs back opens. */
+      let windowAt: number | undefined;
       if (!drained && free > 0 && left > 0) {
         const token = newToken();
+        const now = queue.now();
         const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
-          names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now: queue.now(),
+          names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now, ...internals.claimExtras,
         }));
-        if (jobs.length < free) drained = true;
         summary.claimed += jobs.length;
         // Started right away, so a claimed job is never left locked without running.
         for (const raw of jobs) {
@@ -84,11 +89,23 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
           }).finally(() => inflight.delete(run));
           inflight.add(run);
         }
-        if (jobs.length > 0 && inflight.size < concurrency) continue;
+        // Short: nothing else is due, or limits hold jobs back — then one of our own runs ending
+        // (freeing a slot) or the rate window opening lets more in; slots held elsewhere do not.
+        if (jobs.length < free) {
+          if (jobs.retryAt !== undefined) windowAt = Date.now() + Math.max(1, jobs.retryAt - now);
+          else if (!jobs.heldBack || inflight.size === 0) drained = true;
+        }
       }
-      if (inflight.size === 0) break;
+      if (windowAt !== undefined && (windowAt >= deadline || Date.now() >= deadline)) {
+        windowAt = undefined;
+        drained = true;
+      }
+      if (inflight.size === 0 && windowAt === undefined) break;
       // Each run ends by its own timeout, which fit in the budget when it was claimed.
-      await Promise.race(inflight);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const opens = windowAt === undefined ? [] : [new Promise<void>((r) => { timer = setTimeout(r, windowAt! - Date.now()); })];
+      await Promise.race([...inflight, ...opens]);
+      clearTimeout(timer);
       if (Date.now() >= deadline) drained = true;
     }
     summary.left = await internals.call('countDue', undefined, () => queue.backend.countDue(names, queue.now()));

@@ -1,4 +1,6 @@
-import { BotwireConfigError } from '../errors.js';
+import { BotwireConfigError, JobPayloadTooLargeError } from '../errors.js';
+import { nonNegativeMs } from '../internal/validate.js';
+import { assertJobName, encodeJson, utf8Bytes } from './codec.js';
 import { parseCron, type CronSchedule } from './cron.js';
 
 /** Options of `JobQueue.schedule`. */
@@ -38,6 +40,22 @@ export function validateCron(cron: string, tz: string): CronSchedule {
         `${err instanceof Error ? err.message : String(err)}. Use five fields (minute hour day month weekday), e.g. "*/5 * * * *".`,
     );
   }
+}
+
+/** A checked schedule of job `name` (known to the queue), refusing bad input with typed errors. */
+export function scheduleEntry(name: string, cron: string, payload: unknown, options: ScheduleOptions, maxPayloadBytes: number): ScheduleEntry {
+  const tz = options.tz ?? 'UTC';
+  validateCron(cron, tz);
+  const key = options.key ?? name;
+  // The key is part of the slot ids: the job-name rules keep them short and printable.
+  if (options.key !== undefined) {
+    try { assertJobName(key); } catch { throw new BotwireConfigError(`schedule key must follow the job-name rules (letters, digits, "_", ".", ":", "-"; at most 100), got ${JSON.stringify(key)}.`); }
+  }
+  if (options.catchUpMs !== undefined) nonNegativeMs('catchUpMs', options.catchUpMs);
+  const text = encodeJson(name, 'payload', payload);
+  const bytes = utf8Bytes(text);
+  if (bytes > maxPayloadBytes) throw new JobPayloadTooLargeError(name, bytes, maxPayloadBytes);
+  return { key, name, cron, tz, payload: text, catchUpMs: options.catchUpMs };
 }
 
 /** Parsed expressions per registered entry (entries live as long as their schedule). */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { JobConflictError } from '../errors.js';
 import type { JobState } from './backend.js';
 
 export type { JobState } from './backend.js';
@@ -58,7 +59,42 @@ export interface AddOptions {
   priority?: number;
   /** Deadline (Date or epoch ms): never retried after it, whatever `attempts` says. */
   retryUntil?: Date | number;
+  /**
+   * Fair share: jobs of one group (typically the chat id) run at most the queue's
+   * `groups.concurrency` at a time fleet-wide, and claims rotate across groups, so a group with
+   * 1,000 jobs does not delay a group with one. Letters, digits, `_ . : -`, at most 100 characters.
+   * Needs the queue's `groups` option.
+   */
+  group?: string;
+  /**
+   * Replace the not-yet-started job added with the same `id` (for this job name): its payload and
+   * options become this call's and its start moves to `ms` from now. When that job already started
+   * (or finished), a new job is created. Exclusive with `id`, `delayMs` and `runAt`.
+   *
+   * @example
+   * ```ts
+   * // One search per chat, 1.5 s after the user stopped typing:
+   * await queue.add('search', { chatId, text }, { debounce: { id: `chat:${chatId}`, ms: 1_500 } });
+   * ```
+   */
+  debounce?: { id: string; ms: number };
 }
+
+/** One job of `JobQueue.addMany`. */
+export interface BulkJob<P = unknown> {
+  name: string;
+  payload: P;
+  options?: AddOptions;
+}
+
+/**
+ * One entry of `JobQueue.addMany`'s answer, in the order of its input: the stored job and whether
+ * this call created it, or — when its `id` belongs to a job of another name — the
+ * `JobConflictError` (nothing was written for that entry; the others were added).
+ */
+export type AddManyResult<P = unknown> =
+  | { job: Job<P>; created: boolean; error?: undefined }
+  | { job?: undefined; created: false; error: JobConflictError };
 
 /** The last error a run recorded. */
 export interface JobError {
@@ -95,6 +131,8 @@ export interface Job<P = unknown, R = unknown> {
   updatedAt: Date;
   startedAt?: Date | undefined;
   finishedAt?: Date | undefined;
+  /** The group given at `add`, if any. */
+  group?: string | undefined;
 }
 
 /** Options of a handler's `partial(...)` call. */

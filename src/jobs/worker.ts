@@ -149,6 +149,7 @@ export class Worker {
     }
     let nextMaint = 0;
     let first = true;
+    let limitsWritten = false;
     let nextRetention = Date.now() + this.#retentionEvery;
     while (!this.#stopping) {
       try {
@@ -158,15 +159,21 @@ export class Worker {
           nextMaint = Date.now() + this.#maintEvery;
           if (retention) nextRetention = Date.now() + this.#retentionEvery;
         }
+        // The deploy's limits are in force before this worker claims anything.
+        if (!limitsWritten) { await internals.ensureLimits(); limitsWritten = true; }
         const free = this.#free();
         let claimed = 0;
+        let pause = this.#poll;
         if (free > 0) {
           const token = newToken();
+          const now = queue.now();
           const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
-            names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now: queue.now(),
-            waiter: this.#unsubscribe ? this.#id : undefined,
+            names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now,
+            waiter: this.#unsubscribe ? this.#id : undefined, ...internals.claimExtras,
           }));
           claimed = jobs.length;
+          // Held back by a rate window: look again when it opens (nothing else wakes a worker then).
+          if (jobs.retryAt !== undefined) pause = Math.min(pause, Math.max(1, jobs.retryAt - now));
           for (const raw of jobs) {
             internals.publish(raw, 'active');
             this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled)
@@ -177,7 +184,7 @@ export class Worker {
         if (this.#stopping) break;
         // Full: wait for a slot. Drained: wait for a wake-up or the poll interval.
         this.#waitingForSlot = this.#free() <= 0;
-        if (this.#waitingForSlot || claimed < free) await this.#wake.wait(this.#poll);
+        if (this.#waitingForSlot || claimed < free) await this.#wake.wait(this.#waitingForSlot ? this.#poll : pause);
         this.#waitingForSlot = false;
       } catch (err) {
         queue.onError(err);

@@ -1,0 +1,68 @@
+import type { JobLimit } from './fleet-backend.js';
+import type { Backoff, JobEventBus, JobHandlers } from './types.js';
+
+/** How long finished jobs are kept before `removeFinished` deletes them, per state. */
+export interface RetentionOptions {
+  /** @default 86_400_000 (1 day) */
+  completedMs?: number;
+  /** @default 604_800_000 (7 days) */
+  failedMs?: number;
+  /** @default 86_400_000 (1 day) */
+  cancelledMs?: number;
+}
+
+/** Options of {@link JobQueue}. */
+export interface JobQueueOptions {
+  /**
+   * The handlers this app has. When given, `add` and `schedule` refuse unknown names with
+   * {@link UnknownJobError}, and `Worker`/`runDue` use them when called without handlers.
+   */
+  handlers?: JobHandlers;
+  /** Largest JSON payload accepted by `add`, in UTF-8 bytes. @default 262_144 (256 KiB) */
+  maxPayloadBytes?: number;
+  /** `timeoutMs` of jobs added without one. @default 30_000 */
+  defaultTimeoutMs?: number;
+  /** `attempts` of jobs added without one (and without `retryUntil`). @default 3 */
+  defaultAttempts?: number;
+  /** `backoff` of jobs added without one. @default exponential, 1 s doubling up to 1 h, 20 % jitter */
+  defaultBackoff?: Backoff;
+  /**
+   * Lease of a running job, renewed by heartbeats every third of it. A crashed worker's job is
+   * reclaimed (and retried with backoff) this long after its last heartbeat. @default 30_000
+   */
+  leaseMs?: number;
+  /** How long finished jobs are kept. */
+  retention?: RetentionOptions;
+  /** Upper bound for any single backend call. @default 5_000 */
+  operationTimeoutMs?: number;
+  /** Clock in epoch ms; inject one in tests to move time without waiting. @default Date.now */
+  now?: () => number;
+  /** Random source in [0, 1) for backoff jitter. @default Math.random */
+  random?: () => number;
+  /** Receives `jobs.<name>.<state>` events on every state change this process makes (e.g. a SyncBus). */
+  bus?: JobEventBus;
+  /** Where background errors go (bus failures, maintenance hiccups). @default console.error */
+  onError?: (error: unknown) => void;
+  /**
+   * Limits per job name, enforced fleet-wide when jobs are claimed: at most `concurrency` running
+   * at once across all workers and instances, at most `rate.max` starts per sliding `rate.perMs`.
+   * Stored in the backend, which every instance reads: they are written (replacing the stored
+   * limit of each name given) when a `Worker` or `runDue` starts on this queue, and
+   * {@link JobQueue.setLimit} changes them at run time. Held-back jobs wait (no attempt counted).
+   *
+   * @example
+   * ```ts
+   * const queue = redisJobQueue({ client, limits: { 'ai.image': { concurrency: 3 } } });
+   * ```
+   */
+  limits?: Record<string, JobLimit>;
+  /**
+   * Fair shares for jobs added with `group` (e.g. the chat id): at most `concurrency` jobs of one
+   * group run at a time fleet-wide, and claims rotate across groups (least recently served first).
+   * Give every instance the same value.
+   */
+  groups?: {
+    /** Most jobs of one group running at once. @default 1 */
+    concurrency?: number;
+  };
+}
