@@ -15,7 +15,7 @@ export interface RetentionOptions {
 export interface JobQueueOptions {
   /**
    * The handlers this app has. When given, `add` and `schedule` refuse unknown names with
-   * {@link UnknownJobError}, and `Worker`/`runDue` use them when called without handlers.
+   * `UnknownJobError`, and `Worker`/`runDue` use them when called without handlers.
    */
   handlers?: JobHandlers;
   /** Largest JSON payload accepted by `add`, in UTF-8 bytes. @default 262_144 (256 KiB) */
@@ -48,7 +48,7 @@ export interface JobQueueOptions {
    * at once across all workers and instances, at most `rate.max` starts per sliding `rate.perMs`.
    * Stored in the backend, which every instance reads: they are written (replacing the stored
    * limit of each name given) when a `Worker` or `runDue` starts on this queue, and
-   * {@link JobQueue.setLimit} changes them at run time. Held-back jobs wait (no attempt counted).
+   * `queue.setLimit()` changes them at run time. Held-back jobs wait (no attempt counted).
    *
    * @example
    * ```ts
