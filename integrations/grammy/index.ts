@@ -14,5 +14,7 @@ export { rateLimit } from './rate-limit.js';
 export type { RateLimitOptions } from '../../src/rate-limit/rate-limit-middleware.js';
 export type { RateLimitHit, RateLimitBackend } from '../../src/rate-limit/rate-limit-backend.js';
 export { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
-export type { SessionConcurrency, SessionLogger, SessionPartOptions } from '../../src/session/session-options.js';
+export type { SessionConcurrency, SessionPartOptions } from '../../src/session/session-options.js';
+export type { Logger, LogFields, LogLevel } from '../../src/logger.js';
+export type { Telemetry } from '../../src/telemetry.js';
 export type { SessionMigrations } from '../../src/session/session-migrations.js';

@@ -1,0 +1,50 @@
+/**
+ * The tracing and metrics hooks botwire calls, as botwire's own small interface: the core never
+ * imports `@opentelemetry/api`. `otelTelemetry()` from `botwire/otel` implements it over
+ * OpenTelemetry; objects given no `telemetry` option make no call at all. Types only.
+ *
+ * @module
+ */
+import type { SyncTransport } from './sync/backend.js';
+import type { SyncBusStats } from './sync/types.js';
+
+/** Attribute values of a span or metric point. */
+export type TelemetryAttributes = Record<string, string | number | boolean>;
+
+/** Role of a span, as OpenTelemetry's `SpanKind`. */
+export type TelemetrySpanKind = 'internal' | 'producer' | 'consumer' | 'client' | 'server';
+
+/** A span that is being recorded. */
+export interface TelemetrySpan {
+  /** Add one attribute. */
+  setAttribute(key: string, value: string | number | boolean): void;
+  /** The span's W3C `traceparent` header value, to continue its trace elsewhere (e.g. in a job's run). */
+  traceparent(): string;
+  /** End the span; with `error`, record it as an exception and mark the span failed. */
+  end(error?: unknown): void;
+}
+
+/**
+ * What botwire reports to a tracer and a meter. Implemented by `otelTelemetry()` (`botwire/otel`);
+ * implement it yourself for another tracing system.
+ */
+export interface Telemetry {
+  /**
+   * Start a span, a child of the active span (or of `traceparent`, a W3C header value, when given).
+   * Returns `undefined` when the span is not recorded (sampled out): callers then skip building
+   * its attributes. `startTime` (a `performance.now()` value) starts it in the past, for spans
+   * made once an operation is over.
+   */
+  startSpan(name: string, kind: TelemetrySpanKind, traceparent?: string, startTime?: number): TelemetrySpan | undefined;
+  /** Run `fn` with `span` as the active span, so spans started inside it become its children. */
+  withSpan<R>(span: TelemetrySpan, fn: () => R): R;
+  /** Add `value` (default 1) to the counter `name`. */
+  count(name: string, attributes: TelemetryAttributes, value?: number): void;
+  /** Record `value` in the histogram `name` (durations in milliseconds). */
+  record(name: string, value: number, attributes: TelemetryAttributes): void;
+  /**
+   * Instrument a SyncBus's transport (publish and deliver spans) and observe its `stats()`
+   * (drops, rejects, resyncs), called once when a bus is created with this telemetry.
+   */
+  syncTransport?(transport: SyncTransport, stats: () => SyncBusStats, instanceId: string): SyncTransport;
+}
