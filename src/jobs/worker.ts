@@ -2,6 +2,7 @@ import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
+import { reportClaim } from './job-telemetry.js';
 import type { JobHandlers } from './types.js';
 
 /** Options of {@link Worker}. */
@@ -151,6 +152,7 @@ export class Worker {
     let first = true;
     let limitsWritten = false;
     let nextRetention = Date.now() + this.#retentionEvery;
+    internals.logger?.info({ name: this.#names.join(','), concurrency: this.#concurrency, wakeups: this.#unsubscribe !== undefined }, 'botwire worker started');
     while (!this.#stopping) {
       try {
         if (Date.now() >= nextMaint) {
@@ -167,11 +169,13 @@ export class Worker {
         if (free > 0) {
           const token = newToken();
           const now = queue.now();
+          const since = internals.telemetry ? performance.now() : 0;
           const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
             names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now,
             waiter: this.#unsubscribe ? this.#id : undefined, ...internals.claimExtras,
           }));
           claimed = jobs.length;
+          reportClaim(internals.telemetry, since, claimed);
           // Held back by a rate window: look again when it opens (nothing else wakes a worker then).
           if (jobs.retryAt !== undefined) pause = Math.min(pause, Math.max(1, jobs.retryAt - now));
           for (const raw of jobs) {
@@ -220,6 +224,8 @@ export class Worker {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     const grace = options.graceMs ?? 10_000;
+    const since = performance.now();
+    const running = this.#inflight.size;
     this.#stopping = true;
     this.#wake.notify();
     await this.#loop;
@@ -233,5 +239,8 @@ export class Worker {
     }
     // Last: the final completions may still have claimed jobs ahead, which this hands back.
     if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
+    queueInternals(this.queue).logger?.info(
+      { name: this.#names.join(','), running, durationMs: Math.round(performance.now() - since) }, 'botwire worker stopped',
+    );
   }
 }
