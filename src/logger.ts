@@ -62,7 +62,6 @@ export function logs(logger: Logger | undefined, level: LogLevel): logger is Log
 
 /** The `error` field of a log line: a botwire `code` (else the class name) and the message. @internal */
 export function errorFields(err: unknown): { code: string; message: string } {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null | undefined;
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'Error';
-  return { code, message: typeof e?.message === 'string' ? e.message : String(err) };
+  const e = Object(err) as { code?: unknown; name?: unknown; message?: unknown };
+  return { code: String(e.code ?? e.name ?? 'Error'), message: String(e.message ?? err) };
 }
