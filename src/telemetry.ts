@@ -30,12 +30,12 @@ export interface TelemetrySpan {
  */
 export interface Telemetry {
   /**
-   * Start a span, a child of the active span (or of `traceparent`, a W3C header value, when given).
-   * Returns `undefined` when the span is not recorded (sampled out): callers then skip building
-   * its attributes. `startTime` (a `performance.now()` value) starts it in the past, for spans
-   * made once an operation is over.
+   * Start a span, a child of `parent` when given (a span, or a W3C `traceparent` header value from
+   * another process), else of the active span. Returns `undefined` when the span is not recorded
+   * (sampled out): callers then skip building its attributes. `startTime` (a `performance.now()`
+   * value) starts it in the past, for spans made once an operation is over.
    */
-  startSpan(name: string, kind: TelemetrySpanKind, traceparent?: string, startTime?: number): TelemetrySpan | undefined;
+  startSpan(name: string, kind: TelemetrySpanKind, parent?: string | TelemetrySpan, startTime?: number): TelemetrySpan | undefined;
   /** Run `fn` with `span` as the active span, so spans started inside it become its children. */
   withSpan<R>(span: TelemetrySpan, fn: () => R): R;
   /** Add `value` (default 1) to the counter `name`. */

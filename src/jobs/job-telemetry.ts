@@ -1,7 +1,7 @@
 import { errorFields, logs, type Logger } from '../logger.js';
 import type { Telemetry, TelemetrySpan } from '../telemetry.js';
 import type { NewJob, StoredJob } from './backend.js';
-import type { RunOutcome } from './run-job.js';
+import type { RunOutcome } from './types.js';
 
 /**
  * What a job's life reports to the queue's `logger` and `telemetry`: the trace context stored with

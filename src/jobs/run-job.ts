@@ -1,12 +1,12 @@
 import { BotwireConfigError, JobAbortedError, UnknownJobError } from '../errors.js';
+import type { TelemetrySpan } from '../telemetry.js';
 import type { StoredJob } from './backend.js';
 import { encodeJson, toJob, toJobError } from './codec.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { jobSpan, outcomeName, reportRun, traceOf } from './job-telemetry.js';
-import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions } from './types.js';
+import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions, RunOutcome } from './types.js';
 
-/** How one run ended, from the runner's point of view. */
-export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';
+export type { RunOutcome } from './types.js';
 
 /** What the recording of an outcome tells the logger, when the queue has one (or telemetry). */
 interface RunNote { error?: JobError | undefined; final?: boolean; retryAt?: number | undefined }
@@ -116,7 +116,7 @@ export async function runJob(
   }
   onSettled?.();
   if (!observed) return record();
-  const outcome = await (span ? telemetry!.withSpan(span, () => recorded(queue, record)) : record());
+  const outcome = await (span ? telemetry!.withSpan(span, () => recorded(queue, span, record)) : record());
   const durationMs = Math.round((performance.now() - since) * 10) / 10;
   reportRun(logger, telemetry, raw, outcome, durationMs, note);
   if (span) {
@@ -127,8 +127,8 @@ export async function runJob(
 }
 
 /** Write the outcome under a `botwire.job.complete` span (a child of the run's). */
-async function recorded(queue: JobQueue, record: () => Promise<RunOutcome>): Promise<RunOutcome> {
-  const span = queueInternals(queue).telemetry!.startSpan('botwire.job.complete', 'internal');
+async function recorded(queue: JobQueue, run: TelemetrySpan, record: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  const span = queueInternals(queue).telemetry!.startSpan('botwire.job.complete', 'internal', run);
   const outcome = await record();
   span?.setAttribute('botwire.job.outcome', outcome);
   span?.end();
