@@ -11,6 +11,8 @@ export {
 export { grammyStorage, type GrammyStorageOptions } from './storage.js';
 export { migrateChat, type MigrateChatOptions } from './migrate-chat.js';
 export { rateLimit } from './rate-limit.js';
+export { updateLog } from './update-log.js';
+export type { UpdateLogOptions } from '../../src/logging/update-log.js';
 export type { RateLimitOptions } from '../../src/rate-limit/rate-limit-middleware.js';
 export type { RateLimitHit, RateLimitBackend } from '../../src/rate-limit/rate-limit-backend.js';
 export { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';

@@ -10,6 +10,8 @@ export {
 } from './session.js';
 export { telegrafStore, type TelegrafStoreOptions } from './store.js';
 export { rateLimit } from './rate-limit.js';
+export { updateLog } from './update-log.js';
+export type { UpdateLogOptions } from '../../src/logging/update-log.js';
 export type { RateLimitOptions } from '../../src/rate-limit/rate-limit-middleware.js';
 export type { RateLimitHit, RateLimitBackend } from '../../src/rate-limit/rate-limit-backend.js';
 export { RateLimitStore, type RateLimitStoreOptions } from '../../src/rate-limit/rate-limit-store.js';
