@@ -34,14 +34,21 @@ export interface Telemetry {
    * another process), else of the active span. Returns `undefined` when the span is not recorded
    * (sampled out): callers then skip building its attributes. `startTime` (a `performance.now()`
    * value) starts it in the past, for spans made once an operation is over.
+   *
+   * Spans of kind `'internal'` and `'producer'` (session load and save, a job's add and outcome
+   * write, a sync publish) are only ever children: without a recorded parent none is started, so
+   * code that is not traced (or sampled out) pays nothing for them. The other kinds (an update, a
+   * job's run, a sync delivery, a claim, a gateway connection) may start a trace.
    */
   startSpan(name: string, kind: TelemetrySpanKind, parent?: string | TelemetrySpan, startTime?: number): TelemetrySpan | undefined;
   /** Run `fn` with `span` as the active span, so spans started inside it become its children. */
   withSpan<R>(span: TelemetrySpan, fn: () => R): R;
-  /** Add `value` (default 1) to the counter `name`. */
+  /**
+   * Add `value` (default 1) to the counter `name`. Called on hot paths (once per job run, once per
+   * waiting update): pass the same `attributes` object for the same values where you can, and
+   * keep it cheap (`otelTelemetry` sums in memory and reports when the meter collects).
+   */
   count(name: string, attributes: TelemetryAttributes, value?: number): void;
-  /** Record `value` in the histogram `name` (durations in milliseconds). */
-  record(name: string, value: number, attributes: TelemetryAttributes): void;
   /**
    * Instrument a SyncBus's transport (publish and deliver spans) and observe its `stats()`
    * (drops, rejects, resyncs), called once when a bus is created with this telemetry.

@@ -96,8 +96,12 @@ describe('sync bus log lines and counters', () => {
     const bus = createSyncBus({ transport, logger, telemetry: o.telemetry });
     await bus.ready();
     transport.events.down(new Error('ECONNRESET'));
-    await bus.publish('orders.created', { id: 1 });
-    await bus.publish('orders.created', { id: 2 });
+    // Published from traced code: the publish spans are children of its span.
+    await o.tracer.startActiveSpan('handler', async (span) => {
+      await bus.publish('orders.created', { id: 1 });
+      await bus.publish('orders.created', { id: 2 });
+      span.end();
+    });
     await sleep(5);
     transport.events.up(true);
     expect(logger.lines.warn).toHaveLength(1);

@@ -16,7 +16,8 @@ function instance(backend: ReturnType<typeof memorySessionBackend>, o: ReturnTyp
   const bot = grammyBot<Context & SessionFlavor<Counter>>();
   bot.use(session({ store: new SessionStore(backend), initial: () => ({ n: 0 }), concurrency, telemetry: o.telemetry, logger: recordingLogger() }));
   bot.on('message', (ctx) => handler(ctx.session));
-  return bot;
+  // Each update under a span of its own, as a framework instrumentation (or updateLog) makes: session spans are its children.
+  return { handleUpdate: (u: Parameters<typeof bot.handleUpdate>[0]) => o.tracer.startActiveSpan('update', (span) => bot.handleUpdate(u).finally(() => span.end())) };
 }
 
 describe('session telemetry', () => {
@@ -51,5 +52,17 @@ describe('session telemetry', () => {
     const [save] = o.spans('botwire.session.save');
     expect(save!.status.code).toBe(2);
     expect(save!.attributes['error.type']).toBe('SESSION_CONFLICT');
+  });
+});
+
+describe('session telemetry without a traced update', () => {
+  it('starts no session span when no recorded span is active (they are children only), and still counts', async () => {
+    const o = otelHarness();
+    const backend = memorySessionBackend();
+    const bot = grammyBot<Context & SessionFlavor<Counter>>();
+    bot.use(session({ store: new SessionStore(backend), initial: () => ({ n: 0 }), telemetry: o.telemetry }));
+    bot.on('message', (ctx) => { ctx.session.n++; });
+    await bot.handleUpdate(textUpdate(5_003, 'x'));
+    expect(o.spans()).toEqual([]);
   });
 });

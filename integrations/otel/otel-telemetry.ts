@@ -1,6 +1,6 @@
 import {
   context, metrics, SpanKind, SpanStatusCode, trace, TraceFlags,
-  type Context, type Counter, type Histogram, type Meter, type Span, type SpanContext, type SpanOptions, type Tracer,
+  type Context, type Meter, type Span, type SpanContext, type SpanOptions, type Tracer,
 } from '@opentelemetry/api';
 import type { Telemetry, TelemetryAttributes, TelemetrySpan, TelemetrySpanKind } from '../../src/telemetry.js';
 import { instrumentSyncTransport } from './sync-transport.js';
@@ -26,15 +26,41 @@ const KINDS: Record<TelemetrySpanKind, SpanKind> = {
 const NOW_OPTIONS = Object.fromEntries(Object.entries(KINDS).map(([k, kind]) => [k, { kind }])) as Record<TelemetrySpanKind, SpanOptions>;
 const TRACEPARENT = /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
 
-/** What each instrument measures, for exporters and dashboards. */
+/** What each counter measures, for exporters and dashboards. */
 const DESCRIPTIONS: Record<string, [description: string, unit?: string]> = {
   'botwire.job.outcomes': ['Job runs by outcome (completed, partial, retry, failed, released, lost, lapsed)'],
-  'botwire.job.duration': ['Job run time, from claim to recorded outcome', 'ms'],
+  'botwire.job.run_time': ['Total run time of jobs, from claim to recorded outcome (÷ botwire.job.outcomes = mean)', 'ms'],
   'botwire.session.conflicts': ['Session saves refused because another writer got there first'],
   'botwire.session.lease_waits': ['Session loads that waited for another holder of the lease (or timed out)'],
-  'botwire.session.lease_wait': ['Time a session load waited for the lease', 'ms'],
-  'botwire.gateway.connections': ['WebSocket upgrades by outcome (accepted, refused, failed)'],
+  'botwire.session.lease_wait_time': ['Total time session loads waited for the lease (÷ lease_waits = mean)', 'ms'],
+  'botwire.gateway.connections': ['WebSocket upgrades by outcome (accepted, unauthorized, origin, full, timeout, closing, error)'],
 };
+
+/** One counter's running sums by attribute set, reported when the meter collects. */
+class LocalCounter {
+  readonly #byObject = new WeakMap<object, { value: number }>();
+  readonly #byKey = new Map<string, { attributes: TelemetryAttributes; value: number }>();
+
+  constructor(meter: Meter, name: string) {
+    const [description, unit] = DESCRIPTIONS[name] ?? [name];
+    meter.createObservableCounter(name, unit ? { description, unit } : { description }).addCallback((result) => {
+      for (const cell of this.#byKey.values()) result.observe(cell.value, cell.attributes);
+    });
+  }
+
+  add(attributes: TelemetryAttributes, value: number): void {
+    // Callers on hot paths pass the same attributes object each time: one WeakMap lookup.
+    let cell = this.#byObject.get(attributes);
+    if (!cell) {
+      let key = '';
+      for (const k in attributes) key += `${k}=${String(attributes[k])}\u0000`;
+      let shared = this.#byKey.get(key);
+      if (!shared) this.#byKey.set(key, (shared = { attributes: { ...attributes }, value: 0 }));
+      this.#byObject.set(attributes, (cell = shared));
+    }
+    cell.value += value;
+  }
+}
 
 /** A W3C `traceparent` header value as a remote span context, or undefined when malformed. */
 export function parseTraceparent(header: string): SpanContext | undefined {
@@ -73,7 +99,9 @@ class OtelSpan implements TelemetrySpan {
  * botwire's tracing and metrics over OpenTelemetry. Pass the result as `telemetry` to the objects you
  * want traced (`session()`, job queues, sync buses, the gateway, `updateLog()`); they report to the
  * global tracer and meter providers (what `NodeSDK` or `registerGlobal` installed) unless you give
- * `tracer`/`meter`. Spans that the sampler drops cost botwire one `startSpan` call and nothing else.
+ * `tracer`/`meter`. A span the sampler drops costs one `startSpan` call; child-only spans (see
+ * `Telemetry.startSpan`) under no recorded parent cost one context lookup; counters are summed in
+ * memory and reported when the meter collects (observable counters), so they cost a map lookup.
  *
  * @example
  * ```ts
@@ -86,8 +114,7 @@ class OtelSpan implements TelemetrySpan {
 export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
   const tracer = options.tracer ?? trace.getTracer('botwire');
   const meter = options.meter ?? metrics.getMeter('botwire');
-  const counters = new Map<string, Counter>();
-  const histograms = new Map<string, Histogram>();
+  const counters = new Map<string, LocalCounter>();
 
   const telemetry: Telemetry = {
     startSpan(name, kind, parent, startTime) {
@@ -97,6 +124,8 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
         if (remote) ctx = trace.setSpanContext(ctx, remote);
       } else if (parent instanceof OtelSpan) {
         ctx = trace.setSpan(ctx, parent.span);
+      } else if ((kind === 'internal' || kind === 'producer') && trace.getSpan(ctx)?.isRecording() !== true) {
+        return undefined; // children only: no recorded parent, no span (and no sampler call)
       }
       const span = tracer.startSpan(name, startTime === undefined ? NOW_OPTIONS[kind] : { kind: KINDS[kind], startTime }, ctx);
       return span.isRecording() ? new OtelSpan(span) : undefined;
@@ -107,19 +136,8 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     },
     count(name: string, attributes: TelemetryAttributes, value = 1) {
       let counter = counters.get(name);
-      if (!counter) {
-        const [description, unit] = DESCRIPTIONS[name] ?? [name];
-        counters.set(name, (counter = meter.createCounter(name, { description, ...(unit ? { unit } : {}) })));
-      }
-      counter.add(value, attributes);
-    },
-    record(name: string, value: number, attributes: TelemetryAttributes) {
-      let histogram = histograms.get(name);
-      if (!histogram) {
-        const [description, unit] = DESCRIPTIONS[name] ?? [name];
-        histograms.set(name, (histogram = meter.createHistogram(name, { description, ...(unit ? { unit } : {}) })));
-      }
-      histogram.record(value, attributes);
+      if (!counter) counters.set(name, (counter = new LocalCounter(meter, name)));
+      counter.add(attributes, value);
     },
     syncTransport: (transport, stats, instanceId) => instrumentSyncTransport(telemetry, meter, transport, stats, instanceId),
   };

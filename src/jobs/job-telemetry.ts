@@ -78,16 +78,27 @@ export function reportRun(
     }, message);
   }
   if (telemetry) {
-    const attributes = { 'botwire.job.name': raw.name, 'botwire.job.outcome': outcomeName(outcome, final) };
+    const attributes = outcomeAttributes(raw.name, outcomeName(outcome, final));
     telemetry.count('botwire.job.outcomes', attributes);
-    telemetry.record('botwire.job.duration', durationMs, attributes);
+    telemetry.count('botwire.job.run_time', attributes, durationMs);
   }
+}
+
+/** One attributes object per job name and outcome, made once: counted on every run. */
+const ATTRIBUTES = new Map<string, Record<string, { 'botwire.job.name': string; 'botwire.job.outcome': string }>>();
+
+/** The metric attributes of runs of job `name` that ended with `outcome`. */
+export function outcomeAttributes(name: string, outcome: string): { 'botwire.job.name': string; 'botwire.job.outcome': string } {
+  let byOutcome = ATTRIBUTES.get(name);
+  if (!byOutcome) ATTRIBUTES.set(name, (byOutcome = {}));
+  return (byOutcome[outcome] ??= { 'botwire.job.name': name, 'botwire.job.outcome': outcome });
 }
 
 /** A `botwire.job.claim` span for a claim that took jobs (made after the fact: idle polls make none). */
 export function reportClaim(telemetry: Telemetry | undefined, since: number, claimed: number): void {
   if (!telemetry || claimed === 0) return;
-  const span = telemetry.startSpan('botwire.job.claim', 'internal', undefined, since);
+  // A call to the broker that receives jobs: a root span of its own (kind client), not a child-only one.
+  const span = telemetry.startSpan('botwire.job.claim', 'client', undefined, since);
   span?.setAttribute('botwire.job.count', claimed);
   span?.end();
 }
@@ -102,7 +113,7 @@ export function reportLapsed(
       retryAt === undefined ? 'botwire job lease lapsed (worker crashed or blocked); no attempts left, failed' : 'botwire job lease lapsed (worker crashed or blocked); it will run again',
     );
   }
-  telemetry?.count('botwire.job.outcomes', { 'botwire.job.name': raw.name, 'botwire.job.outcome': retryAt === undefined ? 'failed' : 'lapsed' });
+  telemetry?.count('botwire.job.outcomes', outcomeAttributes(raw.name, retryAt === undefined ? 'failed' : 'lapsed'));
 }
 
 /** A `botwire.job.add` span for `addMany`, its traceparent stored with every job; undefined when not recorded. */

@@ -104,6 +104,10 @@ function ms(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
 
+/** Attributes of the lease-wait metrics (made once: a wait is recorded per waiting update). */
+const ACQUIRED = { 'botwire.session.outcome': 'acquired' };
+const TIMED_OUT = { 'botwire.session.outcome': 'timeout' };
+
 /** Errors of a save that mean another writer got there first. */
 const CONFLICTS = new Set(['SESSION_CONFLICT', 'SESSION_LEASE_LOST']);
 
@@ -208,9 +212,10 @@ export class PartRun<C> {
       span.end(err);
     }
     if (wait > 0 || err instanceof SessionLockTimeoutError) {
-      const outcome = err === undefined ? 'acquired' : 'timeout';
-      telemetry.count('botwire.session.lease_waits', { 'botwire.session.outcome': outcome });
-      telemetry.record('botwire.session.lease_wait', err instanceof SessionLockTimeoutError ? durationMs : wait, { 'botwire.session.outcome': outcome });
+      const timeout = err instanceof SessionLockTimeoutError;
+      const attributes = timeout ? TIMED_OUT : ACQUIRED;
+      telemetry.count('botwire.session.lease_waits', attributes);
+      telemetry.count('botwire.session.lease_wait_time', attributes, timeout ? durationMs : wait);
     }
   }
 
