@@ -1,5 +1,5 @@
 /**
- * grammY integration: `session()` with zero lost updates across instances, `rateLimit()`,
+ * grammY integration: `session()` with zero lost updates across instances, `rateLimit()`, `updateLog()` (one log line per update),
  * `grammyStorage()` for grammY's own session plugin, and `migrateChat()`.
  *
  * @module botwire/grammy

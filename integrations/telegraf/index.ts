@@ -1,5 +1,5 @@
 /**
- * Telegraf integration: `session()` with zero lost updates across instances, `rateLimit()`, and
+ * Telegraf integration: `session()` with zero lost updates across instances, `rateLimit()`, `updateLog()` (one log line per update), and
  * `telegrafStore()` for Telegraf's own session middleware.
  *
  * @module botwire/telegraf
