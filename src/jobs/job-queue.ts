@@ -5,7 +5,7 @@ import type { Telemetry } from '../telemetry.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
 import { addMany } from './add-many.js';
-import type { AddResult, ClaimArgs, JobBackend, JobState, NewJob, StoredJob } from './backend.js';
+import type { AddResult, ClaimArgs, JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import { assertJobId, assertJobName, parseBackoff, toJob } from './codec.js';
@@ -183,26 +183,15 @@ export class JobQueue {
     this.#assertKnown(name);
     const now = this.now();
     const job = buildNewJob(name, payload, options, now, this.#defaults);
-    if (this.#telemetry || this.#logger) return this.#addObserved<P>(job, now);
-    const res = await this.#call('add', job.id, () => this.backend.add(job, now));
-    return toJob<P>(this.#added(name, res), now);
-  }
-
-  /** {@link add} under a `botwire.job.add` span whose trace the job's runs continue, and a debug line. */
-  async #addObserved<P>(job: NewJob, now: number): Promise<Job<P>> {
+    // A child of the caller's span; its traceparent travels with the job to the run (job-telemetry.ts).
     const span = jobSpan(this.#telemetry, 'botwire.job.add', 'producer', job);
     if (span) job.backoff = withTrace(job.backoff, span.traceparent());
-    try {
-      const res = await this.#call('add', job.id, () => this.backend.add(job, now));
-      const stored = this.#added(job.name, res);
-      span?.setAttribute('botwire.job.created', res.created);
-      span?.end();
-      if (logs(this.#logger, 'debug')) this.#logger.debug({ jobId: job.id, name: job.name, created: res.created }, 'botwire job added');
-      return toJob<P>(stored, now);
-    } catch (err) {
-      span?.end(err);
-      throw err;
-    }
+    const adding = this.#call('add', job.id, () => this.backend.add(job, now));
+    const res = await (span ? adding.catch((err: unknown) => { span.end(err); throw err; }) : adding);
+    span?.setAttribute('botwire.job.created', res.created);
+    span?.end();
+    if (logs(this.#logger, 'debug')) this.#logger.debug({ jobId: job.id, name, created: res.created }, 'botwire job added');
+    return toJob<P>(this.#added(name, res), now);
   }
 
   /** The stored job of an add's answer, publishing it when created or replaced; refuses another name's job. */
