@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import type pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,22 @@ describe.runIf(await needs('redis'))('on the shared Redis', () => {
     await deleteKeys(client, `{${run}:*`);
     await client.quit();
   });
+  it('continues the trace of an add made in another OS process', async () => {
+    const prefix = `${run}:fork:`;
+    const child = fork('test/fixtures/otel-job-adder.ts', [REDIS_URL, prefix], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const added = await new Promise<{ jobId: string; traceId: string; spanId: string }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as never));
+      child.once('exit', (code) => reject(new Error(`the adding process exited with ${code} before reporting`)));
+    });
+    const o = otelHarness();
+    const queue = new JobQueue(redisJobBackend({ client, prefix }), { telemetry: o.telemetry });
+    expect((await runDue(queue, { report: () => 'ok' }, { budgetMs: 60_000 })).completed).toBe(1);
+    const [span] = o.spans('botwire.job.run');
+    expect(span!.attributes['botwire.job.id']).toBe(added.jobId);
+    expect(span!.spanContext().traceId).toBe(added.traceId);
+    expect(parentOf(span!)).toBe(added.spanId);
+  }, 60_000);
+
   traceSuite('Redis', () => {
     const prefix = `${run}:${++n}:`;
     return { adder: redisJobBackend({ client, prefix }), runner: redisJobBackend({ url: REDIS_URL, prefix }) };
