@@ -126,6 +126,19 @@ describe('the Logger shape', () => {
     expect(parsed[0]).toMatchObject({ level: 30, msg: 'botwire update', command: '/help', outcome: 'ok' });
   });
 
+  it("gives pino the session's debug lines only when its level lets them through (isLevelEnabled)", async () => {
+    for (const level of ['info', 'debug'] as const) {
+      const lines: string[] = [];
+      const logger = pino({ level }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+      const bot = grammyBot<Context & SessionFlavor<Counter>>();
+      bot.use(grammySession({ store, initial: () => ({ n: 0 }), logger }));
+      bot.on('message', (ctx) => { ctx.session.n++; });
+      await bot.handleUpdate(textUpdate(chat(), 'x'));
+      const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(messages).toEqual(level === 'info' ? [] : ['botwire session load', 'botwire session save']);
+    }
+  });
+
   it('takes console (both arguments printed)', () => {
     const logger: Logger = console;
     expect(typeof logger.info).toBe('function');
