@@ -13,8 +13,9 @@ export interface OtelTelemetryOptions {
    */
   tracer?: Tracer;
   /**
-   * The meter counters and histograms come from.
-   * @default metrics.getMeter('botwire') (the global meter provider)
+   * The meter the counters are made on.
+   * @default metrics.getMeter('botwire'), asked when the first counter is made (the global meter
+   *   provider has no proxy: it must be registered by then, as `NodeSDK.start()` does)
    */
   meter?: Meter;
 }
@@ -113,7 +114,9 @@ class OtelSpan implements TelemetrySpan {
  */
 export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
   const tracer = options.tracer ?? trace.getTracer('botwire');
-  const meter = options.meter ?? metrics.getMeter('botwire');
+  // Asked late: a meter taken from the global API before the SDK registered its provider stays a no-op.
+  let meter = options.meter;
+  const meterNow = (): Meter => (meter ??= metrics.getMeter('botwire'));
   const counters = new Map<string, LocalCounter>();
 
   const telemetry: Telemetry = {
@@ -136,10 +139,10 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     },
     count(name: string, attributes: TelemetryAttributes, value = 1) {
       let counter = counters.get(name);
-      if (!counter) counters.set(name, (counter = new LocalCounter(meter, name)));
+      if (!counter) counters.set(name, (counter = new LocalCounter(meterNow(), name)));
       counter.add(attributes, value);
     },
-    syncTransport: (transport, stats, instanceId) => instrumentSyncTransport(telemetry, meter, transport, stats, instanceId),
+    syncTransport: (transport, stats, instanceId) => instrumentSyncTransport(telemetry, meterNow(), transport, stats, instanceId),
   };
   return telemetry;
 }
