@@ -20,8 +20,11 @@ export interface TelemetrySpan {
   setAttribute(key: string, value: string | number | boolean): void;
   /** The span's W3C `traceparent` header value, to continue its trace elsewhere (e.g. in a job's run). */
   traceparent(): string;
-  /** End the span; with `error`, record it as an exception and mark the span failed. */
-  end(error?: unknown): void;
+  /**
+   * End the span; with `error`, record it as an exception and mark the span failed. `endTime` (a
+   * `performance.now()` value) ends it in the past.
+   */
+  end(error?: unknown, endTime?: number): void;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface Telemetry {
    * Spans of kind `'internal'` and `'producer'` (session load and save, a job's add and outcome
    * write, a sync publish) are only ever children: without a recorded parent none is started, so
    * code that is not traced (or sampled out) pays nothing for them. The other kinds (an update, a
-   * job's run, a sync delivery, a claim, a gateway connection) may start a trace.
+   * job's run, a sync delivery, a gateway connection) may start a trace.
    */
   startSpan(name: string, kind: TelemetrySpanKind, parent?: string | TelemetrySpan, startTime?: number): TelemetrySpan | undefined;
   /** Run `fn` with `span` as the active span, so spans started inside it become its children. */

@@ -83,7 +83,7 @@ class OtelSpan implements TelemetrySpan {
     return `00-${c.traceId}-${c.spanId}-0${(c.traceFlags & TraceFlags.SAMPLED).toString(16)}`;
   }
 
-  end(error?: unknown): void {
+  end(error?: unknown, endTime?: number): void {
     if (error !== undefined) {
       // An Error, a job's stored `{ name, message }`, or a word such as 'lost'.
       const e = Object(error) as { code?: unknown; name?: unknown; message?: unknown };
@@ -92,7 +92,7 @@ class OtelSpan implements TelemetrySpan {
       const type = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : undefined;
       if (type !== undefined) this.span.setAttribute('error.type', type);
     }
-    this.span.end();
+    this.span.end(endTime);
   }
 }
 

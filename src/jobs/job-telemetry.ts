@@ -94,13 +94,22 @@ export function outcomeAttributes(name: string, outcome: string): { 'botwire.job
   return (byOutcome[outcome] ??= { 'botwire.job.name': name, 'botwire.job.outcome': outcome });
 }
 
-/** A `botwire.job.claim` span for a claim that took jobs (made after the fact: idle polls make none). */
-export function reportClaim(telemetry: Telemetry | undefined, since: number, claimed: number): void {
-  if (!telemetry || claimed === 0) return;
-  // A call to the broker that receives jobs: a root span of its own (kind client), not a child-only one.
-  const span = telemetry.startSpan('botwire.job.claim', 'client', undefined, since);
-  span?.setAttribute('botwire.job.count', claimed);
-  span?.end();
+/** When the claim that took a job ran (`performance.now()` values) and how many jobs it took. */
+export interface ClaimTiming { since: number; until: number; count: number }
+
+/** The timing of a claim, for the claim spans of its jobs' runs; undefined without telemetry. */
+export function claimTiming(telemetry: Telemetry | undefined, since: number, count: number): ClaimTiming | undefined {
+  return telemetry && count > 0 ? { since, until: performance.now(), count } : undefined;
+}
+
+/**
+ * A `botwire.job.claim` span under a run's span, covering the claim call that took the job: a child
+ * of each run rather than a root of its own, so that it costs nothing when runs are not recorded.
+ */
+export function claimSpan(telemetry: Telemetry, run: TelemetrySpan, claim: ClaimTiming): void {
+  const span = telemetry.startSpan('botwire.job.claim', 'internal', run, claim.since);
+  span?.setAttribute('botwire.job.count', claim.count);
+  span?.end(undefined, claim.until);
 }
 
 /** Log and count a job whose worker stopped renewing its lease, recovered by `reclaimLapsed`. */

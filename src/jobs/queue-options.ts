@@ -59,8 +59,8 @@ export interface JobQueueOptions {
   logger?: Logger;
   /**
    * Spans `botwire.job.add` → `botwire.job.run` (the run continues the add's trace, even in another
-   * process) → `botwire.job.complete`, `botwire.job.claim`, and the metrics `botwire.job.outcomes`
-   * and `botwire.job.duration`: pass `otelTelemetry()` from `botwire/otel`.
+   * process) with its `botwire.job.claim` and `botwire.job.complete`, and the counters
+   * `botwire.job.outcomes` and `botwire.job.run_time`: pass `otelTelemetry()` from `botwire/otel`.
    * @default none
    */
   telemetry?: Telemetry;

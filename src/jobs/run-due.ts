@@ -2,7 +2,7 @@ import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob } from './run-job.js';
-import { reportClaim } from './job-telemetry.js';
+import { claimTiming } from './job-telemetry.js';
 import { logs } from '../logger.js';
 import type { JobHandlers, TickSummary } from './types.js';
 
@@ -81,11 +81,11 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
           names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now, ...internals.claimExtras,
         }));
         summary.claimed += jobs.length;
-        reportClaim(internals.telemetry, since, jobs.length);
+        const timing = claimTiming(internals.telemetry, since, jobs.length);
         // Started right away, so a claimed job is never left locked without running.
         for (const raw of jobs) {
           internals.publish(raw, 'active');
-          const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token).then((outcome) => {
+          const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token, undefined, undefined, timing).then((outcome) => {
             if (outcome === 'completed') summary.completed++;
             else if (outcome === 'partial') summary.partial++;
             else if (outcome === 'failed') summary.failed++;

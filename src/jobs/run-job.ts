@@ -3,7 +3,7 @@ import type { TelemetrySpan } from '../telemetry.js';
 import type { StoredJob } from './backend.js';
 import { encodeJson, toJob, toJobError } from './codec.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
-import { jobSpan, outcomeName, reportRun, traceOf } from './job-telemetry.js';
+import { claimSpan, jobSpan, outcomeName, reportRun, traceOf, type ClaimTiming } from './job-telemetry.js';
 import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions, RunOutcome } from './types.js';
 
 export type { RunOutcome } from './types.js';
@@ -32,7 +32,7 @@ export function resolveHandlers(queue: JobQueue, handlers: JobHandlers | undefin
  * once the handler is done and before the outcome is written. Never throws: backend errors go to `queue.onError` and the lease lapses into a reclaim.
  */
 export async function runJob(
-  queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void,
+  queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void, claim?: ClaimTiming,
 ): Promise<RunOutcome> {
   const internals = queueInternals(queue);
   const { logger, telemetry } = internals;
@@ -40,6 +40,7 @@ export async function runJob(
   const since = observed ? performance.now() : 0;
   // The run continues the trace of the `add` (its traceparent is stored with the job).
   const span = jobSpan(telemetry, 'botwire.job.run', 'consumer', raw, telemetry && traceOf(raw.backoff));
+  if (span && claim) claimSpan(telemetry!, span, claim);
   const note: RunNote | undefined = observed ? {} : undefined;
   const ctrl = new AbortController();
   const abort = (reason: JobAbortedError): void => { if (!ctrl.signal.aborted) ctrl.abort(reason); };

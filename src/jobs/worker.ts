@@ -2,7 +2,7 @@ import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
-import { reportClaim } from './job-telemetry.js';
+import { claimTiming } from './job-telemetry.js';
 import type { JobHandlers } from './types.js';
 
 /** Options of {@link Worker}. */
@@ -175,12 +175,12 @@ export class Worker {
             waiter: this.#unsubscribe ? this.#id : undefined, ...internals.claimExtras,
           }));
           claimed = jobs.length;
-          reportClaim(internals.telemetry, since, claimed);
+          const timing = claimTiming(internals.telemetry, since, claimed);
           // Held back by a rate window: look again when it opens (nothing else wakes a worker then).
           if (jobs.retryAt !== undefined) pause = Math.min(pause, Math.max(1, jobs.retryAt - now));
           for (const raw of jobs) {
             internals.publish(raw, 'active');
-            this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled)
+            this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled, timing)
               .then((o) => this.#onOutcome?.(o, raw.id)));
           }
         }
