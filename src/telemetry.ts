@@ -38,7 +38,7 @@ export interface Telemetry {
    * (sampled out): callers then skip building its attributes. `startTime` (a `performance.now()`
    * value) starts it in the past, for spans made once an operation is over.
    *
-   * Spans of kind `'internal'` and `'producer'` (session load and save, a job's add and outcome
+   * Spans of kind `'internal'` and `'producer'` (session load and save, a job's add, claim and outcome
    * write, a sync publish) are only ever children: without a recorded parent none is started, so
    * code that is not traced (or sampled out) pays nothing for them. The other kinds (an update, a
    * job's run, a sync delivery, a gateway connection) may start a trace.
