@@ -21,6 +21,8 @@ import {
   type SyncBusStats, type SyncEnvelope, type SyncEventFor, type SyncHandler, type TopicMap, type Unsubscribe,
 } from './types.js';
 import type { SyncTransport } from './backend.js';
+import { probeHealth, type HealthReport } from '../health.js';
+import { BackendHealthError } from '../errors.js';
 
 /** Options of {@link createSyncBus} (adapters accept the same, minus `transport`). */
 export interface SyncBusOptions {
@@ -107,6 +109,9 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+  /** Sends not settled yet, for flush(). */
+  private readonly sending = new Set<Promise<void>>();
+  readonly shutdownStage = 'transport' as const;
   private current: SyncBusState = 'connecting';
   private seq = 0;
   private inFlight = 0;
@@ -194,6 +199,21 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     return { ...this.counters };
   }
 
+  health(): Promise<HealthReport> {
+    const { transport } = this;
+    const state = this.current;
+    const { published, dropped, rejected, resyncs } = this.counters;
+    const extra = { state, published, dropped, rejected, resyncs };
+    return probeHealth(transport, this.sendTimeoutMs, async () => {
+      if (state !== 'up') throw new BackendHealthError(transport.name, state === 'closed' ? 'closed' : 'not connected', extra);
+      return transport.health ? transport.health() : {};
+    }, extra);
+  }
+
+  async flush(): Promise<void> {
+    while (this.sending.size > 0) await Promise.all(this.sending);
+  }
+
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.current = 'closed';
@@ -213,6 +233,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       return RESOLVED;
     }
     const sending = this.trySend(this.signer ? this.signer.sign(text) : text, topic);
+    this.sending.add(sending);
+    void sending.then(() => this.sending.delete(sending));
     // While the broker is known to be down the caller does not wait at all; the send still runs in
     // the background (bounded by sendTimeoutMs and maxInFlight) in case only our subscriber is cut off.
     return this.current === 'down' ? RESOLVED : sending;
