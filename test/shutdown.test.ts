@@ -13,6 +13,8 @@ import { Worker } from '../src/jobs/worker.js';
 import type { JobQueue } from '../src/jobs/job-queue.js';
 import type { LifecycleEvent } from '../src/lifecycle.js';
 import { shutdown, type ShutdownTarget } from '../src/shutdown.js';
+import { createSyncBus } from '../src/sync/sync-bus.js';
+import type { SyncTransportEvents } from '../src/sync/backend.js';
 import { connectPeer } from './support/ws-peer.js';
 import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
@@ -71,6 +73,29 @@ describe('shutdown order and bounds', () => {
   it('refuses what is not a list of objects, and bad times', () => {
     expect(() => shutdown([null as unknown as ShutdownTarget])).toThrow(/array of objects/);
     expect(() => shutdown([], { graceMs: -1 })).toThrow(/graceMs/);
+  });
+});
+
+describe('SyncBus.flush', () => {
+  it('waits for sends the broker has not taken yet, and resolves at once when none are pending', async () => {
+    const taken: string[] = [];
+    const bus = createSyncBus({
+      sendTimeoutMs: 2_000,
+      transport: {
+        name: 'slow', maxPayloadBytes: 10_000,
+        open: (events: SyncTransportEvents) => queueMicrotask(() => events.up(false)),
+        send: async (text) => { await sleep(80); taken.push(text); },
+        close: async () => {},
+      },
+    });
+    await bus.ready();
+    await bus.flush();
+    void bus.publish('a.b', 1);
+    void bus.publish('a.c', 2);
+    expect(taken).toHaveLength(0);
+    await bus.flush();
+    expect(taken).toHaveLength(2);
+    await bus.close();
   });
 });
 

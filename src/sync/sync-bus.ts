@@ -109,8 +109,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
-  /** Sends not settled yet, for flush(). */
-  private readonly sending = new Set<Promise<void>>();
+  /** flush() callers waiting for `inFlight` to reach 0 (no per-publish bookkeeping on the hot path). */
+  private flushWaiters: Array<() => void> = [];
   readonly shutdownStage = 'transport' as const;
   private current: SyncBusState = 'connecting';
   private seq = 0;
@@ -210,8 +210,9 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     }, extra);
   }
 
-  async flush(): Promise<void> {
-    while (this.sending.size > 0) await Promise.all(this.sending);
+  flush(): Promise<void> {
+    if (this.inFlight === 0) return RESOLVED;
+    return new Promise<void>((resolve) => { this.flushWaiters.push(resolve); });
   }
 
   async close(): Promise<void> {
@@ -233,8 +234,6 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       return RESOLVED;
     }
     const sending = this.trySend(this.signer ? this.signer.sign(text) : text, topic);
-    this.sending.add(sending);
-    void sending.then(() => this.sending.delete(sending));
     // While the broker is known to be down the caller does not wait at all; the send still runs in
     // the background (bounded by sendTimeoutMs and maxInFlight) in case only our subscriber is cut off.
     return this.current === 'down' ? RESOLVED : sending;
@@ -254,7 +253,11 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         }
         settled = true;
         clearTimeout(timer);
-        this.inFlight--;
+        if (--this.inFlight === 0 && this.flushWaiters.length > 0) {
+          const waiters = this.flushWaiters;
+          this.flushWaiters = [];
+          for (const w of waiters) w();
+        }
         if (error !== undefined) {
           this.counters.dropped++;
           // While down, one report (from onDown) is enough; don't log every event that could not go out.
