@@ -5,7 +5,8 @@ import { createMemorySyncHub, memorySyncBus, memoryJobQueue } from 'botwire/memo
 import { connectSync, type WebSocketConstructor } from 'botwire/client';
 import { createSyncGateway, initDataAuthorizer } from 'botwire/ws';
 import { initDataAuth, initDataJobsAuthorize, jobsHttpHandler } from 'botwire/http';
-import { BotwireConfigError, initDataFromToken, initDataToken, type InitDataError, type SyncEnvelope } from 'botwire';
+import { BotwireConfigError, initDataFromToken, initDataToken, type InitDataError } from 'botwire';
+import type { SyncEnvelope } from 'botwire/sync';
 import type { AckFrame, ErrorFrame, EventFrame } from '../src/sync/protocol.js';
 import { connectPeer } from './support/ws-peer.js';
 
