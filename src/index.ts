@@ -20,7 +20,6 @@ export { jsonCodec, type ValueCodec } from './codec/value-codec.js';
 export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-limit-store.js';
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';
 export { verifyInitData, type VerifiedInitData, type VerifyInitDataOptions, type InitDataUser, type InitDataChat } from './telegram/init-data.js';
-export { initDataToken, initDataFromToken, initDataFromAuthorization, INIT_DATA_TOKEN_PREFIX } from './telegram/init-data-token.js';
 export type { BackendErrorKind, BackendInfo } from './adapter-kit/backend-call.js';
 export {
   probeHealth, boundedHealth, type HealthReport, type HealthCheckable, type HealthDetails, type BackendHealth,

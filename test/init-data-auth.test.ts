@@ -5,7 +5,9 @@ import { createMemorySyncHub, memorySyncBus, memoryJobQueue } from 'botwire/memo
 import { connectSync, type WebSocketConstructor } from 'botwire/client';
 import { createSyncGateway, initDataAuthorizer } from 'botwire/ws';
 import { initDataAuth, initDataJobsAuthorize, jobsHttpHandler } from 'botwire/http';
-import { BotwireConfigError, initDataFromToken, initDataToken, type InitDataError } from 'botwire';
+import { BotwireConfigError, type InitDataError } from 'botwire';
+import { initDataToken } from 'botwire/client';
+import { initDataFromToken } from '../src/telegram/init-data-token.js';
 import type { SyncEnvelope } from 'botwire/sync';
 import type { AckFrame, ErrorFrame, EventFrame } from '../src/sync/protocol.js';
 import { connectPeer } from './support/ws-peer.js';
