@@ -20,6 +20,7 @@ export interface ShutdownStepReport {
 
 /** A worker began claiming jobs (after its first look at the queue). */
 export interface WorkerStartedEvent {
+  /** Discriminant. */
   type: 'worker.started';
   /** When it happened. */
   at: Date;
@@ -33,8 +34,11 @@ export interface WorkerStartedEvent {
 
 /** A worker finished stopping: nothing of its runs is left in flight. */
 export interface WorkerStoppedEvent {
+  /** Discriminant. */
   type: 'worker.stopped';
+  /** When it happened. */
   at: Date;
+  /** Random id of this worker object (the one `worker.started` carried). */
   workerId: string;
   /** Jobs handed back to the queue because they did not finish within `graceMs`. */
   handedBack: number;
@@ -42,7 +46,9 @@ export interface WorkerStoppedEvent {
 
 /** `shutdown()` began (after a signal when `signals` were given). */
 export interface ShutdownStartedEvent {
+  /** Discriminant. */
   type: 'shutdown.started';
+  /** When it happened. */
   at: Date;
   /** The signal that started it, e.g. `'SIGTERM'`; absent when called directly. */
   signal?: string;
@@ -52,8 +58,11 @@ export interface ShutdownStartedEvent {
 
 /** `shutdown()` is done: everything given to it was stopped and closed (or gave up within its bound). */
 export interface ShutdownFinishedEvent {
+  /** Discriminant. */
   type: 'shutdown.finished';
+  /** When it happened. */
   at: Date;
+  /** The signal that started it, e.g. `'SIGTERM'`; absent when called directly. */
   signal?: string;
   /** Wall time of the whole shutdown. */
   durationMs: number;

@@ -169,6 +169,20 @@ describe.runIf(privateServerTests)('health when a private Redis hangs (SIGSTOP)'
   });
 });
 
+describe('health on PGlite', () => {
+  it('reports the schema version of a migrated schema and "migrations missing" for another', async () => {
+    const lite = await withPgSchema('bw_health_lite', { pglite: true });
+    try {
+      const migrated = await postgresSessionStore({ client: lite.client, schema: lite.schema }).health();
+      expect(migrated).toMatchObject({ ok: true, backend: 'Postgres', details: { schemaVersion: EXPECTED_VERSION } });
+      const other = await postgresJobQueue({ client: lite.client, schema: 'bw_never_migrated' }).health();
+      expect(other).toMatchObject({ ok: false, error: 'migrations missing' });
+    } finally {
+      await lite.drop();
+    }
+  });
+});
+
 describe.runIf(await needs('postgres'))('health on Postgres', () => {
   let db: PgSchema<pg.Pool>;
   beforeAll(async () => { db = await withPgSchema('bw_health'); });
