@@ -203,6 +203,7 @@ describe.runIf(await needs('redis'))('SIGTERM to a worker process (Redis)', () =
       child.kill('SIGTERM');
       const code = await exited;
       const took = performance.now() - killedAt;
+      console.log(`worker process exited ${String(code)} ${Math.round(took)} ms after SIGTERM (graceMs ${GRACE})`);
       expect(code).toBe(0);
       expect(took).toBeLessThan(GRACE + 1_000);
       expect((await queue.get(short.id))?.state).toBe('completed');
