@@ -21,3 +21,10 @@ export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-li
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';
 export { verifyInitData, type VerifiedInitData, type VerifyInitDataOptions, type InitDataUser, type InitDataChat } from './telegram/init-data.js';
 export type { BackendErrorKind, BackendInfo } from './adapter-kit/backend-call.js';
+export {
+  probeHealth, boundedHealth, type HealthReport, type HealthCheckable, type HealthDetails, type BackendHealth,
+} from './health.js';
+export { shutdown, type ShutdownTarget, type ShutdownOptions, type ShutdownResult } from './shutdown.js';
+export type {
+  LifecycleEvent, LifecycleListener, ShutdownStepReport, WorkerStartedEvent, WorkerStoppedEvent, ShutdownStartedEvent, ShutdownFinishedEvent,
+} from './lifecycle.js';
