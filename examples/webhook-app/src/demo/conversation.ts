@@ -1,0 +1,60 @@
+/**
+ * The scripted conversation the demo prints and the end-to-end tests check, on any backend:
+ * the edit flow with a cold start in the middle, /report finished by the next tick, tasks and
+ * balance, admin-only commands, an admin's button edit reaching the keyboard, a rate-limit hit and
+ * /imagine. With two app processes, updates alternate between them.
+ */
+import type { Harness } from './harness.js';
+
+export interface ConversationOptions {
+  /** Delay before a partial report is retried (the app's `REPORT_RETRY_MS`). */
+  reportRetryMs: number;
+  /** Skip the rate-limit burst (11 commands). @default false */
+  skipRateLimit?: boolean;
+}
+
+/** The edit flow alone (also what the Telegraf twin runs): photo → Edit → name → restart → buyin → done. */
+export async function editFlow(h: Harness, restart: () => Promise<void>): Promise<void> {
+  const alice = h.user(1001, 'Alice');
+  await alice.photo('Sunday Major');
+  await alice.press('edit');
+  await alice.say('name:TestTournament123');
+  await restart();
+  await alice.say('buyin:abc');
+  await alice.say('buyin:500');
+  await alice.say('done');
+}
+
+export async function playConversation(h: Harness, options: ConversationOptions): Promise<void> {
+  const alice = h.user(1001, 'Alice');
+  const boss = h.user(1, 'Boss');
+  const carol = h.user(1003, 'Carol');
+
+  await alice.say('/start');
+  await editFlow(h, async () => {
+    // A cold start between two updates of one conversation: the draft lives in the session store.
+    for (let i = 0; i < h.apps.length; i++) await h.restart(i);
+  });
+
+  await alice.say('/report');
+  await h.tick();
+  await new Promise((resolve) => setTimeout(resolve, options.reportRetryMs + 100));
+  await h.tick();
+
+  await alice.say('/tasks');
+  await alice.press('task:1');
+  await alice.say('/stats');
+  await boss.say('/stats');
+
+  await h.admin('PATCH', 'buttons/1', { label: '📋 Quests' }, h.apps.length - 1);
+  // With two instances the edit was made on the other one: its event reaches this one's cache.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await alice.say('/start');
+
+  if (!options.skipRateLimit) {
+    for (let i = 0; i < 11; i++) await carol.say('/balance');
+  }
+
+  await alice.say('/imagine a red fox in the snow');
+  await h.tick();
+}
