@@ -22,7 +22,7 @@ import { readConfig, type AppConfig } from './config.js';
 import { AppData } from './data.js';
 import { healthResponse } from './health.js';
 import { adminHandler } from './http/admin.js';
-import { hasBearer, miniAppUser } from './http/auth.js';
+import { fromTelegram, hasBearer, miniAppUser } from './http/auth.js';
 import { jobHandlers } from './jobs.js';
 import { createLogger, type Logger } from './log.js';
 import { Records } from './records.js';
@@ -85,6 +85,7 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
     const { pathname } = new URL(request.url);
     if (pathname === '/api/bot') {
       if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+      if (!(await fromTelegram(request, config.webhookSecret))) return Response.json({ error: { code: 'UNAUTHORIZED', message: 'wrong or missing X-Telegram-Bot-Api-Secret-Token' } }, { status: 401 });
       return webhook(request);
     }
     if (pathname === '/api/cron/cleanup') {

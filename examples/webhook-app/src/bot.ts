@@ -10,6 +10,7 @@
  * 6. /imagine: a job limited fleet-wide, fair per chat.
  */
 import { Bot, InlineKeyboard, Keyboard, type Context } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
 import type { SyncCache } from 'botwire';
 import type { JobQueue } from 'botwire/jobs';
 import { rateLimit, session, type SessionFlavor } from 'botwire/grammy';
@@ -52,7 +53,10 @@ function card(draft: NonNullable<ChatSession['draft']>, title = '🏆 Draft tour
 /** Build the bot. It has no `start()`: updates come in through the webhook route. */
 export function createBot(deps: BotDeps): Bot<BotContext> {
   const { config, backend, data, cache, queue, log } = deps;
-  const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.apiRoot } });
+  const bot = new Bot<BotContext>(config.botToken, {
+    client: { apiRoot: config.apiRoot },
+    ...(config.botInfo ? { botInfo: JSON.parse(config.botInfo) as UserFromGetMe } : {}),
+  });
   const fleet = { limits: backend.jobFeatures.includes('limits'), groups: backend.jobFeatures.includes('groups') };
 
   // Input errors become a reply; anything else fails the update (the webhook answers 500 and

@@ -32,6 +32,8 @@ export interface AppConfig {
   imagineMs: [number, number];
   /** Commands per minute per user. @default 10 */
   commandsPerMinute: number;
+  /** The bot's `getMe` answer as JSON (`BOT_INFO`): saves that call on every cold start. */
+  botInfo?: string;
 }
 
 /** Read the configuration from `env`; refuses to start without the secrets a deployment needs. */
@@ -67,5 +69,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     reportRetryMs: Number(env.REPORT_RETRY_MS ?? 300_000),
     imagineMs: [imagine[0] ?? 1000, imagine[1] ?? imagine[0] ?? 3000],
     commandsPerMinute: Number(env.COMMANDS_PER_MINUTE ?? 10),
+    botInfo: env.BOT_INFO,
   };
 }

@@ -46,8 +46,12 @@ export async function playConversation(h: Harness, options: ConversationOptions)
   await alice.say('/stats');
   await boss.say('/stats');
 
-  await h.admin('PATCH', 'buttons/1', { label: '📋 Quests' }, h.apps.length - 1);
-  // With two instances the edit was made on the other one: its event reaches this one's cache.
+  // Every instance shows (and caches) the keyboard; an admin renames a button on the instance that
+  // will not serve the next update, so with two instances the change reaches the other one's cache
+  // through the bus (buttons.updated → SyncCache invalidation).
+  for (let i = 0; i < h.apps.length; i++) await alice.say('/start');
+  const other = (h.relay.served.length + 1) % h.apps.length;
+  await h.admin('PATCH', 'buttons/1', { label: '📋 Quests' }, other);
   await new Promise((resolve) => setTimeout(resolve, 200));
   await alice.say('/start');
 

@@ -10,14 +10,27 @@ async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
 }
 
+/** Whether `given` equals `secret`, in time that does not depend on where they differ. */
+export async function sameSecret(given: string, secret: string): Promise<boolean> {
+  const [a, b] = await Promise.all([digest(given), digest(secret)]);
+  let diff = given.length === 0 ? 1 : 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
 /** Whether `request` carries `Authorization: Bearer <secret>`. */
 export async function hasBearer(request: Request, secret: string): Promise<boolean> {
   const header = request.headers.get('authorization') ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-  const [a, b] = await Promise.all([digest(token), digest(secret)]);
-  let diff = token.length === 0 ? 1 : 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
+  return sameSecret(header.startsWith('Bearer ') ? header.slice(7) : '', secret);
+}
+
+/**
+ * Whether a webhook request carries Telegram's `X-Telegram-Bot-Api-Secret-Token`. Checked before
+ * grammY sees the request: grammY checks it too, but only after its first `getMe`, so a stranger's
+ * request would otherwise cost a Bot API call on every cold start.
+ */
+export function fromTelegram(request: Request, secret: string): Promise<boolean> {
+  return sameSecret(request.headers.get('x-telegram-bot-api-secret-token') ?? '', secret);
 }
 
 /**

@@ -1,0 +1,173 @@
+/**
+ * examples/webhook-app end to end: the scripted conversation through telegram-test-api, the relay
+ * and real app processes (server.ts), with a cold start in the middle, on every backend — and once
+ * with two app processes behind a round-robin relay. Plus the routes' refusals, in process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate } from 'botwire/postgres';
+import { createApp, type App } from '../examples/webhook-app/src/app.js';
+import { readConfig } from '../examples/webhook-app/src/config.js';
+import { playConversation } from '../examples/webhook-app/src/demo/conversation.js';
+import { DEMO_SECRETS, Harness } from '../examples/webhook-app/src/demo/harness.js';
+import { DATABASE_URL, needs, REDIS_URL, uniqueName } from './support/services.js';
+import { withSupabase } from './support/supabase.js';
+
+const REPORT_RETRY_MS = 500;
+const APP_ENV = { REPORT_RETRY_MS: String(REPORT_RETRY_MS), IMAGINE_MS: '50-100' };
+
+/** Lines of the transcript that must appear, in this order. */
+const EXPECTED = [
+  'Welcome! Pick an action below.',
+  '[📋 Tasks]',
+  '🏆 Draft tournament',
+  '✓ name = TestTournament123',
+  'cold start next',
+  '"abc" is not a buy-in',
+  'Name: TestTournament123\n',           // the card edited after the restart still has the name
+  '✓ buyin = 500',
+  '✅ Saved tournament #1: TestTournament123, buy-in 500.',
+  '📊 Report queued…',
+  'cron tick → 200 {"claimed":1,"completed":0,"partial":1,"failed":0}',
+  'exchange unavailable, retrying at the next tick',
+  'cron tick → 200 {"claimed":1,"completed":1,"partial":0,"failed":0}',
+  '• exchange: USD/RUB 92.4',
+  '🎉 Subscribe to the channel: +10. Balance: 10',
+  'Sorry, this command is for admins only.',
+  '👥 1 users, total balance 10',
+  'admin PATCH /api/admin/buttons/1 {"label":"📋 Quests"} → 200',
+  '[📋 Quests]',
+  '⏳ Slow down: at most 10 commands a minute.',
+  '🎨 Queued: “a red fox in the snow”.',
+  '🖼 “a red fox in the snow” — generated in',
+];
+
+function expectConversation(h: Harness): void {
+  const text = h.lines.map((l) => l.text).join('\n');
+  let from = 0;
+  for (const part of EXPECTED) {
+    const at = text.indexOf(part, from);
+    if (at < 0) throw new Error(`transcript lacks "${part}" after position ${from}:\n${h.transcript()}\n\napp logs:\n${h.apps.map((a) => a.logs()).join('\n')}`);
+    from = at + part.length;
+  }
+  // Exactly the 11th command in a minute was refused, and it was the only one.
+  expect(text.split('⏳ Slow down').length - 1).toBe(1);
+  // The keyboard before the admin's edit still had the old label on every instance.
+  expect(text.lastIndexOf('[📋 Tasks]')).toBeLessThan(text.indexOf('[📋 Quests]'));
+}
+
+async function converse(env: Record<string, string>, instances = 1): Promise<Harness> {
+  const h = await Harness.start({ env: { ...APP_ENV, ...env }, instances });
+  try {
+    await playConversation(h, { reportRetryMs: REPORT_RETRY_MS });
+    expectConversation(h);
+    return h;
+  } finally {
+    await h.close();
+  }
+}
+
+describe('webhook-app: the scripted conversation with a cold start', () => {
+  it('on embedded PGlite (the demo)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-app-'));
+    try {
+      await converse({ PGLITE_DIR: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  describe('on Postgres', async () => {
+    const run = await needs('postgres');
+    const schema = uniqueName('webhook_app');
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    afterAll(async () => {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await pool.end();
+    });
+    it.runIf(run)('one process', async () => {
+      await migrate(pool, { schema });
+      await converse({ DATABASE_URL, BOTWIRE_SCHEMA: schema });
+    }, 240_000);
+    it.runIf(run)('two processes behind a round-robin relay: both answer, an admin edit on one reaches the other', async () => {
+      const schema2 = `${schema}_2`;
+      await migrate(pool, { schema: schema2 });
+      try {
+        const h = await converse({ DATABASE_URL, BOTWIRE_SCHEMA: schema2 }, 2);
+        // Updates alternated between the two processes.
+        expect(h.relay.served.slice(0, 6)).toEqual([0, 1, 0, 1, 0, 1]);
+      } finally {
+        await pool.query(`DROP SCHEMA IF EXISTS "${schema2}" CASCADE`).catch(() => undefined);
+      }
+    }, 300_000);
+  });
+
+  describe('on Redis', async () => {
+    const run = await needs('redis');
+    const prefix = `${uniqueName('webhook_app')}:`;
+    afterAll(async () => {
+      if (!run) return;
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`*${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    });
+    it.runIf(run)('one process', async () => {
+      await converse({ REDIS_URL, REDIS_PREFIX: prefix });
+    }, 240_000);
+  });
+
+  describe('on Supabase (through the PostgREST double)', async () => {
+    const run = await needs('postgres');
+    it.runIf(run)('one process', async () => {
+      const supa = await withSupabase('webhook_app');
+      try {
+        await converse({ SUPABASE_URL: supa.double.url, SUPABASE_SERVICE_ROLE_KEY: supa.double.serviceKey, BOTWIRE_SCHEMA: supa.schema });
+      } finally {
+        await supa.drop();
+      }
+    }, 240_000);
+  });
+});
+
+describe('webhook-app: routes refuse what they must', () => {
+  let app: App;
+  const env = { ...DEMO_SECRETS, BACKEND: 'memory', LOG_LEVEL: 'silent', TELEGRAM_API_ROOT: 'http://127.0.0.1:1' };
+  const url = (path: string) => `http://app.test${path}`;
+
+  it('cron routes answer 401 without the secret and run with it', async () => {
+    app = await createApp(readConfig(env));
+    for (const path of ['/api/cron/tick', '/api/cron/cleanup']) {
+      expect((await app.fetch(new Request(url(path)))).status).toBe(401);
+      expect((await app.fetch(new Request(url(path), { headers: { authorization: 'Bearer wrong-secret-wrong-secret' } }))).status).toBe(401);
+      const ok = await app.fetch(new Request(url(path), { headers: { authorization: `Bearer ${DEMO_SECRETS.CRON_SECRET}` } }));
+      expect(ok.status).toBe(200);
+    }
+  });
+
+  it('the webhook refuses a missing or wrong secret token before the bot sees the update', async () => {
+    const update = JSON.stringify({ update_id: 1, message: { message_id: 1, date: 0, text: '/start', chat: { id: 5, type: 'private' }, from: { id: 5, is_bot: false, first_name: 'X' } } });
+    const post = (headers: Record<string, string>) => app.fetch(new Request(url('/api/bot'), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: update }));
+    expect((await post({})).status).toBe(401);
+    expect((await post({ 'x-telegram-bot-api-secret-token': 'not-the-secret' })).status).toBe(401);
+    expect(await app.data.users()).toEqual([]); // nothing ran
+  });
+
+  it('the admin API needs its token and names bad input', async () => {
+    expect((await app.fetch(new Request(url('/api/admin/buttons')))).status).toBe(401);
+    const auth = { authorization: `Bearer ${DEMO_SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const bad = await app.fetch(new Request(url('/api/admin/buttons'), { method: 'POST', headers: auth, body: JSON.stringify({ label: 'X', action: 'fly' }) }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('buttons.action must be one of');
+    const events: string[] = [];
+    app.backend.bus.subscribe('buttons.*', (e) => { events.push(e.topic); });
+    const created = await app.fetch(new Request(url('/api/admin/buttons'), { method: 'POST', headers: auth, body: JSON.stringify({ label: '❓ Help', action: 'help' }) }));
+    expect(created.status).toBe(201);
+    expect(events).toEqual(['buttons.created']);
+    await app.close();
+  });
+});
