@@ -75,7 +75,7 @@ describe('webhook-app: the scripted conversation with a cold start', () => {
   it('on embedded PGlite (the demo)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'webhook-app-'));
     try {
-      await converse({ PGLITE_DIR: dir });
+      await converse({ BACKEND: 'pglite', PGLITE_DIR: dir });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -91,13 +91,13 @@ describe('webhook-app: the scripted conversation with a cold start', () => {
     });
     it.runIf(run)('one process', async () => {
       await migrate(pool, { schema });
-      await converse({ DATABASE_URL, BOTWIRE_SCHEMA: schema });
+      await converse({ BACKEND: 'postgres', DATABASE_URL, BOTWIRE_SCHEMA: schema });
     }, 240_000);
     it.runIf(run)('two processes behind a round-robin relay: both answer, an admin edit on one reaches the other', async () => {
       const schema2 = `${schema}_2`;
       await migrate(pool, { schema: schema2 });
       try {
-        const h = await converse({ DATABASE_URL, BOTWIRE_SCHEMA: schema2 }, 2);
+        const h = await converse({ BACKEND: 'postgres', DATABASE_URL, BOTWIRE_SCHEMA: schema2 }, 2);
         // Updates alternated between the two processes.
         expect(h.relay.served.slice(0, 6)).toEqual([0, 1, 0, 1, 0, 1]);
       } finally {
@@ -117,7 +117,7 @@ describe('webhook-app: the scripted conversation with a cold start', () => {
       await redis.quit();
     });
     it.runIf(run)('one process', async () => {
-      await converse({ REDIS_URL, REDIS_PREFIX: prefix });
+      await converse({ BACKEND: 'redis', REDIS_URL, REDIS_PREFIX: prefix });
     }, 240_000);
   });
 
@@ -126,7 +126,7 @@ describe('webhook-app: the scripted conversation with a cold start', () => {
     it.runIf(run)('one process', async () => {
       const supa = await withSupabase('webhook_app');
       try {
-        await converse({ SUPABASE_URL: supa.double.url, SUPABASE_SERVICE_ROLE_KEY: supa.double.serviceKey, BOTWIRE_SCHEMA: supa.schema });
+        await converse({ BACKEND: 'supabase', SUPABASE_URL: supa.double.url, SUPABASE_SERVICE_ROLE_KEY: supa.double.serviceKey, BOTWIRE_SCHEMA: supa.schema });
       } finally {
         await supa.drop();
       }

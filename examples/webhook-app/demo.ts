@@ -23,7 +23,7 @@ const reportRetryMs = 1_000;
 console.log('botwire webhook-app — offline demo (telegram-test-api as Telegram, embedded PGlite as the database)\n');
 const h = await Harness.start({
   env: {
-    PGLITE_DIR: dir, REPORT_RETRY_MS: String(reportRetryMs), IMAGINE_MS: '300-600',
+    BACKEND: 'pglite', PGLITE_DIR: dir, REPORT_RETRY_MS: String(reportRetryMs), IMAGINE_MS: '300-600',
     ...(keep ? { LOCAL_CRON_MS: '5000' } : {}),
   },
 });

@@ -1,7 +1,8 @@
 /**
- * Everything the app reads from the environment, read once. The backend is chosen by what is set:
- * `BACKEND=memory`, else `SUPABASE_URL` + `SUPABASE_SERVICE_ROLE_KEY`, else `REDIS_URL`, else
- * `DATABASE_URL`, else embedded PGlite in `PGLITE_DIR`.
+ * Everything the app reads from the environment, read once. The backend is `BACKEND` when set
+ * (`pglite`, `postgres`, `redis`, `supabase`, `memory`), else chosen by what is set:
+ * `SUPABASE_URL` + `SUPABASE_SERVICE_ROLE_KEY`, else `REDIS_URL`, else `DATABASE_URL`, else
+ * embedded PGlite in `PGLITE_DIR` (in memory without it).
  */
 export type BackendKind = 'pglite' | 'postgres' | 'redis' | 'supabase' | 'memory';
 
@@ -43,7 +44,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     if (!value) throw new Error(`${name} is not set (see examples/webhook-app/README.md, "Environment")`);
     return value;
   };
-  const backend: BackendKind = env.BACKEND === 'memory' ? 'memory'
+  const kinds: readonly string[] = ['pglite', 'postgres', 'redis', 'supabase', 'memory'];
+  if (env.BACKEND && !kinds.includes(env.BACKEND)) throw new Error(`BACKEND must be one of ${kinds.join(', ')} (or unset)`);
+  const backend: BackendKind = env.BACKEND ? env.BACKEND as BackendKind
     : env.SUPABASE_URL ? 'supabase'
       : env.REDIS_URL ? 'redis'
         : env.DATABASE_URL ? 'postgres'
