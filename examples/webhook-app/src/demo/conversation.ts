@@ -62,3 +62,27 @@ export async function playConversation(h: Harness, options: ConversationOptions)
   await alice.say('/imagine a red fox in the snow');
   await h.tick();
 }
+
+/** What the edit flow must show, in order (the grammY app and the Telegraf twin alike). */
+export const EDIT_FLOW_EXPECTED = [
+  '🏆 Draft tournament',
+  '✓ name = TestTournament123',
+  'cold start next',
+  '"abc" is not a buy-in',
+  'Name: TestTournament123\n', // the card edited after the cold start still has the name
+  '✓ buyin = 500',
+  '✅ Saved tournament #1: TestTournament123, buy-in 500.',
+];
+
+/** Throw (with the transcript and the app's logs) unless every part appears in `h`'s conversation, in order. */
+export function assertInOrder(h: Harness, parts: readonly string[]): void {
+  const text = h.text();
+  let from = 0;
+  for (const part of parts) {
+    const at = text.indexOf(part, from);
+    if (at < 0) {
+      throw new Error(`the conversation lacks "${part}" after position ${from}:\n${h.transcript()}\n\napp logs:\n${h.apps.map((a) => a.logs()).join('\n')}`);
+    }
+    from = at + part.length;
+  }
+}

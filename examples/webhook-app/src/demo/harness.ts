@@ -36,9 +36,9 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
-/** Start `server.ts` with `env`; resolves when it prints its URL. */
-export async function spawnApp(env: Record<string, string>, timeoutMs = 90_000): Promise<AppProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_TS], {
+/** Start `server` (default: this app's `server.ts`) with `env`; resolves when it prints its URL. */
+export async function spawnApp(env: Record<string, string>, server = SERVER_TS, timeoutMs = 90_000): Promise<AppProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', server], {
     cwd: REPO_ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -128,6 +128,8 @@ export interface HarnessOptions {
   env: Record<string, string>;
   /** App processes behind the relay. @default 1 */
   instances?: number;
+  /** The server script to run (another app speaking the same webhook, e.g. the Telegraf twin). */
+  server?: string;
 }
 
 export const DEMO_SECRETS = {
@@ -146,10 +148,12 @@ export class Harness {
   relay!: Relay;
   apps: AppProcess[] = [];
   env: Record<string, string> = {};
+  server?: string;
   #known = new Map<number, string>();
 
   static async start(options: HarnessOptions): Promise<Harness> {
     const h = new Harness();
+    h.server = options.server;
     const port = await freePort();
     h.telegram = new TelegramServer({ port, host: '127.0.0.1', storeTimeout: 3600 });
     await h.telegram.start();
@@ -162,7 +166,7 @@ export class Harness {
 
   private async startInstance(i: number): Promise<void> {
     const t = performance.now();
-    const app = await spawnApp(this.env);
+    const app = await spawnApp(this.env, this.server);
     this.apps[i] = app;
     this.relay.upstreams[i] = app.url;
     this.note(`app process ${i + 1} up at ${app.url} (pid ${app.child.pid})`, performance.now() - t);
@@ -222,6 +226,11 @@ export class Harness {
         } as never) as never));
       },
     };
+  }
+
+  /** The conversation so far as plain text (messages and notes, no timings). */
+  text(): string {
+    return this.lines.map((l) => l.text).join('\n');
   }
 
   /** Call the cron tick as Vercel Cron would, on app process `i`. */
