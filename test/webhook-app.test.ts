@@ -110,6 +110,27 @@ describe('webhook-app: the scripted conversation with a cold start', () => {
     }, 240_000);
   });
 
+  describe('on Postgres + Redis (the VPS layout)', async () => {
+    const run = (await needs('postgres')) && (await needs('redis'));
+    const schema = uniqueName('webhook_app_vps');
+    const prefix = `${schema}:`;
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    afterAll(async () => {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await pool.end();
+      if (!run) return;
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`*${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    });
+    it.runIf(run)('two processes behind a round-robin relay', async () => {
+      await migrate(pool, { schema });
+      const h = await converse({ BACKEND: 'postgres-redis', DATABASE_URL, REDIS_URL, BOTWIRE_SCHEMA: schema, REDIS_PREFIX: prefix }, 2);
+      expect(new Set(h.relay.served)).toEqual(new Set([0, 1]));
+    }, 300_000);
+  });
+
   describe('on Supabase (through the PostgREST double)', async () => {
     const run = await needs('postgres');
     it.runIf(run)('one process', async () => {

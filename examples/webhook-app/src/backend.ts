@@ -32,6 +32,7 @@ export async function openBackend(config: AppConfig): Promise<Backend> {
     case 'memory': return openMemory();
     case 'redis': return openRedis(config);
     case 'supabase': return openSupabase(config);
+    case 'postgres-redis': return openPostgresRedis(config);
     default: return openPostgres(config);
   }
 }
@@ -103,6 +104,30 @@ async function openRedis(config: AppConfig): Promise<Backend> {
     rateLimits: r.redisRateLimitStore({ client, prefix: `${prefix}rl:` }),
     jobBackend: r.redisJobBackend({ client, prefix: `${prefix}jobs` }),
     close: async () => { await client.quit().catch(() => client.disconnect()); },
+  });
+}
+
+/** The VPS layout: what must last (records, jobs) in Postgres; what is hot (sessions, counters, events) on Redis. */
+async function openPostgresRedis(config: AppConfig): Promise<Backend> {
+  const p = await import('botwire/postgres');
+  const r = await import('botwire/redis');
+  const { default: pg } = await import('pg');
+  const { Redis } = await import('ioredis');
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
+  pool.on('error', () => undefined);
+  const client = new Redis(config.redisUrl!, { maxRetriesPerRequest: 2 });
+  const prefix = config.redisPrefix ?? 'app:';
+  const schema = config.schema;
+  return assemble('postgres-redis', {
+    sessions: r.redisSessionStore({ client, prefix: `${prefix}s:` }),
+    records: p.postgresSessionStore({ client: pool, schema }),
+    bus: r.redisSyncBus<AppTopics>({ client, channelPrefix: `${prefix}sync:` }),
+    rateLimits: r.redisRateLimitStore({ client, prefix: `${prefix}rl:` }),
+    jobBackend: p.postgresJobBackend({ client: pool, schema }),
+    close: async () => {
+      await client.quit().catch(() => client.disconnect());
+      await pool.end();
+    },
   });
 }
 

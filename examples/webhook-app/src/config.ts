@@ -1,10 +1,12 @@
 /**
  * Everything the app reads from the environment, read once. The backend is `BACKEND` when set
- * (`pglite`, `postgres`, `redis`, `supabase`, `memory`), else chosen by what is set:
- * `SUPABASE_URL` + `SUPABASE_SERVICE_ROLE_KEY`, else `REDIS_URL`, else `DATABASE_URL`, else
- * embedded PGlite in `PGLITE_DIR` (in memory without it).
+ * (`pglite`, `postgres`, `redis`, `postgres-redis`, `supabase`, `memory`), else chosen by what is
+ * set: `SUPABASE_URL` + `SUPABASE_SERVICE_ROLE_KEY`; else `DATABASE_URL` and `REDIS_URL` together
+ * (`postgres-redis`: records and jobs in Postgres, sessions, rate limits and events on Redis — the
+ * VPS layout); else `REDIS_URL`; else `DATABASE_URL`; else embedded PGlite in `PGLITE_DIR` (in
+ * memory without it).
  */
-export type BackendKind = 'pglite' | 'postgres' | 'redis' | 'supabase' | 'memory';
+export type BackendKind = 'pglite' | 'postgres' | 'redis' | 'postgres-redis' | 'supabase' | 'memory';
 
 export interface AppConfig {
   backend: BackendKind;
@@ -44,10 +46,11 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     if (!value) throw new Error(`${name} is not set (see examples/webhook-app/README.md, "Environment")`);
     return value;
   };
-  const kinds: readonly string[] = ['pglite', 'postgres', 'redis', 'supabase', 'memory'];
+  const kinds: readonly string[] = ['pglite', 'postgres', 'redis', 'postgres-redis', 'supabase', 'memory'];
   if (env.BACKEND && !kinds.includes(env.BACKEND)) throw new Error(`BACKEND must be one of ${kinds.join(', ')} (or unset)`);
   const backend: BackendKind = env.BACKEND ? env.BACKEND as BackendKind
     : env.SUPABASE_URL ? 'supabase'
+      : env.REDIS_URL && env.DATABASE_URL ? 'postgres-redis'
       : env.REDIS_URL ? 'redis'
         : env.DATABASE_URL ? 'postgres'
           : 'pglite';
