@@ -13,10 +13,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { playConversation } from './src/demo/conversation.js';
 import { Harness } from './src/demo/harness.js';
 
 const keep = process.argv.includes('--keep');
+if (keep) {
+  // The admin panel is a Vite build; only --keep serves it.
+  const { build } = await import('vite');
+  await build({ configFile: fileURLToPath(new URL('./admin/vite.config.ts', import.meta.url)) });
+}
 const dir = process.env.PGLITE_DIR ?? mkdtempSync(join(tmpdir(), 'botwire-webhook-app-'));
 const reportRetryMs = 1_000;
 
@@ -41,6 +47,7 @@ console.log(`\n${h.lines.filter((l) => l.kind === 'user').length} updates throug
 if (keep && !failed) {
   const app = h.apps[0]!;
   console.log(`\nStaying up (Ctrl-C to stop). The app: ${app.url}
+  admin panel: ${app.url}/admin/  (token: ${h.env.ADMIN_TOKEN})
   admin API:   curl -H 'authorization: Bearer ${h.env.ADMIN_TOKEN}' ${app.url}/api/admin/buttons
   ops (seam):  ${app.url}/admin/ops
   health:      ${app.url}/health
