@@ -73,7 +73,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
 
   // 5b. Commands are rate limited per user before anything else runs (a refused command costs one round trip).
   const limiter = rateLimit<BotContext>({
-    store: backend.rateLimits, limit: config.commandsPerMinute, windowMs: 60_000,
+    // Sliding: a burst that straddles a minute boundary is still counted as one minute's worth.
+    store: backend.rateLimits, limit: config.commandsPerMinute, windowMs: 60_000, window: 'sliding',
     onLimited: (ctx, hit) => ctx.reply(`⏳ Slow down: at most ${config.commandsPerMinute} commands a minute. Try again in ${Math.ceil(hit.resetMs / 1000)} s.`),
   });
   bot.use((ctx, next) => (ctx.message?.text?.startsWith('/') ? limiter(ctx, next) : next()));
