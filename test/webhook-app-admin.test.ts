@@ -2,7 +2,7 @@
  * The webhook-app admin panel in a real browser (Debian chromium driven by playwright-core): an
  * admin renames a button and the bot's next /start keyboard has the new label; a user completes a
  * task in the bot and the open page shows the new balance without a reload (botwire/ws → botwire/react).
- * Saves the screenshot the example's README shows.
+ * Takes the screenshot the example's README shows (`UPDATE_SCREENSHOT=1` writes it to docs/img/).
  */
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Harness } from '../examples/webhook-app/src/demo/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../docs/img/webhook-app-admin.png', import.meta.url));
+// The README's screenshot is rewritten only on request (UPDATE_SCREENSHOT=1); otherwise it goes to test-results/.
+const SCREENSHOT = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOT === '1' ? '../docs/img/webhook-app-admin.png' : '../test-results/webhook-app-admin.png', import.meta.url));
 
 let h: Harness;
 let browser: Browser;
