@@ -3,7 +3,8 @@
  * and real app processes (server.ts), with a cold start in the middle, on every backend — and once
  * with two app processes behind a round-robin relay. Plus the routes' refusals, in process.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -178,6 +179,56 @@ describe('webhook-app: routes refuse what they must', () => {
     const created = await app.fetch(new Request(url('/api/admin/buttons'), { method: 'POST', headers: auth, body: JSON.stringify({ label: '❓ Help', action: 'help' }) }));
     expect(created.status).toBe(201);
     expect(events).toEqual(['buttons.created']);
+  });
+
+  it('the jobs API: a Mini App (signed initData) may start and read jobs of its own chat only; admins any', async () => {
+    const tma = (userId: number, token = DEMO_SECRETS.BOT_TOKEN): string => {
+      const fields: Record<string, string> = { auth_date: String(Math.floor(Date.now() / 1000)), user: JSON.stringify({ id: userId, first_name: 'U' }) };
+      const check = Object.keys(fields).sort().map((k) => `${k}=${fields[k]}`).join('\n');
+      const secret = createHmac('sha256', 'WebAppData').update(token).digest();
+      return `tma ${new URLSearchParams({ ...fields, hash: createHmac('sha256', secret).update(check).digest('hex') }).toString()}`;
+    };
+    const enqueue = (authorization: string | undefined, chatId: number) => app.fetch(new Request(url('/api/jobs/report'), {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify({ chatId, messageId: 1 }),
+    }));
+    const own = await enqueue(tma(5), 5);
+    expect(own.status).toBe(201);
+    const { id } = (await own.json()) as { id: string };
+    expect((await enqueue(tma(5), 6)).status).toBe(403);              // another chat
+    expect((await enqueue(tma(5, '999:OTHER-BOT'), 5)).status).toBe(403); // signed for another bot
+    expect((await enqueue(undefined, 5)).status).toBe(403);
+    expect((await enqueue(`Bearer ${DEMO_SECRETS.ADMIN_TOKEN}`, 6)).status).toBe(201);
+    const read = (authorization: string) => app.fetch(new Request(url(`/api/jobs/${encodeURIComponent(id)}`), { headers: { authorization } }));
+    expect((await read(tma(5))).status).toBe(200);
+    expect((await read(tma(6))).status).toBe(403);
     await app.close();
+  });
+});
+
+describe('webhook-app: the Vercel functions and crons', () => {
+  it('api/ files answer through the shared app, and vercel.json crons point at existing functions', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { ...DEMO_SECRETS, BACKEND: 'memory', LOG_LEVEL: 'silent', TELEGRAM_API_ROOT: 'http://127.0.0.1:1' });
+    try {
+      const tick = await import('../examples/webhook-app/api/cron/tick.js');
+      const cleanup = await import('../examples/webhook-app/api/cron/cleanup.js');
+      const admin = await import('../examples/webhook-app/api/admin.js');
+      const health = await import('../examples/webhook-app/api/health.js');
+      const bearer = (s: string) => ({ headers: { authorization: `Bearer ${s}` } });
+      expect((await tick.GET(new Request('https://x.vercel.app/api/cron/tick'))).status).toBe(401);
+      expect((await tick.GET(new Request('https://x.vercel.app/api/cron/tick', bearer(DEMO_SECRETS.CRON_SECRET)))).status).toBe(200);
+      expect((await cleanup.GET(new Request('https://x.vercel.app/api/cron/cleanup', bearer(DEMO_SECRETS.CRON_SECRET)))).status).toBe(200);
+      // A rewrite keeps the original path: /api/admin/buttons reaches api/admin.ts.
+      const buttons = await admin.GET(new Request('https://x.vercel.app/api/admin/buttons', bearer(DEMO_SECRETS.ADMIN_TOKEN)));
+      expect(((await buttons.json()) as unknown[]).length).toBe(4);
+      expect((await health.GET(new Request('https://x.vercel.app/api/health'))).status).toBe(200);
+      const vercel = JSON.parse(readFileSync(new URL('../examples/webhook-app/vercel.json', import.meta.url), 'utf8')) as { crons: Array<{ path: string; schedule: string }> };
+      expect(vercel.crons).toEqual([{ path: '/api/cron/tick', schedule: '*/5 * * * *' }, { path: '/api/cron/cleanup', schedule: '0 */6 * * *' }]);
+      for (const c of vercel.crons) expect(existsSync(new URL(`../examples/webhook-app${c.path}.ts`, import.meta.url))).toBe(true);
+      await (await (await import('../examples/webhook-app/src/app.js')).getApp()).close();
+    } finally {
+      process.env = saved;
+    }
   });
 });

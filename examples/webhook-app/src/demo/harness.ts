@@ -133,7 +133,7 @@ export interface HarnessOptions {
 }
 
 export const DEMO_SECRETS = {
-  BOT_TOKEN: '123456:DEMO-TOKEN',
+  BOT_TOKEN: '123456789:demo-token-of-the-offline-demo',
   WEBHOOK_SECRET: 'demo-webhook-secret',
   CRON_SECRET: 'demo-cron-secret-0123456789',
   ADMIN_TOKEN: 'demo-admin-token',

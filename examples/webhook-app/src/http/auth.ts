@@ -2,7 +2,7 @@
  * Bearer checks for the cron and admin routes, and Mini App `initData` for the jobs gateway.
  * Secrets are compared through their SHA-256 digests, so the time taken says nothing about them.
  */
-import { verifyInitData } from 'botwire';
+import { BotwireConfigError, verifyInitData } from 'botwire';
 
 const encoder = new TextEncoder();
 
@@ -46,7 +46,8 @@ export async function miniAppUser(request: Request, botToken: string): Promise<n
   try {
     const { user } = await verifyInitData(header.slice(4), botToken, { maxAgeSec: 86_400 });
     return user?.id;
-  } catch {
+  } catch (err) {
+    if (err instanceof BotwireConfigError) throw err; // our configuration, not the caller's data
     return undefined;
   }
 }
