@@ -181,6 +181,36 @@ describe('webhook-app: routes refuse what they must', () => {
     expect(events).toEqual(['buttons.created']);
   });
 
+  it('payouts: approving debits the balance and publishes payouts.updated + approved; a decided payout stays decided', async () => {
+    const auth = { authorization: `Bearer ${DEMO_SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const events: Array<[string, unknown]> = [];
+    app.backend.bus.subscribe('payouts.*', (e) => { events.push([e.topic, e.data]); });
+    app.backend.bus.subscribe('users.balance_updated', (e) => { events.push([e.topic, e.data]); });
+    await app.data.ensureUser(7, 'Payee');
+    await app.data.addBalance(7, 30);
+    const p1 = await app.data.requestPayout(7, 20);
+    const p2 = await app.data.requestPayout(7, 20);
+    await expect(app.data.requestPayout(7, 31)).rejects.toThrow('your balance is 30');
+    const approve = (id: number) => app.fetch(new Request(url(`/api/admin/payouts/${id}/approve`), { method: 'POST', headers: auth, body: '{}' }));
+    expect((await approve(p1.id)).status).toBe(200);
+    expect((await app.data.user(7))!.balance).toBe(10);
+    const again = await approve(p1.id);
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toBe(`payout ${p1.id} is approved already`);
+    const tooMuch = await approve(p2.id); // 20 > 10 left: refused, still pending, balance unchanged
+    expect(tooMuch.status).toBe(400);
+    expect((await app.data.payouts()).find((p) => p.id === p2.id)!.status).toBe('pending');
+    expect((await app.data.user(7))!.balance).toBe(10);
+    expect(events).toEqual([
+      ['users.balance_updated', { userId: 7, balance: 30, delta: 30 }],
+      ['payouts.created', { id: p1.id, userId: 7, amount: 20 }],
+      ['payouts.created', { id: p2.id, userId: 7, amount: 20 }],
+      ['users.balance_updated', { userId: 7, balance: 10, delta: -20 }],
+      ['payouts.updated', { id: p1.id, status: 'approved' }],
+      ['payouts.approved', { id: p1.id, userId: 7 }],
+    ]);
+  });
+
   it('the jobs API: a Mini App (signed initData) may start and read jobs of its own chat only; admins any', async () => {
     const tma = (userId: number, token = DEMO_SECRETS.BOT_TOKEN): string => {
       const fields: Record<string, string> = { auth_date: String(Math.floor(Date.now() / 1000)), user: JSON.stringify({ id: userId, first_name: 'U' }) };

@@ -223,16 +223,25 @@ export class AppData {
     return payout;
   }
 
-  /** Approve (debiting the balance) or decline a pending payout. */
+  /** Approve (debiting the balance first, so a balance too low refuses the approval) or decline a pending payout. */
   async decidePayout(id: number, approve: boolean): Promise<Payout> {
-    const payout = await this.records.update('app:payouts', table<Payout>, (t) => {
-      const p = t.items.find((x) => x.id === id);
-      if (!p) throw new AppInputError(`no payout ${id}`);
-      if (p.status !== 'pending') throw new AppInputError(`payout ${id} is ${p.status} already`);
-      p.status = approve ? 'approved' : 'declined';
-      return { ...p };
-    });
-    if (approve) await this.addBalance(payout.userId, -payout.amount);
+    const pending = (await this.payouts()).find((x) => x.id === id);
+    if (!pending) throw new AppInputError(`no payout ${id}`);
+    if (pending.status !== 'pending') throw new AppInputError(`payout ${id} is ${pending.status} already`);
+    if (approve) await this.addBalance(pending.userId, -pending.amount);
+    let payout: Payout;
+    try {
+      payout = await this.records.update('app:payouts', table<Payout>, (t) => {
+        const p = t.items.find((x) => x.id === id)!;
+        if (p.status !== 'pending') throw new AppInputError(`payout ${id} is ${p.status} already`);
+        p.status = approve ? 'approved' : 'declined';
+        return { ...p };
+      });
+    } catch (err) {
+      // Another admin decided it meanwhile: give the debit back.
+      if (approve) await this.addBalance(pending.userId, pending.amount);
+      throw err;
+    }
     await this.bus.publish('payouts.updated', { id, status: payout.status });
     await this.bus.publish(approve ? 'payouts.approved' : 'payouts.declined', { id, userId: payout.userId });
     return payout;
