@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { redisJobBackend } from '../adapters/redis/job-backend.js';
 import { jobFleetContract } from '../src/testing/job-fleet-contract.js';
+import { fleetModelSuite } from './support/fleet-model.js';
 import { deleteKeys } from './support/redis-keys.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
 
@@ -17,4 +18,16 @@ describe.runIf(await needs('redis'))('fleet features on the shared Redis', () =>
   });
 
   jobFleetContract('redis', () => ({ backend: redisJobBackend({ client, prefix: prefix() }) }));
+});
+
+describe.runIf(await needs('redis'))('fleet rules against the model on the shared Redis', () => {
+  const run = uniqueName('bwtest_fleetmodel');
+  let client: Redis;
+  let n = 0;
+  beforeAll(() => { client = new Redis(REDIS_URL); });
+  afterAll(async () => {
+    await deleteKeys(client, `{${run}:*`);
+    await client.quit();
+  });
+  fleetModelSuite('redis', () => ({ backend: redisJobBackend({ client, prefix: `${run}:${++n}:` }) }));
 });

@@ -74,8 +74,11 @@ local function claimLanes(c)
       if lane.live < c.cap then
         local best, from = firstIn(lane)
         if best then return lane, best, from end
-      elseif #lane.streams > 0 then
-        held = true
+      elseif not held then
+        -- Full: its due jobs of the names (past those this claim took) are held back.
+        for _, s in ipairs(lane.streams) do
+          if peek(s) then held = true end
+        end
       end
       pop()
       scanned = scanned + 1
