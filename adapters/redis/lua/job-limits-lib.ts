@@ -8,7 +8,8 @@
  *                   jobs are `ZCOUNT now +inf` and a lapsed lease stops counting by itself. Kept
  *                   only while the name has a limit (job-set-limits fills it from `T a`).
  * - `T rs:<name>`   zset: recorded starts of a rate-limited name; score the claim's now, member
- *                   `<token><id>`; starts at or before `now - perMs` are dropped as claims read it
+ *                   `<token><id>`; a start is counted while `at > now - perMs` and dropped by the
+ *                   first claim whose `now` is two windows past it
  *
  * @module
  */
@@ -33,8 +34,10 @@ local function nameRooms(names, now, ahead)
       end
       if mx then
         local rs = T .. 'rs:' .. name
-        redis.call('ZREMRANGEBYSCORE', rs, '-inf', now - per)
-        L.rroom = mx - redis.call('ZCARD', rs)
+        -- Forgotten only a window behind the window: claims of other processes may arrive with a
+        -- slightly earlier now, and must still count every start inside theirs.
+        redis.call('ZREMRANGEBYSCORE', rs, '-inf', now - 2 * per)
+        L.rroom = mx - redis.call('ZCOUNT', rs, '(' .. (now - per), '+inf')
         -- A claim made ahead takes no job of a rate-limited name (its start would come too early).
         if ahead then L.room = 0 else L.room = math.min(L.room, L.rroom) end
       end
@@ -53,9 +56,9 @@ local function limitHints(lims, now, ahead, due)
     if L.room <= 0 and due(name) > 0 then
       held = true
       if L.max and not ahead and L.rroom <= 0 and (not L.croom or L.croom > 0) then
-        local rs = T .. 'rs:' .. name
-        local i = redis.call('ZCARD', rs) - L.max
-        local at = redis.call('ZRANGE', rs, i, i, 'WITHSCORES')[2]
+        local rs, from = T .. 'rs:' .. name, '(' .. (now - L.per)
+        local i = redis.call('ZCOUNT', rs, from, '+inf') - L.max
+        local at = redis.call('ZRANGEBYSCORE', rs, from, '+inf', 'WITHSCORES', 'LIMIT', i, 1)[2]
         if at then
           at = tonumber(at) + L.per
           if not retryAt or at < retryAt then retryAt = at end
