@@ -1,5 +1,5 @@
 import type {
-  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobQueueOptions, JobState, ListArgs, ListPage, NewJob,
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobState, ListArgs, ListPage, NewJob,
   ProgressUpdate, StoredJob,
 } from 'botwire/jobs';
 import {
@@ -26,37 +26,13 @@ import { jobReclaim } from './lua/job-reclaim-1.js';
 import { jobRelease } from './lua/job-release-2.js';
 import { jobRemoveFinished } from './lua/job-remove-finished-1.js';
 import { jobRetry } from './lua/job-retry-1.js';
-import { isRedisLike, type RedisArg, type RedisLike } from './redis-like.js';
+import { finiteMax, keyBase, type RedisJobBackendOptions, type RedisJobQueueOptions } from './job-options.js';
+import type { RedisArg } from './redis-like.js';
 import { runScript, type LuaScript } from './script.js';
 
-/** Connection options of the Redis job backend. */
-export interface RedisJobBackendOptions {
-  /** A ready client (an ioredis `Redis` fits). Stays yours: `close()` never quits it. */
-  client?: RedisLike;
-  /** Connect to this URL instead (botwire loads `ioredis` lazily and closes it on `close()`). */
-  url?: string;
-  /**
-   * Start of every key. It becomes a Redis Cluster hash tag `{<prefix>}`, so all keys of one queue
-   * live in one slot and every script is cluster-safe. Use one prefix per queue (app, environment).
-   * @default 'botwire:j:'
-   */
-  prefix?: string;
-  /**
-   * Time allowed for connecting when botwire opens the connection from `url`.
-   * @default 5_000
-   */
-  connectTimeoutMs?: number;
-}
-
-/** Infinity and huge values as a number Lua reads exactly. */
-function finiteMax(ms: number): number {
-  return Number.isFinite(ms) ? Math.min(ms, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
-}
+export type { RedisJobBackendOptions, RedisJobQueueOptions } from './job-options.js';
 
 const FEATURES: readonly JobFeature[] = ['limits', 'groups', 'debounce', 'addMany', 'counts'];
-
-/** Options of {@link redisJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
-export interface RedisJobQueueOptions extends JobQueueOptions, RedisJobBackendOptions {}
 
 /**
  * The plain job backend on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
@@ -73,17 +49,8 @@ class RedisJobBackend implements WorkerBatchBackend {
   readonly #fleet: RedisJobFleet;
 
   constructor(options: RedisJobBackendOptions) {
-    const { client, url } = options ?? {};
-    if (client !== undefined && !isRedisLike(client)) {
-      throw new BotwireConfigError('redisJobQueue: `client` must be a Redis client with evalsha/eval/quit (e.g. an ioredis `Redis`).');
-    }
-    if (!client && !url) throw new BotwireConfigError('redisJobQueue needs a `client` (an ioredis `Redis`) or a `url` such as redis://localhost:6379.');
-    const prefix = options.prefix ?? 'botwire:j:';
-    if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
-      throw new BotwireConfigError(`redisJobQueue: prefix must be a non-empty string without "{" or "}", got ${JSON.stringify(prefix)}.`);
-    }
-    this.base = `{${prefix}}`;
-    this.#conn = new RedisConnection(client, url, options.connectTimeoutMs ?? 5_000);
+    this.base = keyBase(options);
+    this.#conn = new RedisConnection(options.client, options.url, options.connectTimeoutMs ?? 5_000);
     this.#wakeups = new JobWakeups(`${this.base}wake`, () => this.#conn.get());
     this.#fleet = new RedisJobFleet((script, keys, args) => this.#run(script, keys, args), (suffix) => this.#key(suffix));
   }
