@@ -71,7 +71,10 @@ class ClaimAheadBackend implements JobBackend {
   }
 
   async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
-    const stop = await this.#inner.subscribe!(listener);
+    const stop = await this.#inner.subscribe!((name) => {
+      this.#buffer.woken(name);
+      listener(name);
+    });
     const disable = this.#buffer.enable();
     this.#listeners.add(listener);
     return async () => { this.#listeners.delete(listener); await disable(); await stop(); };
@@ -85,10 +88,18 @@ class ClaimAheadBackend implements JobBackend {
       this.#buffer.remember(a.token, a, ahead.length);
       return Promise.resolve(ahead);
     }
+    // The slots the rest would need are still taken (see noteHeld): no round trip for nothing.
+    if (ahead.length && this.#buffer.isHeld(a)) {
+      const jobs: ClaimedJobs = ahead;
+      jobs.heldBack = true;
+      this.#buffer.remember(a.token, a, jobs.length);
+      return Promise.resolve(jobs);
+    }
     const limit = a.limit - ahead.length;
     // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
     const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
     return fresh.then((jobs) => {
+      if (this.#buffer.enabled) this.#buffer.noteHeld(a, !!jobs.heldBack && jobs.retryAt === undefined);
       if (!ahead.length) {
         this.#buffer.remember(a.token, a, jobs.length);
         return jobs;
@@ -160,6 +171,8 @@ class ClaimAheadBackend implements JobBackend {
       buffer.restoreStarts(started);
       throw err;
     }
+    // A refill left jobs behind: the slots this process freed were all it could get.
+    if (shape && reply.heldBack && reply.retryAt === undefined) buffer.noteHeld(shape, true);
     if (shape && reply.jobs.length) {
       buffer.offer(shape, reply.jobs);
       // A worker with free slots sleeps until a wake-up or its poll: tell it its jobs are here, so
