@@ -269,6 +269,12 @@ class ClaimAheadBackend implements JobBackend {
  * names) as soon as refills arrive: a worker with free slots starts them at once instead of
  * leaving the slot idle until the buffer hands them back.
  *
+ * When a claim of a worker came back `heldBack` without `retryAt` (the limit's or group's slots are
+ * all taken), later claims of the same shape that the buffer answers in part return just those
+ * jobs, without a round trip for the rest, until the backend wakes one of the shape's names (a
+ * slot freed elsewhere, a limit changed, a job became due). A busy worker on a limited name then
+ * pays about one call per job, as on an unlimited one.
+ *
  * @param inner the backend: the plain contract plus {@link WorkerBatchBackend.workerBatch} and
  *   {@link WorkerBatchBackend.handBack}
  * @returns the backend to give to `JobQueue` (wrap once, in the adapter's factory)
