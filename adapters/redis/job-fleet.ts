@@ -30,8 +30,8 @@ export function addResult(job: NewJob, reply: unknown, now: number): AddResult {
   return kind === 2 ? { created: false, replaced: true, job: decodeJob(row)! } : { created: false, job: decodeJob(row)! };
 }
 
-/** The arguments job-add takes after the id (job-add-many: after none), in its order. */
-export function addArgs(job: NewJob): RedisArg[] {
+/** The arguments of one job in a job-add-many call after its id. */
+function addArgs(job: NewJob): RedisArg[] {
   return [
     job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? '',
     job.group ?? '', job.debounce ?? '',
