@@ -2,6 +2,7 @@ import type {
   AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobState, ListArgs, ListPage, NewJob,
   ProgressUpdate, StoredJob,
 } from 'botwire/jobs';
+import type { BackendHealth } from 'botwire/adapter-kit';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
@@ -92,6 +93,11 @@ class RedisJobBackend implements WorkerBatchBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyRedisError(err);
+  }
+
+  /** One `PING`. */
+  health(): Promise<BackendHealth> {
+    return this.#conn.ping();
   }
 
   async claim(a: ClaimArgs): Promise<ClaimedJobs> {
