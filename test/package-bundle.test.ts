@@ -34,8 +34,8 @@ describe('package bundles', () => {
     expect(gz).toBeLessThanOrEqual(CORE_BUDGET);
   });
 
-  it('bundles the other edge-safe entries (jobs, codec, http, client, supabase) for a neutral platform', async () => {
-    for (const name of ['jobs', 'codec', 'http', 'client', 'supabase'] as const) {
+  it('bundles the other edge-safe entries (jobs, sync, codec, http, client, supabase) for a neutral platform', async () => {
+    for (const name of ['jobs', 'sync', 'codec', 'http', 'client', 'supabase'] as const) {
       const { bytes } = await bundle([entries[name]]);
       expect(bytes.length, name).toBeGreaterThan(0);
     }

@@ -104,6 +104,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     perMessageDeflate: false,
   });
   let closed = false;
+  let draining = false;
 
   const offEvents = options.bus.subscribe('**', (envelope) => {
     let json: string;
@@ -154,7 +155,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       reject(socket, status, text, headers);
       return outcome;
     };
-    if (closed) return refuse('closing', 503, 'Service Unavailable');
+    if (closed || draining) return refuse('closing', 503, 'Service Unavailable', 'Retry-After: 1\r\n');
     // Upgrades still being authorized count too, so a flood of slow handshakes cannot pile up.
     if (conns.size + pending >= maxConnections) return refuse('full', 503, 'Service Unavailable', 'Retry-After: 5\r\n');
     if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return refuse('origin', 403, 'Forbidden');
@@ -179,7 +180,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       clearTimeout(timer);
       pending--;
     }
-    if (closed || socket.destroyed) return refuse('closing', 503, 'Service Unavailable');
+    if (closed || draining || socket.destroyed) return refuse('closing', 503, 'Service Unavailable');
     const id = auth.id;
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.on('error', (e) => { if (!routine(e)) report(e); });
@@ -215,6 +216,15 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
         n++;
       }
       return n;
+    },
+    shutdownStage: 'transport',
+    health() {
+      const details = { connections: conns.size, maxConnections, accepting: !closed && !draining };
+      if (closed || draining) return Promise.resolve({ ok: false, backend: 'sync gateway', latencyMs: 0, details, error: closed ? 'closed' : 'shutting down' });
+      return Promise.resolve({ ok: true, backend: 'sync gateway', latencyMs: 0, details });
+    },
+    stopIntake() {
+      draining = true;
     },
     async close() {
       if (closed) return;
