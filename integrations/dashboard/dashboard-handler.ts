@@ -176,6 +176,8 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     };
     const route = parts.join('/');
     await allow(request, 'view', { kind: 'dashboard' });
+    // Subscribed from the first request on, so job timelines include the state changes seen since.
+    feed?.start();
     if (route === 'overview') { only('GET'); return overview(request, url); }
     if (route === 'jobs') { only('GET'); return list(request, url); }
     if (parts[0] === 'jobs' && parts.length === 2) {

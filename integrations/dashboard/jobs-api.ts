@@ -46,13 +46,36 @@ async function knownNames(queue: JobQueue): Promise<string[]> {
   return [...names].sort();
 }
 
-/** Counts in total and per known name; `null` when the backend cannot count. */
-export async function countsView(queue: JobQueue): Promise<{ total: JobCounts; byName: Record<string, JobCounts> } | null> {
+/** Jobs a state is counted up to when the backend keeps no counters (one `list` page per state). */
+const SCAN_LIMIT = 1000;
+
+/**
+ * Counts in total and per name. Backends with the `counts` feature answer from counters (names:
+ * handlers, limits and schedules); others are counted from one list page per state, and states
+ * with more than {@link SCAN_LIMIT} jobs are marked in `capped`.
+ */
+export async function countsView(queue: JobQueue) {
   const total = await optional(() => queue.counts());
-  if (!total) return null;
-  const names = await knownNames(queue);
-  const per = await Promise.all(names.map((n) => queue.counts(n)));
-  return { total, byName: Object.fromEntries(names.map((n, i) => [n, per[i]!])) };
+  if (total) {
+    const names = await knownNames(queue);
+    const per = await Promise.all(names.map((n) => queue.counts(n)));
+    return { total, byName: Object.fromEntries(names.map((n, i) => [n, per[i]!])), capped: [] as JobState[] };
+  }
+  const zero = (): JobCounts => ({ waiting: 0, delayed: 0, active: 0, partial: 0, completed: 0, failed: 0, cancelled: 0 });
+  const scanned = zero();
+  const byName: Record<string, JobCounts> = {};
+  for (const n of Object.keys(queue.handlers ?? {})) byName[n] = zero();
+  const capped: JobState[] = [];
+  const pages = await Promise.all(STATES.map((state) => queue.list({ state, limit: SCAN_LIMIT })));
+  STATES.forEach((state, i) => {
+    if (pages[i]!.cursor !== undefined) capped.push(state);
+    for (const job of pages[i]!.jobs) {
+      // A delayed job whose time has come reads as waiting, as `get` and `counts` show it.
+      scanned[job.state]++;
+      (byName[job.name] ??= zero())[job.state]++;
+    }
+  });
+  return { total: scanned, byName: Object.fromEntries(Object.entries(byName).sort(([a], [b]) => (a < b ? -1 : 1))), capped };
 }
 
 /** Filters of the list endpoint, parsed from the query string. */
