@@ -37,6 +37,7 @@ export function relative(iso: string | null | undefined): string {
   if (!iso) return '';
   const s = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
   const abs = Math.abs(s);
+  if (abs < 2) return 'now';
   const text = abs < 90 ? `${abs} s` : abs < 5400 ? `${Math.round(abs / 60)} min` : `${Math.round(abs / 3600)} h`;
   return s >= 0 ? `in ${text}` : `${text} ago`;
 }

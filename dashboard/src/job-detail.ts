@@ -59,7 +59,7 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
       h('div', { class: 'actions' }, buttons.retry, buttons.cancel, buttons.run),
       facts(d),
       d.error ? section('Last error', h('p', { class: 'error' }, h('strong', null, d.error.name), `: ${d.error.message}`),
-        h('p', { class: 'muted' }, `Recorded by attempt ${d.attempts}; earlier attempts’ errors are in the timeline while this page’s feed saw them.`)) : null,
+        h('p', { class: 'muted' }, `Recorded by attempt ${d.attempts}. Errors of earlier attempts show in the timeline while the dashboard’s event buffer holds them.`)) : null,
       section('Payload', h('pre', null, pretty(d.payload))),
       d.hasResult ? section(d.state === 'completed' ? 'Result' : 'Partial result', h('pre', { id: 'job-result' }, pretty(d.result))) : null,
       d.missing.length ? section('Missing parts', h('ul', { id: 'job-missing' }, ...d.missing.map((m) => h('li', null, m)))) : null,

@@ -19,10 +19,12 @@ export function jobHref(id: string): string {
 function countsTable(o: Overview, apply: () => void): HTMLElement {
   if (!o.counts) return h('p', { class: 'muted' }, 'This queue’s backend does not keep counts.');
   const rows = [['all', o.counts.total] as const, ...Object.entries(o.counts.byName)];
+  const capped = new Set(o.counts.capped);
+  // Backends without counters are counted from one list page per state: show where that page was full.
   const cell = (name: string, state: string, n: number): HTMLElement => h('td', null, n === 0 ? h('span', { class: 'muted' }, '0') : h('button', {
     class: 'link', title: `Show ${state} jobs${name === 'all' ? '' : ` of ${name}`}`,
     onclick: () => { filter.state = state; filter.name = name === 'all' ? '' : name; apply(); },
-  }, n));
+  }, capped.has(state) ? `${n}+` : n));
   return h('div', { class: 'scroll' }, h('table', { class: 'counts' },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), ...STATES.map((s) => h('th', { scope: 'col' }, badge(s))))),
     h('tbody', null, ...rows.map(([name, c]) => h('tr', { 'data-name': name }, h('th', { scope: 'row' }, name), ...STATES.map((s) => cell(name, s, c[s] ?? 0))))),

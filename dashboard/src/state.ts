@@ -2,7 +2,7 @@
 export interface Overview {
   queue: string;
   features: { queues: string[]; sessions: boolean; sessionEdit: boolean; events: boolean; health: string[] };
-  counts: { total: Record<string, number>; byName: Record<string, Record<string, number>> } | null;
+  counts: { total: Record<string, number>; byName: Record<string, Record<string, number>>; capped: string[] } | null;
   schedules: Array<{ key: string; name: string; cron: string; tz: string; next: string[]; nextIds: string[] }>;
   limits: Array<{ name: string; concurrency?: number; rate?: { max: number; perMs: number }; active: number | null }> | null;
   loginUrl: string | null;
