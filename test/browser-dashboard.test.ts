@@ -71,7 +71,7 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     worker = new Worker(queue, undefined, { concurrency: 2, pollIntervalMs: 100 });
     const handle = dashboardHandler({
       queue, store, bus, basePath: '/admin/jobs', loginUrl: '/login',
-      health: { redis: { health: async () => ({ ok: true, latencyMs: 1 }) }, 'sync bus': { health: async () => ({ ok: bus.stats().state === 'up', latencyMs: 0 }) } },
+      health: { redis: { health: async () => ({ ok: true, latencyMs: 1 }) }, 'sync bus': { health: async () => ({ ok: bus.state === 'up', latencyMs: 0 }) } },
       authorize: (request) => (request.headers.get('cookie') ?? '').split(/;\s*/).includes(`admin=${COOKIE}`),
     });
     server = createServer(toNodeHandler(handle));

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryJobQueue, memorySessionStore, memorySyncBus } from 'botwire/memory';
-import { dashboardHandler, type DashboardAction } from 'botwire/dashboard';
+import { basicAuthorize, dashboardHandler, type DashboardAction } from 'botwire/dashboard';
 import { toNodeHandler } from 'botwire/http/node';
 import { BotwireConfigError } from 'botwire';
 import type { JobQueue } from 'botwire/jobs';
@@ -306,6 +306,23 @@ describe('dashboardHandler', () => {
         expect(res.headers.get('content-type')).toContain('application/json');
       }
     });
+  });
+
+  it('signs in with HTTP Basic through basicAuthorize and challenge', async () => {
+    expect(() => basicAuthorize('admin', 'short')).toThrow(BotwireConfigError);
+    expect(() => basicAuthorize('a:b', 'long-enough-password')).toThrow(BotwireConfigError);
+    const basic = dashboardHandler({ queue, challenge: 'Basic realm="botwire"', authorize: basicAuthorize('admin', 'correct horse battery') });
+    const url = 'https://bot.example/api/overview';
+    const none = await basic(new Request(url));
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Basic realm="botwire"');
+    const wrong = await basic(new Request(url, { headers: { authorization: `Basic ${btoa('admin:nope')}` } }));
+    expect(wrong.status).toBe(401);
+    const right = await basic(new Request(url, { headers: { authorization: `Basic ${btoa('admin:correct horse battery')}` } }));
+    expect(right.status).toBe(200);
+    const page = await basic(new Request('https://bot.example/'));
+    expect(page.status).toBe(401);
+    expect(page.headers.get('www-authenticate')).toBe('Basic realm="botwire"');
   });
 
   it('works behind a Next.js-style route handler (Request in, Response out)', async () => {

@@ -10,3 +10,4 @@ export {
   type DashboardOptions, type DashboardAction, type DashboardSubject, type DashboardAuthorize, type DashboardHealthCheck,
 } from './dashboard-options.js';
 export { dashboardHandler } from './dashboard-handler.js';
+export { basicAuthorize } from './basic-auth.js';
