@@ -200,6 +200,33 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     }
   }, 60_000);
 
+  it('falls back to polling where the platform cuts the event stream, and still shows events', async () => {
+    // A proxy in front of the same handler that refuses the stream (as platforms that buffer or cut
+    // long responses do): the page gives up on SSE and polls with ETag/304.
+    const direct = server.listeners('request')[0] as (req: unknown, res: unknown) => void;
+    const cut = createServer((req, res) => {
+      if (req.url?.startsWith('/admin/jobs/api/live')) res.writeHead(503, { 'content-type': 'text/plain' }).end('streams are cut here');
+      else direct(req, res);
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(cut.address() as AddressInfo).port}`;
+    await context.addCookies([{ name: 'admin', value: COOKIE, url: origin }]);
+    const polling = await context.newPage();
+    const statuses: number[] = [];
+    polling.on('response', (r) => { if (r.url().includes('/api/events')) statuses.push(r.status()); });
+    try {
+      await polling.goto(`${origin}/admin/jobs/#/events`);
+      await polling.waitForFunction(() => document.getElementById('live')?.dataset.mode === 'polling', undefined, { timeout: 20_000 });
+      await bus.publish('orders.polled', { id: 3 });
+      await polling.waitForSelector('#events li[data-topic="orders.polled"]', { timeout: 15_000 });
+      await expect.poll(() => statuses.includes(304), { timeout: 10_000 }).toBe(true);
+    } finally {
+      await polling.close();
+      cut.closeAllConnections();
+      await new Promise((r) => cut.close(r));
+    }
+  }, 60_000);
+
   it('shows health checks with latency', async () => {
     await page.goto(`${at}#/health`);
     await page.waitForSelector('tr[data-check="redis"]', { timeout: 10_000 });

@@ -104,25 +104,31 @@ export function jobsView(root: HTMLElement, overview: () => Promise<Overview>): 
     fill(more, cursor ? h('button', { onclick: () => void load(true) }, 'More') : null);
   }
 
-  async function refresh(): Promise<void> {
+  async function refreshOverview(): Promise<void> {
     const o = await overview();
     fill(counts, countsTable(o, () => void load()));
     fill(form.querySelector('datalist')!, ...Object.keys(o.counts?.byName ?? {}).map((n) => h('option', { value: n })));
     fill(extra, schedulesTable(o), limitsTable(o));
-    await load();
   }
+  const quiet = (p: Promise<void>): void => void p.catch(() => undefined);
 
   fill(root, section('Counts', counts), section('Jobs', form, list, more), extra);
-  void refresh().catch(() => undefined);
-  let pending: ReturnType<typeof setTimeout> | undefined;
+  quiet(refreshOverview());
+  quiet(load());
+  // State changes arrive as events: refresh soon after (the list at once, counts a little later,
+  // as a burst of events asks the backend once). Progress is no event: the list polls (304 when
+  // unchanged), the counts less often, as on backends without counters they cost more.
+  let soonList: ReturnType<typeof setTimeout> | undefined;
+  let soonCounts: ReturnType<typeof setTimeout> | undefined;
   const off = onEvent((e) => {
     if (!e.topic.startsWith('jobs.')) return;
-    clearTimeout(pending);
-    pending = setTimeout(() => void refresh().catch(() => undefined), 200);
+    clearTimeout(soonList);
+    soonList = setTimeout(() => quiet(load()), 200);
+    soonCounts ??= setTimeout(() => { soonCounts = undefined; quiet(refreshOverview()); }, 1_000);
   });
-  // Progress is not an event: poll (a 304 when nothing changed).
-  const poll = setInterval(() => void refresh().catch(() => undefined), 3_000);
-  return () => { off(); clearInterval(poll); clearTimeout(pending); clearTimeout(timer); };
+  const pollList = setInterval(() => quiet(load()), 3_000);
+  const pollCounts = setInterval(() => quiet(refreshOverview()), 15_000);
+  return () => { off(); clearInterval(pollList); clearInterval(pollCounts); clearTimeout(soonList); clearTimeout(soonCounts); clearTimeout(timer); };
 }
 
 /** Set the list filter from outside (e.g. a link from another view). */

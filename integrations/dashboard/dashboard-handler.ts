@@ -122,7 +122,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     if (foreign) throw refuse(403, 'CROSS_SITE', 'Actions are accepted only from the dashboard page itself (same host).');
   }
 
-  async function jobOf(request: Request, url: URL, id: string): Promise<[string, JobQueue, Job]> {
+  async function jobOf(url: URL, id: string): Promise<[string, JobQueue, Job]> {
     const [name, queue] = queueOf(url);
     if (!ID.test(id)) throw refuse(400, 'BAD_ID', `A job id must be 1–${MAX_JOB_ID_LENGTH} printable characters.`);
     const job = await queue.get(id);
@@ -153,7 +153,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
   async function jobAction(request: Request, url: URL, id: string, action: 'retry' | 'cancel' | 'run'): Promise<Response> {
     sameSiteJson(request);
     await bodyOf(request);
-    const [name, queue, job] = await jobOf(request, url, id);
+    const [name, queue, job] = await jobOf(url, id);
     await allow(request, `job.${action}`, { kind: 'job', queue: name, job });
     const after = action === 'cancel' ? await queue.cancel(id) : await queue.retry(id);
     return json(200, await detailView(queue, after, feed));
@@ -182,7 +182,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     if (route === 'jobs') { only('GET'); return list(request, url); }
     if (parts[0] === 'jobs' && parts.length === 2) {
       only('GET');
-      const [, queue, job] = await jobOf(request, url, parts[1]!);
+      const [, queue, job] = await jobOf(url, parts[1]!);
       return cached(request, await detailView(queue, job, feed));
     }
     if (parts[0] === 'jobs' && parts.length === 3 && (parts[2] === 'retry' || parts[2] === 'cancel' || parts[2] === 'run')) {
