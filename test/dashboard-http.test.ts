@@ -126,6 +126,10 @@ describe('dashboardHandler', () => {
     expect(o.features).toEqual({ queues: ['default'], sessions: true, sessionEdit: true, events: true, health: ['memory', 'broken', 'slow'] });
     expect(o.schedules[0]).toMatchObject({ key: 'daily-report', name: 'report', cron: '0 9 * * *' });
     expect(o.schedules[0].next).toHaveLength(3);
+    const slots = (o.schedules[0].next as string[]).map((t) => Date.parse(t));
+    expect(slots[0]).toBeGreaterThan(Date.now());
+    expect(slots[1]! - slots[0]!).toBe(86_400_000);
+    expect(o.schedules[0].nextIds[0]).toBe(`$schedule:daily-report:${o.schedules[0].next[0]}`);
     expect(o.limits).toEqual([{ name: 'report', concurrency: 2, active: 0 }]);
     const again = await get('api/overview', { ...auth(), 'if-none-match': overview.headers.get('etag')! });
     expect(again.status).toBe(304);

@@ -4,18 +4,15 @@ import type { JobQueue } from '../../src/jobs/job-queue.js';
 import type { Job } from '../../src/jobs/types.js';
 import { intInRange, positiveMs } from '../../src/internal/validate.js';
 import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, readBody } from '../http/respond.js';
-import { dashboardAssets } from './assets.generated.js';
 import { queuesOf, type DashboardAction, type DashboardOptions, type DashboardSubject } from './dashboard-options.js';
 import { countsView, detailView, isJobState, limitsView, listView, schedulesView, type ListFilter } from './jobs-api.js';
 import { LiveFeed, patternsMatcher } from './live-feed.js';
 import { Refusal, refuse } from './refusal.js';
+import { assetResponse, pageResponse, SECURITY_HEADERS } from './static-files.js';
 import { healthView, sessionDelete, sessionSet, sessionView, type SessionStoreLike } from './sessions-api.js';
 
 const ID = new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${MAX_JOB_ID_LENGTH}}$`);
 const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
-const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' };
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
 
 /**
  * A web-standard `(Request) => Promise<Response>` serving the botwire dashboard — a prebuilt page
@@ -211,25 +208,6 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     throw refuse(404, 'NOT_FOUND', 'No such route.');
   }
 
-  async function page(request: Request): Promise<Response> {
-    const html = dashboardAssets['index.html']!;
-    let status = 200;
-    const headers: Record<string, string> = { 'content-type': html.type, 'cache-control': 'no-cache', 'content-security-policy': CSP, ...SECURITY_HEADERS };
-    if ((await authorize(request, 'view', { kind: 'dashboard' })) !== true) {
-      // The page still loads (it shows the sign-in hint); the status tells tools and browsers.
-      status = 401;
-      if (options.challenge) headers['www-authenticate'] = options.challenge;
-    }
-    return new Response(request.method === 'HEAD' ? null : html.body, { status, headers });
-  }
-
-  function asset(name: string): Response {
-    const file = Object.hasOwn(dashboardAssets, `assets/${name}`) ? dashboardAssets[`assets/${name}`] : undefined;
-    if (!file) return fail(404, 'NOT_FOUND', 'No such file.');
-    // File names carry a content hash: a new version has a new name.
-    return new Response(file.body, { headers: { 'content-type': file.type, 'cache-control': 'public, max-age=31536000, immutable', ...SECURITY_HEADERS } });
-  }
-
   return async function handleDashboardRequest(request: Request): Promise<Response> {
     try {
       let url: URL;
@@ -244,9 +222,9 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
       const method = request.method.toUpperCase();
       if (parts.length === 0 || (parts.length === 1 && parts[0] === 'index.html')) {
         if (method !== 'GET' && method !== 'HEAD') return fail(405, 'METHOD_NOT_ALLOWED', 'Use GET here.', { allow: 'GET, HEAD' });
-        return await page(request);
+        return pageResponse(method, (await authorize(request, 'view', { kind: 'dashboard' })) === true, options.challenge);
       }
-      if (parts[0] === 'assets' && parts.length === 2) return asset(parts[1]!);
+      if (parts[0] === 'assets' && parts.length === 2) return assetResponse(parts[1]!);
       if (parts[0] === 'api') return await api(request, url, parts.slice(1), method);
       return fail(404, 'NOT_FOUND', 'No such route.');
     } catch (err) {
