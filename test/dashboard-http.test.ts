@@ -30,6 +30,12 @@ function roleOf(request: Request): string | undefined {
 
 let handle: (request: Request) => Promise<Response>;
 
+/** A report typed by an interface, as the stores' and queues' own `health()` answer. */
+interface Report { ok: boolean; backend: string; latencyMs: number; details: Record<string, string | number | boolean | null>; error?: string }
+const reporting: { health(): Promise<Report> } = {
+  health: async () => ({ ok: false, backend: 'Redis', latencyMs: 3, details: { connected: false }, error: 'unavailable' }),
+};
+
 beforeAll(async () => {
   queue = memoryJobQueue({
     bus, groups: { concurrency: 1 },
@@ -51,6 +57,7 @@ beforeAll(async () => {
       memory: { health: async () => ({ ok: true, latencyMs: 1, backend: 'memory' }) },
       broken: { health: async () => { throw new Error('connection refused'); } },
       slow: { health: () => new Promise(() => undefined) },
+      reporting,
     },
     healthTimeoutMs: 200,
     authorize: (request, action, subject) => {
@@ -123,7 +130,7 @@ describe('dashboardHandler', () => {
     const o = await overview.json();
     expect(o.counts.byName.report).toMatchObject({ waiting: 2, delayed: 1 });
     expect(o.counts.byName.boom).toMatchObject({ delayed: 1 });
-    expect(o.features).toEqual({ queues: ['default'], sessions: true, sessionEdit: true, events: true, health: ['memory', 'broken', 'slow'] });
+    expect(o.features).toEqual({ queues: ['default'], sessions: true, sessionEdit: true, events: true, health: ['memory', 'broken', 'slow', 'reporting'] });
     expect(o.schedules[0]).toMatchObject({ key: 'daily-report', name: 'report', cron: '0 9 * * *' });
     expect(o.schedules[0].next).toHaveLength(3);
     const slots = (o.schedules[0].next as string[]).map((t) => Date.parse(t));
@@ -200,6 +207,7 @@ describe('dashboardHandler', () => {
     expect(by.broken).toMatchObject({ ok: false, details: { error: 'Error: connection refused' } });
     expect(by.slow).toMatchObject({ ok: false, details: { error: 'Error: no answer within 200 ms' } });
     expect(by.slow.latencyMs).toBeGreaterThanOrEqual(150);
+    expect(by.reporting).toEqual({ label: 'reporting', ok: false, latencyMs: 3, details: { backend: 'Redis', details: { connected: false }, error: 'unavailable' } });
   });
 
   it('streams bus events over SSE through node:http, and serves them to polling with ETag/304', async () => {

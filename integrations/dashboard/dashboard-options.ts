@@ -42,9 +42,13 @@ export type DashboardSubject =
  */
 export type DashboardAuthorize = (request: Request, action: DashboardAction, subject: DashboardSubject) => boolean | Promise<boolean>;
 
-/** Anything with a `health()` check: stores, queues, buses (structural, so any object fits). */
+/**
+ * Anything with a `health()` check: stores, queues, buses, or your own. Only `ok` and `latencyMs`
+ * are read by name; every other field of the answer (`backend`, `details`, `error`, …) is shown as
+ * it is.
+ */
 export interface DashboardHealthCheck {
-  health(): Promise<{ ok: boolean; latencyMs?: number; [k: string]: unknown }>;
+  health(): Promise<{ ok: boolean; latencyMs?: number }>;
 }
 
 /** Options of `dashboardHandler`. Give `queue` or `queues`. */

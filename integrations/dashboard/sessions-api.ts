@@ -55,7 +55,7 @@ export async function healthView(checks: Record<string, DashboardHealthCheck>, t
     try {
       const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); });
       const res = await Promise.race([check.health(), timeout]);
-      const { ok, latencyMs, ...details } = res ?? { ok: false };
+      const { ok, latencyMs, ...details } = (res ?? { ok: false }) as { ok: unknown; latencyMs?: unknown } & Record<string, unknown>;
       return { label, ok: ok === true, latencyMs: typeof latencyMs === 'number' ? latencyMs : Math.round(performance.now() - started), details };
     } catch (err) {
       const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
