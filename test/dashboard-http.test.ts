@@ -15,6 +15,7 @@ import type { JobQueue } from 'botwire/jobs';
 import { dashboardAssets } from '../integrations/dashboard/assets.generated.js';
 
 let sourceUp = false;
+let gate: Promise<void> = Promise.resolve();
 const bus = memorySyncBus();
 const store = memorySessionStore();
 let queue: JobQueue;
@@ -47,12 +48,13 @@ beforeAll(async () => {
         return { ...result, prices: [1, 2] };
       },
       boom: () => { throw new Error('source exploded'); },
+      slow: async ({ progress }) => { await progress(30, 'halfway there'); await gate; return 'done'; },
     },
   });
   await queue.setLimit('report', { concurrency: 2 });
   queue.schedule('report', '0 9 * * *', { chat: 0 }, { key: 'daily-report' });
   handle = dashboardHandler({
-    queue, store, bus, basePath: BASE, allowSessionEdit: true, loginUrl: '/login', streamMs: 5_000,
+    queue, store, bus, basePath: BASE, allowSessionEdit: true, loginUrl: '/login', streamMs: 5_000, progressIntervalMs: 100,
     health: {
       memory: { health: async () => ({ ok: true, latencyMs: 1, backend: 'memory' }) },
       broken: { health: async () => { throw new Error('connection refused'); } },
@@ -239,6 +241,26 @@ describe('dashboardHandler', () => {
     expect((await get('api/events?topics=orders.**&after=0', { ...auth(), 'if-none-match': polled.headers.get('etag')! })).status).toBe(304);
     const later = await (await get(`api/events?after=${body.last}`)).json();
     expect(later.events).toEqual([]);
+  });
+
+  it('sends running jobs’ progress over the stream (progress is no bus event)', async () => {
+    let release!: () => void;
+    gate = new Promise((r) => { release = r; });
+    await queue.add('slow', null, { id: 'slow-1' });
+    const { runDue } = await import('botwire/jobs');
+    const ac = new AbortController();
+    const res = await fetch(`${origin}${BASE}/api/live?topics=jobs.slow.*`, { headers: auth(), signal: ac.signal });
+    const reader = res.body!.getReader();
+    let frames = '';
+    const tick = runDue(queue, queue.handlers!, { budgetMs: 40_000 });
+    while (!frames.includes('event: progress')) frames += new TextDecoder().decode((await reader.read()).value);
+    release();
+    await tick;
+    while (!frames.includes('jobs.slow.completed')) frames += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    expect(frames).toContain('event: progress\ndata: {"queue":"default","id":"slow-1","name":"slow","pct":30,"message":"halfway there"}\n\n');
+    expect(frames.match(/event: progress/g)).toHaveLength(1);
+    expect(frames).toMatch(/"topic":"jobs\.slow\.active"[\s\S]*"topic":"jobs\.slow\.completed"/);
   });
 
   describe('refusals', () => {

@@ -1,8 +1,8 @@
 /** One job: payload, progress, partial result and missing parts, error, timeline, lease, actions. */
 import { ApiError, get, post } from './api';
 import { badge, fill, h, pretty, relative, section, when } from './dom';
-import { onEvent } from './live';
-import { q } from './state';
+import { isLive, onEvent, onProgress } from './live';
+import { current as selected, q } from './state';
 
 interface Detail {
   id: string; name: string; state: string; group: string | null; attempts: number; maxAttempts: number | null;
@@ -50,12 +50,15 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
   const buttons = { retry: act('retry', 'Retry'), cancel: act('cancel', 'Cancel'), run: act('run', 'Run now') };
 
   function render(d: Detail): void {
+    const focused = document.activeElement;
     for (const [k, b] of Object.entries(buttons)) b.disabled = !d.actions[k as keyof Detail['actions']];
+    // The buttons are kept across renders; give focus back to the one that had it.
+    queueMicrotask(() => { if (focused instanceof HTMLButtonElement && body.contains(focused) && !focused.disabled) focused.focus(); });
     fill(body,
       h('h2', { class: 'job-title' }, 'Job ', h('code', null, d.id), ' ', badge(d.state)),
       h('div', { class: 'progress' },
         h('progress', { id: 'job-progress', max: 100, value: d.progress.pct, 'aria-label': 'Progress' }),
-        h('span', { class: 'pct' }, `${d.progress.pct}%`), d.progress.message ? h('span', { class: 'muted' }, ` ${d.progress.message}`) : null),
+        h('span', { class: 'pct' }, `${d.progress.pct}%`), h('span', { class: 'muted message' }, d.progress.message ? ` ${d.progress.message}` : '')),
       h('div', { class: 'actions' }, buttons.retry, buttons.cancel, buttons.run),
       facts(d),
       d.error ? section('Last error', h('p', { class: 'error' }, h('strong', null, d.error.name), `: ${d.error.message}`),
@@ -83,7 +86,24 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
   const off = onEvent((e) => {
     if (e.topic.startsWith('jobs.') && (e.data as { id?: string } | null)?.id === id) void load().catch(() => undefined);
   });
-  // Progress arrives with heartbeats, not events: poll while the job can still move (304 when unchanged).
-  const poll = setInterval(() => { if (!current || !FINISHED.has(current.state)) void load().catch(() => undefined); }, 1_000);
-  return () => { off(); clearInterval(poll); };
+  // Progress comes over the stream while it is up; without it, poll while the job can still move
+  // (a 304 when nothing changed). A slow poll stays as a safety net for the stream.
+  const offProgress = onProgress((p) => {
+    if (p.id !== id || p.queue !== selected.queue || !current) return;
+    current = { ...current, progress: { pct: p.pct, ...(p.message === null ? {} : { message: p.message }) } };
+    // Only the bar changes: the rest of the view (and the keyboard focus in it) stays as it is.
+    const bar = body.querySelector<HTMLProgressElement>('#job-progress');
+    if (bar) bar.value = p.pct;
+    const pct = body.querySelector('.progress .pct');
+    if (pct) pct.textContent = `${p.pct}%`;
+    const msg = body.querySelector('.progress .message');
+    if (msg) msg.textContent = p.message ? ` ${p.message}` : '';
+  });
+  let ticks = 0;
+  const poll = setInterval(() => {
+    if (current && FINISHED.has(current.state)) return;
+    if (isLive() && ++ticks % 5 !== 0) return;
+    void load().catch(() => undefined);
+  }, 1_000);
+  return () => { off(); offProgress(); clearInterval(poll); };
 }

@@ -1,7 +1,7 @@
 /** The jobs view: counts per name and state, a filtered list, schedules and limits. */
 import { get } from './api';
 import { badge, fill, h, relative, section, when } from './dom';
-import { onEvent } from './live';
+import { onEvent, onProgress } from './live';
 import { q, STATES, type Overview } from './state';
 
 interface Row {
@@ -126,9 +126,13 @@ export function jobsView(root: HTMLElement, overview: () => Promise<Overview>): 
     soonList = setTimeout(() => quiet(load()), 200);
     soonCounts ??= setTimeout(() => { soonCounts = undefined; quiet(refreshOverview()); }, 1_000);
   });
+  const offProgress = onProgress((p) => {
+    const bar = list.querySelector<HTMLProgressElement>(`tr[data-id="${CSS.escape(p.id)}"] progress`);
+    if (bar) bar.value = p.pct;
+  });
   const pollList = setInterval(() => quiet(load()), 3_000);
   const pollCounts = setInterval(() => quiet(refreshOverview()), 15_000);
-  return () => { off(); clearInterval(pollList); clearInterval(pollCounts); clearTimeout(soonList); clearTimeout(soonCounts); clearTimeout(timer); };
+  return () => { off(); offProgress(); clearInterval(pollList); clearInterval(pollCounts); clearTimeout(soonList); clearTimeout(soonCounts); clearTimeout(timer); };
 }
 
 /** Set the list filter from outside (e.g. a link from another view). */

@@ -12,8 +12,19 @@ export interface FeedEvent {
   ts: number;
 }
 
+/** A running job's progress, sent by the handler while streams are open. */
+export interface ProgressEvent {
+  queue: string;
+  id: string;
+  name: string;
+  pct: number;
+  message: string | null;
+}
+
 type Mode = 'live' | 'polling' | 'off';
 const listeners = new Set<(e: FeedEvent) => void>();
+const progressListeners = new Set<(e: ProgressEvent) => void>();
+let mode: Mode = 'off';
 let last = 0;
 let modeListener: (m: Mode) => void = () => undefined;
 
@@ -21,6 +32,17 @@ let modeListener: (m: Mode) => void = () => undefined;
 export function onEvent(listener: (e: FeedEvent) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Listen to job progress (only while the stream is up); returns the unsubscribe. */
+export function onProgress(listener: (e: ProgressEvent) => void): () => void {
+  progressListeners.add(listener);
+  return () => progressListeners.delete(listener);
+}
+
+/** Whether events (and progress) arrive over the stream right now. */
+export function isLive(): boolean {
+  return mode === 'live';
 }
 
 function emit(e: FeedEvent): void {
@@ -43,18 +65,23 @@ function poll(): void {
 
 /** Start the feed (once): SSE first, polling after three failed connects in a row. */
 export function startLive(enabled: boolean, onMode: (m: Mode) => void): void {
-  modeListener = onMode;
-  if (!enabled) { onMode('off'); return; }
+  modeListener = (m) => { mode = m; onMode(m); };
+  if (!enabled) { modeListener('off'); return; }
   if (typeof EventSource === 'undefined') { poll(); return; }
   let failures = 0;
   const connect = (): void => {
     const es = new EventSource(`${base}api/live${last ? `?after=${last}` : ''}`);
-    es.addEventListener('open', () => { failures = 0; onMode('live'); });
+    es.addEventListener('open', () => { failures = 0; modeListener('live'); });
+    es.addEventListener('progress', (m) => {
+      const p = JSON.parse((m as MessageEvent<string>).data) as ProgressEvent;
+      for (const l of progressListeners) l(p);
+    });
     es.addEventListener('bus', (m) => emit(JSON.parse((m as MessageEvent<string>).data) as FeedEvent));
     es.addEventListener('error', () => {
       // While CONNECTING the browser retries by itself (resuming with Last-Event-ID); CLOSED means
       // an error status. Either way, a stream that keeps failing gives way to polling.
       failures++;
+      if (mode === 'live') modeListener('polling');
       if (es.readyState === EventSource.CLOSED || failures >= 3) {
         es.close();
         if (failures >= 3) poll();

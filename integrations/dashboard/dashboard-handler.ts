@@ -7,6 +7,7 @@ import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, read
 import { queuesOf, type DashboardAction, type DashboardOptions, type DashboardSubject } from './dashboard-options.js';
 import { countsView, detailView, isJobState, limitsView, listView, schedulesView, type ListFilter } from './jobs-api.js';
 import { LiveFeed, patternsMatcher } from './live-feed.js';
+import { ProgressWatch } from './progress-watch.js';
 import { Refusal, refuse } from './refusal.js';
 import { assetResponse, pageResponse, SECURITY_HEADERS } from './static-files.js';
 import { healthView, sessionDelete, sessionSet, sessionView, type SessionStoreLike } from './sessions-api.js';
@@ -45,6 +46,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
   const feed = options.bus ? new LiveFeed(options.bus, intInRange('bufferSize', options.bufferSize ?? 500, 1, 100_000)) : undefined;
   const store = options.store as SessionStoreLike | undefined;
   const onError = options.onError ?? ((e: unknown) => console.error('[botwire dashboard]', e));
+  const progress = feed ? new ProgressWatch(queues, positiveMs('progressIntervalMs', options.progressIntervalMs ?? 1_000), onError) : undefined;
   const { authorize } = options;
   const features = {
     queues: [...queues.keys()], sessions: store !== undefined, sessionEdit: store !== undefined && options.allowSessionEdit === true,
@@ -163,7 +165,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     const after = afterOf(request, url);
     await allow(request, 'events', { kind: 'events', patterns });
     feed.start();
-    if (live) return feed.stream(after, match, streamMs, request.signal);
+    if (live) return feed.stream(after, match, streamMs, request.signal, progress);
     return cached(request, { last: feed.last, events: feed.since(after, match) });
   }
 

@@ -79,6 +79,11 @@ export interface DashboardOptions {
    * @default 25_000
    */
   streamMs?: number;
+  /**
+   * How often running jobs' progress is read for the open streams (one `list` per queue, only while
+   * a page listens). @default 1_000
+   */
+  progressIntervalMs?: number;
   /** Events kept for resuming streams and for polling clients. @default 500 */
   bufferSize?: number;
   /** Time one health check may take before it counts as failed. @default 5_000 */

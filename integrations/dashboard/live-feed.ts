@@ -7,6 +7,7 @@
  */
 import { compilePattern, type TopicMatcher } from '../../src/sync/topic-pattern.js';
 import type { SyncBus, SyncEnvelope } from '../../src/sync/types.js';
+import type { ProgressWatch } from './progress-watch.js';
 
 /** One buffered event as the page gets it. */
 export interface FeedEvent {
@@ -65,8 +66,10 @@ export class LiveFeed {
    * A `text/event-stream` response: first the buffered events after `after`, then live ones, until
    * `maxMs` passes or the client goes away. Each event carries its `seq` as `id`, so the browser's
    * automatic reconnect (`Last-Event-ID`) resumes without gaps while the buffer still holds them.
+   * With `progress`, running jobs' progress comes along as `event: progress` (not numbered: only the
+   * latest value matters).
    */
-  stream(after: number, match: TopicMatcher, maxMs: number, signal: AbortSignal | undefined): Response {
+  stream(after: number, match: TopicMatcher, maxMs: number, signal: AbortSignal | undefined, progress?: ProgressWatch): Response {
     let cleanup = (): void => undefined;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -81,7 +84,11 @@ export class LiveFeed {
           try { controller.enqueue(encoder.encode(': ping\n\n')); } catch { cleanup(); }
         }, 10_000);
         const end = setTimeout(() => { cleanup(); try { controller.close(); } catch { /* already closed */ } }, maxMs);
+        const unwatch = progress?.listen((p) => {
+          try { controller.enqueue(encoder.encode(`event: progress\ndata: ${JSON.stringify(p)}\n\n`)); } catch { cleanup(); }
+        });
         cleanup = () => {
+          unwatch?.();
           clearInterval(ping);
           clearTimeout(end);
           this.#listeners.delete(listener);
