@@ -29,6 +29,8 @@ export class ProgressWatch {
   /** Last progress sent per `queue\0id`. */
   #last = new Map<string, string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A read is under way (it schedules the next one itself). */
+  #reading = false;
 
   constructor(queues: ReadonlyMap<string, JobQueue>, intervalMs: number, onError: (error: unknown) => void) {
     this.#queues = queues;
@@ -39,7 +41,7 @@ export class ProgressWatch {
   /** Listen until the returned function is called; the reading stops with the last listener. */
   listen(listener: (e: ProgressEvent) => void): () => void {
     this.#listeners.add(listener);
-    this.#timer ??= setTimeout(() => void this.#tick(), 0);
+    if (this.#timer === undefined && !this.#reading) this.#timer = setTimeout(() => void this.#tick(), 0);
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) { clearTimeout(this.#timer); this.#timer = undefined; this.#last = new Map(); }
@@ -47,6 +49,8 @@ export class ProgressWatch {
   }
 
   async #tick(): Promise<void> {
+    this.#timer = undefined;
+    this.#reading = true;
     const seen = new Map<string, string>();
     for (const [queue, q] of this.#queues) {
       try {
@@ -63,7 +67,9 @@ export class ProgressWatch {
         this.#onError(err);
       }
     }
+    this.#reading = false;
+    if (this.#listeners.size === 0) return;
     this.#last = seen;
-    if (this.#listeners.size > 0) this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+    this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
   }
 }
