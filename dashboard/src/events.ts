@@ -27,7 +27,10 @@ export function eventsView(root: HTMLElement, enabled: boolean): () => void {
     if (!paused) { held.splice(0).forEach(add); note.textContent = ''; }
   } }, 'Pause');
   const input = h('input', { id: 'events-pattern', placeholder: 'e.g. orders.* or jobs.**', autocomplete: 'off',
-    oninput: () => { pattern = input.value.trim(); } });
+    oninput: () => {
+      pattern = input.value.trim();
+      for (const li of list.children) (li as HTMLElement).hidden = !topicMatches(pattern, (li as HTMLElement).dataset.topic ?? '');
+    } });
   fill(root, h('section', null, h('h2', null, 'Events'),
     h('div', { class: 'filters' }, h('label', null, 'Topic pattern', input), pause,
       h('button', { onclick: () => fill(list) }, 'Clear'), note),
