@@ -127,6 +127,8 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     await page.goto(`${at}#/job/flaky-1`);
     await page.waitForFunction(() => document.querySelector('.job-title .state')?.getAttribute('data-state') === 'failed', undefined, { timeout: 15_000 });
     expect(await page.locator('.error').first().textContent()).toContain('upstream answered 503');
+    await page.click('summary');
+    expect(await page.locator('#job-stack').textContent()).toMatch(/^Error: upstream answered 503\n\s+at /);
     await page.screenshot({ path: `${SHOTS}dashboard-job-failed.png` });
     const retry = page.locator('button[data-action="retry"]');
     await retry.focus();

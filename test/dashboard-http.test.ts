@@ -167,7 +167,8 @@ describe('dashboardHandler', () => {
     expect((await ran.json()).state).toBe('waiting');
     await runDue(queue, queue.handlers!, { budgetMs: 40_000 });
     const failed = await (await get('api/jobs/boom-1')).json();
-    expect(failed.error).toEqual({ name: 'Error', message: 'source exploded' });
+    expect(failed.error).toMatchObject({ name: 'Error', message: 'source exploded' });
+    expect(failed.error.stack).toMatch(/^Error: source exploded\n\s+at /);
 
     sourceUp = true;
     const retried = await post('api/jobs/report-a/retry');

@@ -7,7 +7,7 @@ import { current as selected, q } from './state';
 interface Detail {
   id: string; name: string; state: string; group: string | null; attempts: number; maxAttempts: number | null;
   progress: { pct: number; message?: string }; payload: unknown; result: unknown; hasResult: boolean; missing: string[];
-  error: { name: string; message: string } | null; priority: number; timeoutMs: number; createdAt: string; startedAt: string | null;
+  error: { name: string; message: string; stack?: string } | null; priority: number; timeoutMs: number; createdAt: string; startedAt: string | null;
   finishedAt: string | null; retryUntil: string | null; nextRunAt: string | null; updatedAt: string;
   lease: { until: string; lapsed: boolean; holder: string | null } | null;
   timeline: Array<{ at: string; what: string; detail?: string }>;
@@ -62,6 +62,7 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
       h('div', { class: 'actions' }, buttons.retry, buttons.cancel, buttons.run),
       facts(d),
       d.error ? section('Last error', h('p', { class: 'error' }, h('strong', null, d.error.name), `: ${d.error.message}`),
+        d.error.stack ? h('details', null, h('summary', null, 'Stack'), h('pre', { id: 'job-stack' }, d.error.stack)) : null,
         h('p', { class: 'muted' }, `Recorded by attempt ${d.attempts}. Errors of earlier attempts show in the timeline while the dashboard’s event buffer holds them.`)) : null,
       section('Payload', h('pre', null, pretty(d.payload))),
       d.hasResult ? section(d.state === 'completed' ? 'Result' : 'Partial result', h('pre', { id: 'job-result' }, pretty(d.result))) : null,
