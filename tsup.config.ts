@@ -5,6 +5,7 @@ export const entries = {
   index: 'src/index.ts',
   'adapter-kit': 'src/adapter-kit/index.ts',
   jobs: 'src/jobs/index.ts',
+  sync: 'src/sync/index.ts',
   codec: 'src/codec/rich-json-codec.ts',
   memory: 'adapters/memory/index.ts',
   redis: 'adapters/redis/index.ts',

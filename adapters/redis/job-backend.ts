@@ -1,4 +1,5 @@
 import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
+import type { BackendHealth } from 'botwire/adapter-kit';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
@@ -101,6 +102,11 @@ class RedisJobBackend implements WorkerBatchBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyRedisError(err);
+  }
+
+  /** One `PING`. */
+  health(): Promise<BackendHealth> {
+    return this.#conn.ping();
   }
 
   async claim(a: ClaimArgs): Promise<StoredJob[]> {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BackendHealth } from '../health.js';
 import type {
   AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../jobs/backend.js';
@@ -46,6 +47,7 @@ class ClaimAheadBackend implements JobBackend {
   counts?: (name: string | undefined, now: number) => Promise<JobCounts>;
   setLimits?: (entries: readonly JobLimitEntry[], now: number) => Promise<void>;
   getLimits?: () => Promise<JobLimitEntry[]>;
+  health?: () => Promise<BackendHealth>;
   readonly #inner: WorkerBatchBackend;
   /** This process's subscribed workers: told when jobs claimed ahead for them arrive. */
   readonly #listeners = new Set<(name: string) => void>();
@@ -61,6 +63,7 @@ class ClaimAheadBackend implements JobBackend {
     if (inner.counts) this.counts = inner.counts.bind(inner);
     if (inner.setLimits) this.setLimits = inner.setLimits.bind(inner);
     if (inner.getLimits) this.getLimits = inner.getLimits.bind(inner);
+    if (inner.health) this.health = inner.health.bind(inner);
     // Only a backend with wake-ups has long-running subscribers, the only workers that claim ahead.
     if (inner.subscribe) this.subscribe = (listener) => this.#subscribe(listener);
     const max = intInRange('maxCompletions', options.maxCompletions ?? 200, 1);
