@@ -13,7 +13,7 @@
  * | `/admin/ops` | seam for botwire/dashboard |
  */
 import { webhookCallback, type Bot } from 'grammy';
-import { SyncCache } from 'botwire';
+import { SyncCache } from 'botwire/sync';
 import type { JobHandlers, JobQueue } from 'botwire/jobs';
 import { jobsHttpHandler } from 'botwire/http';
 import { openBackend, type Backend } from './backend.js';

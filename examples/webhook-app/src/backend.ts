@@ -5,7 +5,8 @@
  *
  * Drivers are imported only for the branch taken: a Supabase deployment never loads `pg`.
  */
-import { RateLimitStore, type SessionStore, type SyncBus } from 'botwire';
+import { RateLimitStore, type SessionStore } from 'botwire';
+import { type SyncBus } from 'botwire/sync';
 import { JobQueue, type JobBackend, type JobHandlers, type JobQueueOptions } from 'botwire/jobs';
 import type { AppConfig, BackendKind } from './config.js';
 import type { AppTopics } from './topics.js';

@@ -11,7 +11,7 @@
  */
 import { Bot, InlineKeyboard, Keyboard, type Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import type { SyncCache } from 'botwire';
+import type { SyncCache } from 'botwire/sync';
 import type { JobQueue } from 'botwire/jobs';
 import { rateLimit, session, type SessionFlavor } from 'botwire/grammy';
 import type { Backend } from './backend.js';

@@ -3,7 +3,7 @@
  * and tournaments. Every change publishes its event from `AppTopics` after the write, so the bot's
  * caches and open admin pages follow — this file is the only place that writes app records.
  */
-import type { SyncBus } from 'botwire';
+import type { SyncBus } from 'botwire/sync';
 import type { Records } from './records.js';
 import type { AppTopics, CrudCollection, PayoutStatus } from './topics.js';
 
