@@ -71,7 +71,7 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     worker = new Worker(queue, undefined, { concurrency: 2, pollIntervalMs: 100 });
     const handle = dashboardHandler({
       queue, store, bus, basePath: '/admin/jobs', loginUrl: '/login',
-      health: { redis: { health: async () => ({ ok: true, latencyMs: 1 }) }, 'sync bus': { health: async () => ({ ok: bus.state === 'up', latencyMs: 0 }) } },
+      health: { jobs: queue, sessions: store, 'sync bus': bus, 'my check': { health: async () => ({ ok: true, latencyMs: 1 }) } },
       authorize: (request) => (request.headers.get('cookie') ?? '').split(/;\s*/).includes(`admin=${COOKIE}`),
     });
     server = createServer(toNodeHandler(handle));
@@ -231,8 +231,14 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
 
   it('shows health checks with latency', async () => {
     await page.goto(`${at}#/health`);
-    await page.waitForSelector('tr[data-check="redis"]', { timeout: 10_000 });
-    expect(await page.locator('tr[data-check="redis"]').textContent()).toContain('1 ms');
+    await page.waitForSelector('tr[data-check="jobs"]', { timeout: 10_000 });
+    for (const label of ['jobs', 'sessions', 'sync bus']) {
+      const row = await page.locator(`tr[data-check="${label}"]`).textContent();
+      expect(row, label).toContain('ok');
+      expect(row, label).toMatch(/\d+(\.\d+)? ms/);
+      expect(row, label).toContain('"backend":"Redis"');
+    }
+    expect(await page.locator('tr[data-check="my check"]').textContent()).toContain('1 ms');
     await page.screenshot({ path: `${SHOTS}dashboard-health.png` });
   });
 
