@@ -14,6 +14,7 @@ export const entries = {
   testing: 'src/testing/index.ts',
   http: 'integrations/http/index.ts',
   'http/node': 'integrations/http/node.ts',
+  dashboard: 'integrations/dashboard/index.ts',
   cli: 'adapters/postgres/cli.ts',
   ws: 'integrations/ws/index.ts',
   client: 'integrations/client/index.ts',

@@ -15,7 +15,7 @@ import { limitEntries, validateLimit } from './limits.js';
 import { probeHealth, type HealthReport } from '../health.js';
 import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
 import { jobSpan, reportLapsed, traceMany, withTrace } from './job-telemetry.js';
-import { dueSlots, scheduleEntry, slotId, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
+import { dueSlots, scheduleEntry, scheduleInfo, slotId, type ScheduleEntry, type ScheduleInfo, type ScheduleOptions } from './schedule.js';
 import type {
   AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
 } from './types.js';
@@ -370,6 +370,12 @@ export class JobQueue {
   /** Stop enqueueing the schedule registered under `key` (default: its job name). */
   unschedule(key: string): boolean {
     return this.#schedules.delete(key);
+  }
+
+  /** The schedules registered on this queue object, each with its next `count` slots (for dashboards). */
+  schedules(count = 3): ScheduleInfo[] {
+    const n = intInRange('schedules count', count, 1, 100);
+    return [...this.#schedules.values()].map((e) => scheduleInfo(e, this.now(), n));
   }
 
   /** Add the jobs of due (and upcoming) schedule slots; returns how many were newly created. */
