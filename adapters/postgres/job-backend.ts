@@ -1,4 +1,7 @@
-import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
+import type {
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobLimitEntry, JobQueueOptions, JobState, ListArgs, ListPage, NewJob,
+  ProgressUpdate, StoredJob,
+} from 'botwire/jobs';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
@@ -6,6 +9,7 @@ import {
 import { preparedQuery, type PgQueryable } from './client.js';
 import { classifyPgError } from './errors.js';
 import { sendWorkerBatch } from './job-completions.js';
+import { addResult, claimedJobs, PG_JOB_FEATURES, PgJobFleet } from './job-fleet.js';
 import { n, toStored } from './job-rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
@@ -56,12 +60,14 @@ export const JOBS_CHANNEL = 'botwire_jobs';
  */
 class PostgresJobBackend implements WorkerBatchBackend {
   readonly name = 'Postgres';
+  readonly features = PG_JOB_FEATURES;
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
   readonly #query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>;
   readonly #s: string;
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
+  readonly #fleet: PgJobFleet;
 
   constructor(options: PostgresJobBackendOptions) {
     if (typeof options?.client?.query !== 'function') {
@@ -70,6 +76,7 @@ class PostgresJobBackend implements WorkerBatchBackend {
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#notify = options.notify ?? options.listen !== false;
+    this.#fleet = new PgJobFleet(this.#query, this.#s, this.#notify);
     if (options.listen !== false && canListen(options.client)) {
       const prefix = `${this.#s}:`;
       this.#channel = new ChannelListener(options.client, JOBS_CHANNEL, (payload) => {
@@ -95,14 +102,20 @@ class PostgresJobBackend implements WorkerBatchBackend {
     return rows[0]?.v;
   }
 
-  async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
+  async add(job: NewJob, now: number): Promise<AddResult> {
     const { rows } = await this.#query(
-      `SELECT r.created, (r.job).* FROM ${this.#s}.job_add($1, $2, $3, $4::int, $5::float8, $6::int, $7, $8::float8, $9::float8, $10::float8, $11) AS r`,
-      [job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? null, now, this.#notify],
+      `SELECT r.created, r.replaced, (r.job).* FROM ${this.#s}.job_add($1, $2, $3, $4::int, $5::float8, $6::int, $7, $8::float8, `
+        + '$9::float8, $10::float8, $11, $12, $13) AS r',
+      [job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? null, now,
+        this.#notify, job.group ?? null, job.debounce ?? null],
     );
-    const row = rows[0] as Record<string, unknown>;
-    return { job: toStored(row), created: row.created === true };
+    return addResult(rows[0] as Record<string, unknown>);
   }
+
+  addMany(jobs: readonly NewJob[], now: number): Promise<AddResult[]> { return this.#fleet.addMany(jobs, now); }
+  counts(name: string | undefined, now: number): Promise<JobCounts> { return this.#fleet.counts(name, now); }
+  setLimits(entries: readonly JobLimitEntry[], now: number): Promise<void> { return this.#fleet.setLimits(entries, now); }
+  getLimits(): Promise<JobLimitEntry[]> { return this.#fleet.getLimits(); }
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyPgError(err);
@@ -113,11 +126,12 @@ class PostgresJobBackend implements WorkerBatchBackend {
     return this.#channel?.listening ? waiter : undefined;
   }
 
-  claim(a: ClaimArgs): Promise<StoredJob[]> {
-    return this.#rows(
-      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
-      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#waiter(a.waiter) ?? null],
+  async claim(a: ClaimArgs): Promise<ClaimedJobs> {
+    const { rows } = await this.#query(
+      `SELECT (r.job).*, r.held_back, r.retry_at FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7, $8::int) AS r`,
+      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#waiter(a.waiter) ?? null, a.groupConcurrency ?? null],
     );
+    return claimedJobs(rows);
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
