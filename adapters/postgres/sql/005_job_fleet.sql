@@ -784,8 +784,9 @@ AS $$
 $$;
 
 -- Limits: p_entries is a JSON array of {"name", "limit": null | {"concurrency", "rate": {"max", "perMs"}}}.
+-- Returns how many entries it wrote.
 CREATE OR REPLACE FUNCTION {{schema}}.job_set_limits(p_entries jsonb, p_now double precision)
-RETURNS void
+RETURNS integer
 LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
@@ -806,6 +807,7 @@ BEGIN
       PERFORM {{schema}}.job_wake(e ->> 'name');
     END IF;
   END LOOP;
+  RETURN pg_catalog.jsonb_array_length(p_entries);
 END $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_get_limits()
