@@ -1,4 +1,4 @@
-import type { AddResult, ClaimedJobs, JobCounts, JobFeature, JobLimit, JobLimitEntry, NewJob } from 'botwire/jobs';
+import type { AddResult, ClaimedJobs, JobCounts, JobFeature, JobLimit, JobLimitEntry, NewJob, StoredJob } from 'botwire/jobs';
 import { n, toStored } from './job-rows.js';
 
 /** The fleet features the Postgres and Supabase job backends implement (migration 005_job_fleet). */
@@ -38,6 +38,15 @@ export function addResult(row: Record<string, unknown>): AddResult {
   return result;
 }
 
+/** A job `job_add_many` created, as stored: the statement answers it as NULL (it is what was sent). */
+export function createdJob(job: NewJob, now: number): StoredJob {
+  const { debounce: _, group, ...fields } = job;
+  return {
+    ...fields, state: job.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
+    ...(group === undefined ? {} : { group }),
+  };
+}
+
 /** `job_add_many`: ONE statement for the chunk. */
 export async function addManyPg(query: Query, s: string, jobs: readonly NewJob[], now: number, notify: boolean): Promise<AddResult[]> {
   if (!jobs.length) return [];
@@ -46,7 +55,7 @@ export async function addManyPg(query: Query, s: string, jobs: readonly NewJob[]
       + '$6::int[], $7::text[], $8::float8[], $9::float8[], $10::text[], $11::text[], $12::float8, $13) AS r',
     [...addManyArrays(jobs), now, notify],
   );
-  return rows.map(addResult);
+  return rows.map((row, i) => (row.created === true && row.id === null ? { job: createdJob(jobs[i]!, now), created: true } : addResult(row)));
 }
 
 /** `job_counts` rows (state, n) → every state, zero when absent. */

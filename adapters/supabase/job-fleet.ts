@@ -1,4 +1,4 @@
-import type { AddResult, ClaimedJobs, JobCounts, JobLimitEntry, NewJob } from 'botwire/jobs';
+import type { AddResult, ClaimedJobs, JobCounts, JobLimitEntry, NewJob, StoredJob } from 'botwire/jobs';
 import type { Rpc } from './rpc.js';
 import { toStored } from './job-rows.js';
 
@@ -10,6 +10,15 @@ export function addResult(row: { created: boolean; replaced?: boolean; job: Row 
   const result: AddResult = { job: toStored(row.job), created: row.created === true };
   if (row.replaced === true) result.replaced = true;
   return result;
+}
+
+/** A job `job_add_many` created, as stored: the statement answers it as NULL (it is what was sent). */
+export function createdJob(job: NewJob, now: number): StoredJob {
+  const { debounce: _, group, ...fields } = job;
+  return {
+    ...fields, state: job.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
+    ...(group === undefined ? {} : { group }),
+  };
 }
 
 /** Claim rows (`job_claim`, `job_worker_batch`): jobs, then possibly one hint row without a job. */
@@ -37,7 +46,7 @@ export class SupabaseJobFleet {
       p_backoffs: jobs.map((j) => j.backoff), p_timeouts: jobs.map((j) => j.timeoutMs), p_retry_untils: jobs.map((j) => j.retryUntil ?? null),
       p_groups: jobs.map((j) => j.group ?? null), p_debounces: jobs.map((j) => j.debounce ?? null), p_now: now, p_notify: this.notify,
     }, 'rows');
-    return rows.map((row, i) => addResult(row, jobs[i]!.id));
+    return rows.map((row, i) => (row.created === true && !row.job?.id ? { job: createdJob(jobs[i]!, now), created: true } : addResult(row, jobs[i]!.id)));
   }
 
   async counts(name: string | undefined, now: number): Promise<JobCounts> {

@@ -405,20 +405,6 @@ BEGIN
   END IF;
 END $$;
 
--- Completions without wake-ups: the accepted (id, token) pairs with the job's name and group.
-CREATE OR REPLACE FUNCTION {{schema}}.job_complete_rows(
-  p_ids text[], p_tokens text[], p_results text[], p_now double precision)
-RETURNS TABLE (id text, token text, name text, grp text)
-LANGUAGE sql VOLATILE SECURITY INVOKER
-AS $$
-  UPDATE {{schema}}.jobs AS j
-     SET state = 'completed', result = c.result, missing = NULL, progress = 100, finished_at = p_now,
-         updated_at = p_now, lease_token = NULL, lease_until = NULL, started_at = COALESCE(j.started_at, p_now)
-    FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens), pg_catalog.unnest(p_results)) AS c(id, token, result)
-   WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active'
-  RETURNING j.id, c.token, j.name, j.job_group
-$$;
-
 -- Wake-ups for jobs that stopped being live, when limits or groups may be waiting for them.
 CREATE OR REPLACE FUNCTION {{schema}}.job_freed(p_names text[], p_groups text[], p_now double precision)
 RETURNS void LANGUAGE plpgsql SECURITY INVOKER
@@ -430,22 +416,39 @@ BEGIN
   END IF;
 END $$;
 
-CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
-  p_ids text[], p_tokens text[], p_results text[], p_now double precision)
-RETURNS TABLE (id text, token text)
-LANGUAGE plpgsql SECURITY INVOKER
+-- After completions: the wake-ups of job_freed for the jobs p_ids, looked up only while some name
+-- has a concurrency limit or some group has a lane (so a queue without limits and groups pays two
+-- probes of tiny tables per batch, not a lookup per job).
+CREATE OR REPLACE FUNCTION {{schema}}.job_freed_ids(p_ids text[], p_now double precision)
+RETURNS void LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 DECLARE
   v_names text[];
   v_groups text[];
 BEGIN
-  WITH u AS (SELECT * FROM {{schema}}.job_complete_rows(p_ids, p_tokens, p_results, p_now))
-  SELECT pg_catalog.array_agg(u.id), pg_catalog.array_agg(u.token), pg_catalog.array_agg(DISTINCT u.name),
-         pg_catalog.array_agg(DISTINCT u.grp) FILTER (WHERE u.grp IS NOT NULL)
-    INTO p_ids, p_tokens, v_names, v_groups FROM u;
-  IF v_names IS NOT NULL THEN PERFORM {{schema}}.job_freed(v_names, COALESCE(v_groups, '{}'), p_now); END IF;
-  RETURN QUERY SELECT c.id, c.token FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS c(id, token)
-   WHERE c.id IS NOT NULL;
+  IF NOT EXISTS (SELECT 1 FROM {{schema}}.job_limits AS l WHERE l.concurrency IS NOT NULL)
+     AND NOT EXISTS (SELECT 1 FROM {{schema}}.job_lanes AS x WHERE x.grp <> '') THEN
+    RETURN;
+  END IF;
+  SELECT pg_catalog.array_agg(DISTINCT j.name), COALESCE(pg_catalog.array_agg(DISTINCT j.job_group) FILTER (WHERE j.job_group IS NOT NULL), '{}')
+    INTO v_names, v_groups FROM {{schema}}.jobs AS j WHERE j.id = ANY (p_ids);
+  IF v_names IS NOT NULL THEN PERFORM {{schema}}.job_freed(v_names, v_groups, p_now); END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.job_complete_many(
+  p_ids text[], p_tokens text[], p_results text[], p_now double precision)
+RETURNS TABLE (id text, token text)
+LANGUAGE plpgsql SECURITY INVOKER
+AS $$
+BEGIN
+  RETURN QUERY
+  UPDATE {{schema}}.jobs AS j
+     SET state = 'completed', result = c.result, missing = NULL, progress = 100, finished_at = p_now,
+         updated_at = p_now, lease_token = NULL, lease_until = NULL, started_at = COALESCE(j.started_at, p_now)
+    FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens), pg_catalog.unnest(p_results)) AS c(id, token, result)
+   WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active'
+  RETURNING j.id, c.token;
+  PERFORM {{schema}}.job_freed_ids(p_ids, p_now);
 END $$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.job_complete(p_id text, p_token text, p_result text, p_now double precision)
@@ -485,8 +488,6 @@ SET enable_bitmapscan = off
 AS $$
 DECLARE
   v_n integer := 0;
-  v_names text[];
-  v_groups text[];
 BEGIN
   IF pg_catalog.cardinality(p_started_ids) > 0 THEN
     UPDATE {{schema}}.jobs AS j
@@ -495,14 +496,13 @@ BEGIN
      WHERE j.id = s.id AND j.lease_token = s.token AND j.state = 'active' AND j.started_at IS NULL;
   END IF;
   IF pg_catalog.cardinality(p_ids) > 0 THEN
-    WITH u AS (SELECT * FROM {{schema}}.job_complete_rows(p_ids, p_tokens, p_results, p_now))
-    SELECT pg_catalog.array_agg(u.id), pg_catalog.array_agg(u.token), pg_catalog.array_agg(DISTINCT u.name),
-           pg_catalog.array_agg(DISTINCT u.grp) FILTER (WHERE u.grp IS NOT NULL)
-      INTO p_ids, p_tokens, v_names, v_groups FROM u;
-    IF p_ids IS NOT NULL THEN
-      RETURN QUERY SELECT c.id, c.token, NULL::{{schema}}.jobs, NULL::boolean, NULL::double precision
-        FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS c(id, token);
-    END IF;
+    RETURN QUERY
+    UPDATE {{schema}}.jobs AS j
+       SET state = 'completed', result = c.result, missing = NULL, progress = 100, finished_at = p_now,
+           updated_at = p_now, lease_token = NULL, lease_until = NULL, started_at = COALESCE(j.started_at, p_now)
+      FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens), pg_catalog.unnest(p_results)) AS c(id, token, result)
+     WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'active'
+    RETURNING j.id, c.token, NULL::{{schema}}.jobs, NULL::boolean, NULL::double precision;
   END IF;
   IF p_limit > 0 THEN
     IF p_group_concurrency IS NULL AND NOT EXISTS (SELECT 1 FROM {{schema}}.job_limits AS l WHERE l.name = ANY (p_names)) THEN
@@ -526,7 +526,7 @@ BEGIN
       GET DIAGNOSTICS v_n = ROW_COUNT;
     END IF;
   END IF;
-  IF v_names IS NOT NULL THEN PERFORM {{schema}}.job_freed(v_names, COALESCE(v_groups, '{}'), p_now); END IF;
+  IF pg_catalog.cardinality(p_ids) > 0 THEN PERFORM {{schema}}.job_freed_ids(p_ids, p_now); END IF;
   IF p_waiter IS NOT NULL AND v_n < p_limit THEN
     INSERT INTO {{schema}}.job_waiters AS w (worker, names, until) VALUES (p_waiter, p_names, p_now + 30000)
     ON CONFLICT (worker) DO UPDATE SET names = excluded.names, until = excluded.until
@@ -648,6 +648,8 @@ END $$;
 -- Bulk add: the jobs of one addMany chunk as parallel arrays, in order. Rows: one per job, in
 -- order, as job_add answers (created, replaced, job). Without debounce ids it is one INSERT … SELECT:
 -- an id repeated in the call is inserted once (its first job) and answers the stored job after.
+-- There a created job comes back as NULL: it is exactly what the caller sent (state from run_at,
+-- times = p_now), and not echoing every payload halves what the statement moves.
 CREATE OR REPLACE FUNCTION {{schema}}.job_add_many(
   p_ids text[], p_names text[], p_payloads text[], p_priorities integer[], p_run_ats double precision[],
   p_max_attempts integer[], p_backoffs text[], p_timeouts double precision[], p_retry_untils double precision[],
@@ -692,7 +694,7 @@ BEGIN
     ON CONFLICT (id) DO NOTHING
     RETURNING j.id, j AS r),
   firsts AS (SELECT i.id, pg_catalog.min(i.ord) AS ord FROM i GROUP BY i.id)
-  SELECT (n.id IS NOT NULL AND f.ord = i.ord), false, COALESCE(n.r, o)
+  SELECT (n.id IS NOT NULL AND f.ord = i.ord), false, CASE WHEN n.id IS NOT NULL AND f.ord = i.ord THEN NULL ELSE COALESCE(n.r, o) END
     FROM i
     JOIN firsts AS f ON f.id = i.id
     LEFT JOIN ins AS n ON n.id = i.id
@@ -919,8 +921,8 @@ BEGIN
     '{{schema}}.job_fleet_wake(text[], text[], double precision)',
     '{{schema}}.job_claim_fleet(text[], integer, double precision, text, double precision, double precision, boolean, integer, boolean)',
     '{{schema}}.job_claim(text[], integer, double precision, text, double precision, double precision, text, integer)',
-    '{{schema}}.job_complete_rows(text[], text[], text[], double precision)',
     '{{schema}}.job_freed(text[], text[], double precision)',
+    '{{schema}}.job_freed_ids(text[], double precision)',
     '{{schema}}.job_complete_many(text[], text[], text[], double precision)',
     '{{schema}}.job_complete(text, text, text, double precision)',
     '{{schema}}.job_complete_claim(text[], text[], text[], double precision, text[], integer, double precision, text, double precision)',
