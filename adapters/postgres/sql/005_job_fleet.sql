@@ -662,6 +662,8 @@ DECLARE
   v_due text[];
   v_name text;
   v_i integer;
+  v_n integer;
+  v_created text[];
 BEGIN
   IF v_grouped THEN PERFORM {{schema}}.job_lanes_lock(false); END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.unnest(p_debounces) AS d WHERE d IS NOT NULL) THEN
@@ -678,29 +680,35 @@ BEGIN
              WHERE x.grp IS NOT NULL GROUP BY x.grp) AS g;
     PERFORM {{schema}}.job_lanes_join(v_due, p_ids);
   END IF;
-  RETURN QUERY
-  WITH i AS (
-    SELECT * FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_names), pg_catalog.unnest(p_payloads),
-                             pg_catalog.unnest(p_priorities), pg_catalog.unnest(p_run_ats), pg_catalog.unnest(p_max_attempts),
-                             pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts), pg_catalog.unnest(p_retry_untils),
-                             pg_catalog.unnest(p_groups))
-      WITH ORDINALITY AS i(id, name, payload, priority, run_at, max_attempts, backoff, timeout_ms, retry_until, grp, ord)),
-  ins AS (
+  -- unnest yields the jobs in order, so seq (insertion order) follows the call's order.
+  WITH ins AS (
     INSERT INTO {{schema}}.jobs AS j (id, name, state, payload, priority, run_at, max_attempts, backoff, timeout_ms,
                                       retry_until, created_at, updated_at, job_group)
     SELECT i.id, i.name, CASE WHEN i.run_at <= p_now THEN 'waiting' ELSE 'delayed' END, i.payload, i.priority, i.run_at,
            i.max_attempts, i.backoff, i.timeout_ms, i.retry_until, p_now, p_now, i.grp
-      FROM i ORDER BY i.ord
+      FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_names), pg_catalog.unnest(p_payloads),
+                      pg_catalog.unnest(p_priorities), pg_catalog.unnest(p_run_ats), pg_catalog.unnest(p_max_attempts),
+                      pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts), pg_catalog.unnest(p_retry_untils),
+                      pg_catalog.unnest(p_groups))
+        AS i(id, name, payload, priority, run_at, max_attempts, backoff, timeout_ms, retry_until, grp)
     ON CONFLICT (id) DO NOTHING
-    RETURNING j.id, j AS r),
-  firsts AS (SELECT i.id, pg_catalog.min(i.ord) AS ord FROM i GROUP BY i.id)
-  SELECT (n.id IS NOT NULL AND f.ord = i.ord), false, CASE WHEN n.id IS NOT NULL AND f.ord = i.ord THEN NULL ELSE COALESCE(n.r, o) END
-    FROM i
-    JOIN firsts AS f ON f.id = i.id
-    LEFT JOIN ins AS n ON n.id = i.id
-    LEFT JOIN {{schema}}.jobs AS o ON o.id = i.id
-   ORDER BY i.ord;
-  IF p_notify THEN
+    RETURNING j.id)
+  SELECT COALESCE(pg_catalog.array_agg(ins.id), '{}') INTO v_created FROM ins;
+  v_n := pg_catalog.cardinality(v_created);
+  IF v_n = pg_catalog.cardinality(p_ids) THEN
+    -- Every job created (the usual case): nothing to look up.
+    RETURN QUERY SELECT true, false, NULL::{{schema}}.jobs FROM pg_catalog.generate_series(1, v_n);
+  ELSE
+    -- Some ids existed (or repeated): the first job of each id created now answers NULL, every
+    -- other job the stored row.
+    RETURN QUERY
+    SELECT c.fresh, false, CASE WHEN c.fresh THEN NULL ELSE o END
+      FROM (SELECT i.id, i.ord, i.id = ANY (v_created) AND i.ord = pg_catalog.min(i.ord) OVER (PARTITION BY i.id) AS fresh
+              FROM ROWS FROM (pg_catalog.unnest(p_ids)) WITH ORDINALITY AS i(id, ord)) AS c
+      LEFT JOIN {{schema}}.jobs AS o ON o.id = c.id
+     ORDER BY c.ord;
+  END IF;
+  IF p_notify AND EXISTS (SELECT 1 FROM {{schema}}.job_waiters AS w WHERE w.until > p_now) THEN
     FOR v_name IN
       SELECT DISTINCT x.name FROM ROWS FROM (pg_catalog.unnest(p_names), pg_catalog.unnest(p_run_ats)) AS x(name, run_at)
        WHERE x.run_at <= p_now
