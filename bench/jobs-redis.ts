@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- jobs-redis [--quick] [--jobs=N] [--runs=N] [--latency-jobs=N] [--rate=N] [--redis-url=URL]`
+ * `npm run bench -- jobs-redis [--quick] [--jobs=N] [--runs=N] [--latency-jobs=N] [--rate=N] [--limited-jobs=N] [--redis-url=URL]`
  *
  * botwire's Redis JobQueue vs BullMQ 6 in the same run, on the same Redis (separate prefixes):
  * - add N no-op jobs with a 1 KB payload (16 adds in flight), then drain them with one worker at
  *   concurrency 1 and at concurrency 10 (jobs/s from worker start to the last completion);
  * - enqueue→start latency p50/p99 under a paced load, workers already idle and waiting;
+ * - fleet cases (bench/_redis-fleet.ts): `--limited-jobs` jobs of a name limited to 3 at once
+ *   drained by 4 workers × concurrency 5 (botwire `limits` vs BullMQ `setGlobalConcurrency(3)`), and
+ *   one bulk add of N jobs (botwire `addMany` vs BullMQ `addBulk`);
  * - round trips per job (every command or pipeline an ioredis connection sends, blocking ones
  *   included, across all connections either library opens), server commands per job
  *   (`INFO commandstats` delta, which also counts the commands run inside Lua scripts), and CPU
@@ -19,6 +22,7 @@ import { Redis } from 'ioredis';
 import { redisJobQueue } from 'botwire/redis';
 import { deleteKeys } from '../test/support/redis-keys.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
+import { botwireFleet, bullmqFleet, type FleetImpl } from './_redis-fleet.js';
 import { botwireJobs, jobPayload, median, pacedLatency, percentile, runOps, type JobImpl } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -27,6 +31,7 @@ const N = Number(flag('jobs') ?? (quick ? 2_000 : 20_000));
 const RUNS = Number(flag('runs') ?? (quick ? 1 : 3));
 const LAT_N = Number(flag('latency-jobs') ?? (quick ? 300 : 2_000));
 const RATE = Number(flag("rate") ?? 200);
+const LIMITED_N = Number(flag('limited-jobs') ?? (quick ? 1_000 : 5_000));
 
 // Round trips of every ioredis connection in this process (both libraries use the same ioredis):
 // one per command sent on its own, one per pipeline however many commands it carries.
@@ -83,7 +88,7 @@ async function serverStats(): Promise<{ calls: number; usec: number }> {
 }
 
 /** Run `phase` and record round trips, server commands, server time and client CPU per job. */
-async function counted(impl: Impl, label: string, jobs: number, out: Sample[], phase: () => Promise<void>): Promise<void> {
+async function counted(impl: { name: string }, label: string, jobs: number, out: Sample[], phase: () => Promise<void>): Promise<void> {
   const rt = roundTrips;
   const s0 = await serverStats();
   const c0 = process.cpuUsage();
@@ -112,6 +117,34 @@ async function throughput(impl: Impl, concurrency: number, out: Sample[]): Promi
     await worker.stop();
   });
   out.push({ impl: impl.name, metric: `drain c=${concurrency} jobs/s`, value: (N / ms) * 1000 });
+}
+
+/** Bulk add of N jobs. */
+async function bulkAdd(impl: FleetImpl, out: Sample[]): Promise<void> {
+  let ms = 0;
+  await counted(impl, 'addMany', N, out, async () => {
+    const started = performance.now();
+    await impl.addMany(N);
+    ms = performance.now() - started;
+  });
+  out.push({ impl: impl.name, metric: 'addMany jobs/s', value: (N / ms) * 1000 });
+}
+
+/** A drain of a name limited to 3 by 4 workers × 5. */
+async function limited(impl: FleetImpl, out: Sample[]): Promise<void> {
+  let ms = 0;
+  await impl.addMany(LIMITED_N);
+  await counted(impl, 'limited 3 × 4 workers', LIMITED_N, out, async () => {
+    let done = 0;
+    let finished!: () => void;
+    const all = new Promise<void>((r) => { finished = r; });
+    const started = performance.now();
+    const workers = await impl.startLimited(4, 5, () => { if (++done === LIMITED_N) finished(); });
+    await all;
+    ms = performance.now() - started;
+    await workers.stop();
+  });
+  out.push({ impl: impl.name, metric: 'limited 3 × 4 workers jobs/s', value: (LIMITED_N / ms) * 1000 });
 }
 
 async function latency(impl: Impl, out: Sample[]): Promise<void> {
@@ -149,6 +182,13 @@ async function main(): Promise<void> {
       const impl = make(url, await fresh());
       await latency(impl, samples);
       await impl.close();
+    }
+    for (const phase of [bulkAdd, limited]) {
+      for (const make of run % 2 ? [bullmqFleet, botwireFleet] : [botwireFleet, bullmqFleet]) {
+        const impl = make(url, await fresh());
+        await phase(impl, samples);
+        await impl.close();
+      }
     }
     console.log(`run ${run + 1}/${RUNS} done`);
   }

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
 import { postgresSyncBus } from 'botwire/postgres';
 import { redisSyncBus } from 'botwire/redis';
-import { SyncCache } from 'botwire';
+import { SyncCache } from 'botwire/sync';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

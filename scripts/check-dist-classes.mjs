@@ -12,11 +12,13 @@ const bad = [];
 for (const [format, load] of Object.entries(builds)) {
   const core = await load('index');
   const jobs = await load('jobs');
+  const sync = await load('sync');
   const kit = await load('adapter-kit');
-  for (const name of ['BotwireError', 'BotwireConfigError', 'SessionStore', 'RateLimitStore', 'createSyncBus']) {
+  for (const name of ['BotwireError', 'BotwireConfigError', 'SessionStore', 'RateLimitStore']) {
     if (kit[name] !== core[name]) bad.push(`${format}: botwire/adapter-kit ${name} is not botwire's`);
   }
   if (kit.JobQueue !== jobs.JobQueue) bad.push(`${format}: botwire/adapter-kit JobQueue is not botwire/jobs'`);
+  if (kit.createSyncBus !== sync.createSyncBus) bad.push(`${format}: botwire/adapter-kit createSyncBus is not botwire/sync's`);
   for (const [entry, factory] of [['redis', 'redisSessionStore'], ['postgres', 'postgresJobQueue'], ['supabase', 'supabaseSessionStore'], ['memory', 'memorySyncTransport']]) {
     const mod = await load(entry);
     let thrown;

@@ -453,3 +453,20 @@ export class SemaphoreTimeoutError extends BotwireError {
     this.waitedMs = waitedMs;
   }
 }
+
+/**
+ * A backend's health check found a problem it can name: `reason` is published as the report's
+ * `error` (keep it free of secrets), `details` beside it.
+ */
+export class BackendHealthError extends BotwireError {
+  /** Short publishable reason, e.g. `'migrations missing'`. */
+  readonly reason: string;
+  /** Details to publish with the reason. */
+  readonly details: Record<string, string | number | boolean | null>;
+
+  constructor(backend: string, reason: string, details: Record<string, string | number | boolean | null> = {}, hint = '') {
+    super('BACKEND_HEALTH', `${backend} health check: ${reason}.${hint ? ` ${hint}` : ''}`);
+    this.reason = reason;
+    this.details = details;
+  }
+}

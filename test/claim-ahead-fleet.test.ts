@@ -92,4 +92,38 @@ describe('withClaimAhead with fleet features', () => {
     expect(heard).toEqual(['y']);
     await stop();
   });
+
+  it('answers a claim from the buffer alone while its slots are held, until the backend wakes one of its names', async () => {
+    const seen: WorkerBatch[] = [];
+    let wake!: (name: string) => void;
+    let n = 0;
+    const inner = Object.assign(Object.create(memoryJobBackend()) as WorkerBatchBackend, {
+      subscribe: async (listener: (name: string) => void) => { wake = listener; return async () => {}; },
+      // A name limited to one slot: a refill gets what its completions freed, an own claim one job at first, then nothing.
+      async workerBatch(b: WorkerBatch): Promise<WorkerBatchResult> {
+        seen.push(b);
+        const flags = b.completions.map(() => 1);
+        if (b.completions.length) return { flags, jobs: b.completions.map(() => job(`r${++n}`, 'x', b.claim!.token)) };
+        return { flags, jobs: seen.length === 1 ? [job('own', 'x', b.claim!.token)] : [], heldBack: true };
+      },
+      handBack: async () => true,
+    });
+    const wrapped = withClaimAhead(inner);
+    const stop = await wrapped.subscribe!(() => {});
+    const claim = (token: string): Promise<ClaimedJobs> =>
+      wrapped.claim({ names: ['x'], limit: 3, maxTimeoutMs: 1e9, token, leaseMs: 10_000, now: 5 });
+    expect((await claim('c1')).map((j) => j.id)).toEqual(['own']);
+    expect(await wrapped.complete('own', 'c1', 'null', 6)).toBe(true); // its refill r1 waits in the buffer
+    expect(seen).toHaveLength(2);
+    const second = await claim('c2');
+    expect(second.map((j) => j.id)).toEqual(['r1']);
+    expect(second.heldBack).toBe(true);
+    expect(seen).toHaveLength(2); // no round trip for the slots it could not get
+    expect(await wrapped.complete('r1', 'c2', 'null', 7)).toBe(true); // refill r2
+    wake('x');
+    expect((await claim('c3')).map((j) => j.id)).toEqual(['r2']);
+    expect(seen).toHaveLength(4); // woken: it asked the backend for the rest again
+    expect(seen[3]!.claim).toMatchObject({ limit: 2 });
+    await stop();
+  });
 });

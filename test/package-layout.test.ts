@@ -53,7 +53,7 @@ describe('package layout', () => {
     expect(tsconfig.compilerOptions.paths).toEqual(expected);
   });
 
-  it('lets adapters import the core only through botwire and botwire/jobs (types) and botwire/adapter-kit (values)', () => {
+  it('lets adapters import the core only through botwire, botwire/jobs and botwire/sync (types) and botwire/adapter-kit (values)', () => {
     const offenders: string[] = [];
     for (const file of filesUnder(join(root, 'adapters')).filter((f) => f.endsWith('.ts'))) {
       const adapterDir = join(root, 'adapters', relative(join(root, 'adapters'), file).split(sep)[0]!);
@@ -62,7 +62,7 @@ describe('package layout', () => {
         if (spec.startsWith('.')) {
           // Relative imports stay inside the adapter's own folder: never a deep path into src/.
           if (relative(adapterDir, join(dirname(file), spec)).startsWith('..')) offenders.push(where);
-        } else if (spec === 'botwire' || spec === 'botwire/jobs') {
+        } else if (spec === 'botwire' || spec === 'botwire/jobs' || spec === 'botwire/sync') {
           // A value import of the whole core makes the adapter's entry reach (and load) every core
           // module: esbuild's code splitting groups modules by the entries that reach them.
           if (!typeOnly) offenders.push(`${where} (only \`import type\` from '${spec}'; values come from botwire/adapter-kit)`);

@@ -3,7 +3,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { createMemorySyncHub, memorySyncBus } from 'botwire/memory';
 import { connectSync, reconnectDelay, SyncGatewayError, type SyncClient, type WebSocketConstructor } from 'botwire/client';
 import { createSyncGateway, SyncCloseCode, type SyncGateway, type SyncGatewayOptions } from 'botwire/ws';
-import type { SyncBus, SyncEnvelope } from 'botwire';
+import type { SyncBus, SyncEnvelope } from 'botwire/sync';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

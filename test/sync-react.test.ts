@@ -6,7 +6,7 @@ import { memorySyncBus } from 'botwire/memory';
 import { createSyncGateway, type SyncGateway } from 'botwire/ws';
 import { connectSync, type SyncClient, type WebSocketConstructor } from 'botwire/client';
 import { SyncProvider, useSync, useSyncRefetch, useSyncState } from 'botwire/react';
-import type { SyncBus } from 'botwire';
+import type { SyncBus } from 'botwire/sync';
 
 interface Root { render(element: ReturnType<typeof createElement>): void; unmount(): void }
 // @types/react-dom is not installed; the non-literal specifier keeps tsc from looking for it.

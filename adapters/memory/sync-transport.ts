@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents, TopicMap } from 'botwire';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents, TopicMap } from 'botwire/sync';
 import { BotwireConfigError, createSyncBus } from 'botwire/adapter-kit';
 
 /** A shared in-memory "broker" for {@link memorySyncBus} instances. */

@@ -7,6 +7,8 @@ import {
   type WorkerBatchResult,
 } from 'botwire/adapter-kit';
 import { preparedQuery } from './client.js';
+import type { BackendHealth } from 'botwire/adapter-kit';
+import { schemaHealth } from './health.js';
 import { classifyPgError } from './errors.js';
 import { sendWorkerBatch } from './job-completions.js';
 import { addResult, claimedJobs, PG_JOB_FEATURES, PgJobFleet } from './job-fleet.js';
@@ -83,6 +85,11 @@ class PostgresJobBackend implements WorkerBatchBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyPgError(err);
+  }
+
+  /** One `select` of the schema version (`'migrations missing'` / `'migrations behind'`). */
+  health(): Promise<BackendHealth> {
+    return schemaHealth(this.#query, this.#s);
   }
 
   /** The worker to register as idle when its claim comes back short: only while LISTEN works. */

@@ -1,6 +1,7 @@
 import type { RateLimitBackend, RateLimitHit, RateLimitStoreOptions } from 'botwire';
 import { BotwireConfigError, RateLimitStore } from 'botwire/adapter-kit';
-import type { BackendErrorKind } from 'botwire/adapter-kit';
+import type { BackendErrorKind, BackendHealth } from 'botwire/adapter-kit';
+import { schemaHealth } from './health.js';
 import { classifyPgError } from './errors.js';
 import type { PgQueryable } from './client.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
@@ -20,6 +21,8 @@ class PostgresRateLimitBackend implements RateLimitBackend {
   readonly name = 'Postgres';
   readonly #client: PgQueryable;
   readonly #sql: string;
+  readonly #schema: string;
+  readonly #cleanupSql: string;
 
   constructor(options: PostgresRateLimitStoreOptions) {
     if (!options?.client || typeof options.client.query !== 'function') {
@@ -27,11 +30,24 @@ class PostgresRateLimitBackend implements RateLimitBackend {
     }
     this.#client = options.client;
     const schema = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
+    this.#schema = schema;
     this.#sql = `SELECT allowed, hits, reset_ms FROM ${schema}.rate_limit_hit($1, $2, $3, $4)`;
+    this.#cleanupSql = `SELECT ${schema}.rate_limit_cleanup($1) AS n`;
   }
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyPgError(err);
+  }
+
+  /** One `select` of the schema version (`'migrations missing'` / `'migrations behind'`). */
+  health(): Promise<BackendHealth> {
+    return schemaHealth((text, params) => this.#client.query(text, params), this.#schema);
+  }
+
+  /** Delete up to `limit` counters whose windows are over (`rate_limit_cleanup`, migration 004). */
+  async cleanup(limit: number): Promise<number> {
+    const { rows } = await this.#client.query(this.#cleanupSql, [limit]);
+    return Number((rows[0] as { n: unknown }).n);
   }
 
   async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {
@@ -44,6 +60,8 @@ class PostgresRateLimitBackend implements RateLimitBackend {
 /**
  * Rate-limit counters in Postgres (pg or PGlite), shared by every instance: one SQL function call
  * per hit, windows on the database clock. Needs `migrate(client)` from botwire/postgres once.
+ * Counters of finished windows stay until `store.cleanup()` removes them (the `/cron/cleanup`
+ * route of `cleanupHandler` in botwire/http runs it).
  *
  * @example
  * ```ts

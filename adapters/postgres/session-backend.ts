@@ -5,6 +5,8 @@ import {
   BotwireConfigError, ReleaseWaiters, SessionStore, sleep, WriteBatcher, type BackendErrorKind,
 } from 'botwire/adapter-kit';
 import { preparedQuery, type PgQueryable } from './client.js';
+import type { BackendHealth } from 'botwire/adapter-kit';
+import { schemaHealth } from './health.js';
 import { classifyPgError, rejectJson } from './errors.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
@@ -120,6 +122,11 @@ class PostgresSessionBackend implements SessionBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyPgError(err);
+  }
+
+  /** One `select` of the schema version (`'migrations missing'` / `'migrations behind'`). */
+  health(): Promise<BackendHealth> {
+    return schemaHealth(this.#query, this.#s);
   }
 
   #one(sql: string, params: unknown[]): Promise<any> {

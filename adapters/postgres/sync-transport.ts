@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire/sync';
 import { BotwireConfigError, classifyBackendError, createSyncBus } from 'botwire/adapter-kit';
 import { POSTGRES } from './errors.js';
 import { isPGlite, isPool, type PgQueryable } from './client.js';

@@ -1,4 +1,4 @@
-import { importPeer } from 'botwire/adapter-kit';
+import { importPeer, type BackendHealth } from 'botwire/adapter-kit';
 import type { RedisLike } from './redis-like.js';
 
 /**
@@ -68,6 +68,14 @@ export class RedisConnection {
     if (this.#closed) client.disconnect?.();
     this.#client = client;
     return client;
+  }
+
+  /** One `PING` (health checks): resolves when Redis answered. */
+  async ping(): Promise<BackendHealth> {
+    const client = await this.get();
+    if (client.ping) await client.ping();
+    else await client.eval('return 1', 0);
+    return { details: client.status === undefined ? {} : { status: client.status } };
   }
 
   /** Quit the connection if botwire opened it; a user's client stays open. */

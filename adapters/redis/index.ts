@@ -13,3 +13,4 @@ export {
 export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';
 export { redisSyncBus, redisSyncTransport, type RedisSyncBusOptions, type RedisSyncTransportOptions } from './sync-transport.js';
 export { redisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit.js';
+export { redisSemaphoreBackend, type RedisSemaphoreBackendOptions } from './semaphore.js';

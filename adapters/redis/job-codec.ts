@@ -11,7 +11,7 @@ export function decodeJob(row: unknown): StoredJob | undefined {
   const num = (i: number): number => Number(v[i] ?? 0);
   // '' too: a job claimed ahead has no start time yet (see lua/job-claim-lib.ts).
   const opt = (i: number): number | undefined => (v[i] == null || v[i] === '' ? undefined : Number(v[i]));
-  return {
+  const job: StoredJob = {
     id: String(v[0]),
     name: String(v[1]),
     state: v[2] as JobState,
@@ -35,6 +35,8 @@ export function decodeJob(row: unknown): StoredJob | undefined {
     startedAt: opt(20),
     finishedAt: opt(21),
   };
+  if (v[23] != null) job.group = String(v[23]);
+  return job;
 }
 
 /** Decode an array of rows, dropping empty ones (a job deleted meanwhile). */
@@ -49,9 +51,11 @@ export function decodeJobs(rows: unknown): StoredJob[] {
  * `job` into a new object cost ~4 µs per add, a tenth of the client's whole add.
  */
 export function createdJob(job: NewJob, now: number): StoredJob {
-  return {
+  const stored: StoredJob = {
     id: job.id, name: job.name, state: job.runAt <= now ? 'waiting' : 'delayed', payload: job.payload, priority: job.priority,
     runAt: job.runAt, attempts: 0, maxAttempts: job.maxAttempts, backoff: job.backoff, timeoutMs: job.timeoutMs,
     retryUntil: job.retryUntil, progress: 0, createdAt: now, updatedAt: now,
   };
+  if (job.group !== undefined) stored.group = job.group;
+  return stored;
 }

@@ -1,6 +1,6 @@
 import type { RateLimitBackend, RateLimitHit, RateLimitStoreOptions } from 'botwire';
 import { BotwireConfigError, RateLimitStore } from 'botwire/adapter-kit';
-import type { BackendErrorKind } from 'botwire/adapter-kit';
+import type { BackendErrorKind, BackendHealth } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
 import { classifyRedisError } from './errors.js';
 import { RATE_LIMIT_1 } from './lua/rate-limit-1.js';
@@ -42,6 +42,11 @@ class RedisRateLimitBackend implements RateLimitBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyRedisError(err);
+  }
+
+  /** One `PING`. */
+  health(): Promise<BackendHealth> {
+    return this.#connection.ping();
   }
 
   async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {

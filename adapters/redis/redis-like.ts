@@ -57,6 +57,8 @@ export interface RedisLike {
   publish?(channel: string, message: string): Promise<unknown>;
   /** A new connection with the same settings; used for the release-notification subscriber. */
   duplicate?(override?: Record<string, unknown>): RedisSubscriberLike;
+  /** `PING` (health checks); without it a one-line script is run instead. */
+  ping?(): Promise<unknown>;
   /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */
   readonly status?: string;
   /** Open a connection created with `lazyConnect`. */

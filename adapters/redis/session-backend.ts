@@ -1,6 +1,7 @@
 import type {
   AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
 } from 'botwire';
+import type { BackendHealth } from 'botwire/adapter-kit';
 import { BotwireConfigError, callBackend, SessionStore, type BackendErrorKind } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
 import { classifyRedisError, REDIS } from './errors.js';
@@ -105,6 +106,11 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyRedisError(err);
+  }
+
+  /** One `PING`. */
+  health(): Promise<BackendHealth> {
+    return this.#connection.ping();
   }
 
   recordKey(key: string): string {

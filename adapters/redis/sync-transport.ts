@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire';
+import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from 'botwire/sync';
 import { BotwireConfigError, createSyncBus } from 'botwire/adapter-kit';
 import { PublishBatcher } from './publish-batcher.js';
 import { RedisConnection } from './connection.js';

@@ -27,6 +27,11 @@ class SupabaseRateLimitBackend implements RateLimitBackend {
     return classifySupabaseError(err);
   }
 
+  /** Delete up to `limit` counters whose windows are over (one `rpc()` of `rate_limit_cleanup`). */
+  async cleanup(limit: number): Promise<number> {
+    return Number(await this.#rpc.call<number>('rate_limit_cleanup', { p_limit: limit }, 'number'));
+  }
+
   async hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit> {
     const rows = await this.#rpc.call<HitRow[]>('rate_limit_hit', { p_key: key, p_limit: limit, p_window_ms: windowMs, p_sliding: sliding }, 'rows');
     const row = rows[0];

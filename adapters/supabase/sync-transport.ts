@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { SyncBus, SyncBusOptions, SyncTransport } from 'botwire';
+import type { SyncBus, SyncBusOptions, SyncTransport } from 'botwire/sync';
 import { BotwireConfigError, classifyBackendError, createSyncBus } from 'botwire/adapter-kit';
 import { schemaClient, type SupabaseClientLike } from './client.js';
 import { SUPABASE } from './errors.js';

@@ -12,3 +12,4 @@ export { reconnectDelay, type ReconnectDelayOptions } from './reconnect-delay.js
 export { SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, type SyncErrorCode, type SyncResyncReason } from '../../src/sync/protocol.js';
 export { SyncGatewayError, SyncTopicError } from '../../src/errors.js';
 export type { SyncEnvelope } from '../../src/sync/types.js';
+export { initDataToken } from '../../src/telegram/init-data-token.js';

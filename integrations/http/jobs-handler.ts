@@ -4,7 +4,8 @@ import { runDue } from '../../src/jobs/run-due.js';
 import type { Job } from '../../src/jobs/types.js';
 import { intInRange } from '../../src/internal/validate.js';
 import { checkAccess, type JobsHttpAction, type JobsHttpOptions, type JobsHttpSubject } from './jobs-options.js';
-import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, readBody, safeEqual } from './respond.js';
+import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, readBody } from './respond.js';
+import { cronRefusal, runCleanup } from './cleanup-handler.js';
 
 const PENDING = new Set(['waiting', 'delayed', 'active', 'partial']);
 const ID = new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${MAX_JOB_ID_LENGTH}}$`);
@@ -35,6 +36,8 @@ function statusView(job: Job, exposeErrors: boolean) {
  * - `POST /jobs/:id/retry` — run a failed/partial/cancelled job again now
  * - `GET /jobs/:id/missing` — the parts a partial job is still missing and when it retries
  * - `GET|POST /cron/tick` — `runDue` within `budgetMs`, `Authorization: Bearer <cronSecret>` required
+ * - `GET|POST /cron/cleanup` — finished jobs past retention (and the `cleanup` option's session and
+ *   rate-limit stores) deleted within `budgetMs`, same secret; see `cleanupHandler`
  *
  * Both POST job routes require `Content-Type: application/json` (415 otherwise). Errors are JSON
  * `{ error: { code, message } }` with messages safe to show callers.
@@ -144,13 +147,18 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
 
   async function tick(request: Request): Promise<Response> {
     if (cronSecret === undefined) return fail(404, 'NOT_FOUND', 'No route for /cron/tick.');
-    const auth = request.headers.get('authorization') ?? '';
-    const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!(await safeEqual(presented, cronSecret))) {
-      return fail(401, 'UNAUTHORIZED', 'Send the cron secret as `Authorization: Bearer <secret>`.', { 'www-authenticate': 'Bearer' });
-    }
+    const refused = await cronRefusal(request, cronSecret);
+    if (refused) return refused;
     const summary = await runDue(queue, handlers, { budgetMs: options.budgetMs, concurrency: options.concurrency });
     return json(200, summary);
+  }
+
+  async function cleanup(request: Request): Promise<Response> {
+    if (cronSecret === undefined) return fail(404, 'NOT_FOUND', 'No route for /cron/cleanup.');
+    const refused = await cronRefusal(request, cronSecret);
+    if (refused) return refused;
+    const summary = await runCleanup({ ...options.cleanup, queues: queue }, intInRange('budgetMs', options.budgetMs ?? 50_000, 1), onError);
+    return json(summary.errors.length > 0 ? 503 : 200, summary);
   }
 
   async function onJob(request: Request, id: string, route: 'status' | 'result' | 'missing' | 'retry'): Promise<Response> {
@@ -183,6 +191,7 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
           : fail(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send `Content-Type: application/json` (with a JSON body, or none).');
 
       if (parts[0] === 'cron' && parts[1] === 'tick' && parts.length === 2) return only(['GET', 'POST']) ?? (await tick(request));
+      if (parts[0] === 'cron' && parts[1] === 'cleanup' && parts.length === 2) return only(['GET', 'POST']) ?? (await cleanup(request));
       if (parts[0] !== 'jobs' || parts.length < 2 || parts.length > 3) return fail(404, 'NOT_FOUND', 'No such route.');
       const subject = parts[1]!;
       if (!ID.test(subject)) return fail(400, 'BAD_ID', `A job id must be 1–${MAX_JOB_ID_LENGTH} printable characters.`);

@@ -6,6 +6,7 @@
 import { BotwireConfigError } from '../../src/errors.js';
 import type { JobQueue } from '../../src/jobs/job-queue.js';
 import type { Job, JobHandlers } from '../../src/jobs/types.js';
+import type { CleanupTargets } from './cleanup-handler.js';
 
 /**
  * What an `authorize` hook is asked about: `enqueue` (`POST /jobs/:name`), `read` (status, result
@@ -72,7 +73,12 @@ export interface JobsHttpOptions {
    * way), at least 16 characters. Without it the tick route answers 404. `authorize` is not asked.
    */
   cronSecret?: string;
-  /** Wall time one tick may use. @default 50_000 */
+  /**
+   * What `/cron/cleanup` (same `cronSecret`) cleans besides this queue's finished jobs: session
+   * stores and rate-limit stores. The route exists whenever `cronSecret` is set.
+   */
+  cleanup?: Omit<CleanupTargets, 'queues'>;
+  /** Wall time one tick (or one cleanup) may use. @default 50_000 */
   budgetMs?: number;
   /** Jobs one tick runs at the same time. @default 4 */
   concurrency?: number;

@@ -100,6 +100,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
     perMessageDeflate: false,
   });
   let closed = false;
+  let draining = false;
 
   const offEvents = options.bus.subscribe('**', (envelope) => {
     let json: string;
@@ -145,7 +146,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
   };
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    if (closed) return reject(socket, 503, 'Service Unavailable');
+    if (closed || draining) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 1\r\n');
     // Upgrades still being authorized count too, so a flood of slow handshakes cannot pile up.
     if (conns.size + pending >= maxConnections) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 5\r\n');
     if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return reject(socket, 403, 'Forbidden');
@@ -170,7 +171,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       clearTimeout(timer);
       pending--;
     }
-    if (closed || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
+    if (closed || draining || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
     const id = auth.id;
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.on('error', (e) => { if (!routine(e)) report(e); });
@@ -205,6 +206,15 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
         n++;
       }
       return n;
+    },
+    shutdownStage: 'transport',
+    health() {
+      const details = { connections: conns.size, maxConnections, accepting: !closed && !draining };
+      if (closed || draining) return Promise.resolve({ ok: false, backend: 'sync gateway', latencyMs: 0, details, error: closed ? 'closed' : 'shutting down' });
+      return Promise.resolve({ ok: true, backend: 'sync gateway', latencyMs: 0, details });
+    },
+    stopIntake() {
+      draining = true;
     },
     async close() {
       if (closed) return;

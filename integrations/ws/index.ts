@@ -7,6 +7,8 @@
 export { createSyncGateway } from './gateway.js';
 export type { SyncGateway, SyncGatewayOptions, SyncAuthorization, AuthorizeInfo } from './options.js';
 export { safeEqual, extractToken } from './auth.js';
+export { initDataAuthorizer, type InitDataAuthorizerOptions } from './init-data-auth.js';
+export { initDataToken, INIT_DATA_TOKEN_PREFIX } from '../../src/telegram/init-data-token.js';
 export {
   SyncCloseCode, SYNC_SUBPROTOCOL, SYNC_PROTOCOL_VERSION, parseClientFrame, parseServerFrame, encodeFrame,
   type ClientFrame, type ServerFrame, type SyncErrorCode, type SyncResyncReason, type ParseResult,

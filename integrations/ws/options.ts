@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { SyncBus } from '../../src/sync/types.js';
+import type { HealthReport } from '../../src/health.js';
 
 /** What `authorize` grants a connection. */
 export interface SyncAuthorization {
@@ -98,6 +99,18 @@ export interface SyncGateway {
    * reconnect with a fresh token, `'forbidden'` (4403) tells it to stop. Returns how many were closed.
    */
   disconnect(id: string, reason?: 'unauthenticated' | 'forbidden'): number;
+  /**
+   * `ok` while the gateway accepts connections; `details` carry the open connection count and the
+   * limit. Never rejects.
+   */
+  health(): Promise<HealthReport>;
+  /**
+   * Refuse new connections from now on (HTTP 503 with `Retry-After`), keeping open ones relaying
+   * until `close()`: the first step of `shutdown()`, so clients reconnect to another instance.
+   */
+  stopIntake(): void;
+  /** Stage in which `shutdown()` closes it: with the buses, after workers, before stores. */
+  readonly shutdownStage: 'transport';
   /** Stop relaying, close every connection (1001) and the gateway's own server. Idempotent. */
   close(): Promise<void>;
 }

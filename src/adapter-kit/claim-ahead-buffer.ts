@@ -61,6 +61,8 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'grou
 export class ClaimAheadBuffer {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
+  /** Shapes whose last claim at the backend was held back by a limit or group cap (no retryAt) → their names. */
+  readonly #held = new Map<string, readonly string[]>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
   /** Runs begun whose start the backend has not recorded yet: id → start. */
@@ -95,6 +97,27 @@ export class ClaimAheadBuffer {
   /** Whether a long-running worker is subscribed: its claims leave `startedAt` to {@link begin}. */
   get enabled(): boolean {
     return this.#subscribers > 0;
+  }
+
+  /**
+   * A backend claim of `args`' shape answered `heldBack` (jobs left behind by a limit or a group
+   * cap, `retryAt` unset) or not. While held, a claim partly answered from the buffer need not ask
+   * the backend for the rest: the slots it would need are taken until a wake-up says one freed.
+   */
+  noteHeld(args: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>, held: boolean): void {
+    const shape = shapeOf(args);
+    if (held) this.#held.set(shape.key, shape.names);
+    else this.#held.delete(shape.key);
+  }
+
+  /** Whether the last backend claim of `args`' shape was held back and no wake-up for its names came since. */
+  isHeld(args: ClaimArgs): boolean {
+    return this.#held.size > 0 && this.#held.has(shapeOf(args).key);
+  }
+
+  /** The backend woke `name` (a slot freed, a limit changed, a job became due): claims of shapes with it ask again. */
+  woken(name: string): void {
+    for (const [key, names] of this.#held) if (names.includes(name)) this.#held.delete(key);
   }
 
   /** Remember the shape of a claim whose jobs are now running under `token`. */

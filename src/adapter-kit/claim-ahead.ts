@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BackendHealth } from '../health.js';
 import type {
   AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob,
 } from '../jobs/backend.js';
@@ -46,6 +47,7 @@ class ClaimAheadBackend implements JobBackend {
   counts?: (name: string | undefined, now: number) => Promise<JobCounts>;
   setLimits?: (entries: readonly JobLimitEntry[], now: number) => Promise<void>;
   getLimits?: () => Promise<JobLimitEntry[]>;
+  health?: () => Promise<BackendHealth>;
   readonly #inner: WorkerBatchBackend;
   /** This process's subscribed workers: told when jobs claimed ahead for them arrive. */
   readonly #listeners = new Set<(name: string) => void>();
@@ -61,6 +63,7 @@ class ClaimAheadBackend implements JobBackend {
     if (inner.counts) this.counts = inner.counts.bind(inner);
     if (inner.setLimits) this.setLimits = inner.setLimits.bind(inner);
     if (inner.getLimits) this.getLimits = inner.getLimits.bind(inner);
+    if (inner.health) this.health = inner.health.bind(inner);
     // Only a backend with wake-ups has long-running subscribers, the only workers that claim ahead.
     if (inner.subscribe) this.subscribe = (listener) => this.#subscribe(listener);
     const max = intInRange('maxCompletions', options.maxCompletions ?? 200, 1);
@@ -71,7 +74,10 @@ class ClaimAheadBackend implements JobBackend {
   }
 
   async #subscribe(listener: (name: string) => void): Promise<() => Promise<void>> {
-    const stop = await this.#inner.subscribe!(listener);
+    const stop = await this.#inner.subscribe!((name) => {
+      this.#buffer.woken(name);
+      listener(name);
+    });
     const disable = this.#buffer.enable();
     this.#listeners.add(listener);
     return async () => { this.#listeners.delete(listener); await disable(); await stop(); };
@@ -85,10 +91,18 @@ class ClaimAheadBackend implements JobBackend {
       this.#buffer.remember(a.token, a, ahead.length);
       return Promise.resolve(ahead);
     }
+    // The slots the rest would need are still taken (see noteHeld): no round trip for nothing.
+    if (ahead.length && this.#buffer.isHeld(a)) {
+      const jobs: ClaimedJobs = ahead;
+      jobs.heldBack = true;
+      this.#buffer.remember(a.token, a, jobs.length);
+      return Promise.resolve(jobs);
+    }
     const limit = a.limit - ahead.length;
     // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
     const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
     return fresh.then((jobs) => {
+      if (this.#buffer.enabled) this.#buffer.noteHeld(a, !!jobs.heldBack && jobs.retryAt === undefined);
       if (!ahead.length) {
         this.#buffer.remember(a.token, a, jobs.length);
         return jobs;
@@ -160,6 +174,8 @@ class ClaimAheadBackend implements JobBackend {
       buffer.restoreStarts(started);
       throw err;
     }
+    // A refill left jobs behind: the slots this process freed were all it could get.
+    if (shape && reply.heldBack && reply.retryAt === undefined) buffer.noteHeld(shape, true);
     if (shape && reply.jobs.length) {
       buffer.offer(shape, reply.jobs);
       // A worker with free slots sleeps until a wake-up or its poll: tell it its jobs are here, so
@@ -255,6 +271,12 @@ class ClaimAheadBackend implements JobBackend {
  * the wrapper tells the process's subscribed workers (their `subscribe` listener, with the job
  * names) as soon as refills arrive: a worker with free slots starts them at once instead of
  * leaving the slot idle until the buffer hands them back.
+ *
+ * When a claim of a worker came back `heldBack` without `retryAt` (the limit's or group's slots are
+ * all taken), later claims of the same shape that the buffer answers in part return just those
+ * jobs, without a round trip for the rest, until the backend wakes one of the shape's names (a
+ * slot freed elsewhere, a limit changed, a job became due). A busy worker on a limited name then
+ * pays about one call per job, as on an unlimited one.
  *
  * @param inner the backend: the plain contract plus {@link WorkerBatchBackend.workerBatch} and
  *   {@link WorkerBatchBackend.handBack}

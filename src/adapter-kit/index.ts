@@ -38,6 +38,7 @@ export {
   callBackend, classifyBackendError, errorKind, sleep, type BackendErrorKind, type BackendInfo,
 } from './backend-call.js';
 export { withClaimAhead, type ClaimAheadOptions } from './claim-ahead.js';
+export { probeHealth, type BackendHealth, type HealthDetails, type HealthReport } from '../health.js';
 export { START_MARK_MS } from './claim-ahead-buffer.js';
 export type {
   StartMark, WorkerBatch, WorkerBatchBackend, WorkerBatchResult, WorkerClaim, WorkerCompletion,

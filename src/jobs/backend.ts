@@ -30,6 +30,7 @@
  * @module
  */
 import type { BackendInfo } from '../adapter-kit/backend-call.js';
+import type { BackendHealth } from '../health.js';
 import type { JobCounts, JobFeature, JobLimitEntry } from './fleet-backend.js';
 
 /**
@@ -361,6 +362,12 @@ export interface JobBackend extends BackendInfo {
    * polls. Resolves once listening; the returned function stops it.
    */
   subscribe?(listener: (name: string) => void): Promise<() => Promise<void>>;
+
+  /**
+   * Optional: one round trip proving the backend can serve (see `SessionBackend.health`). Without
+   * it, `JobQueue.health()` reads one probe id instead.
+   */
+  health?(): Promise<BackendHealth>;
 
   /** Release connections the adapter opened itself (never a client the user passed in). */
   close(): Promise<void>;

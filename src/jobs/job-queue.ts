@@ -10,8 +10,9 @@ import { assertJobId, assertJobName, parseBackoff, toJob } from './codec.js';
 import type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
 import type { JobQueueOptions, RetentionOptions } from './queue-options.js';
 import { limitEntries, validateLimit } from './limits.js';
+import { probeHealth, type HealthReport } from '../health.js';
 import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
-import { dueSlots, scheduleEntry, slotId, type ScheduleEntry, type ScheduleOptions } from './schedule.js';
+import { dueSlots, scheduleEntry, scheduleInfo, slotId, type ScheduleEntry, type ScheduleInfo, type ScheduleOptions } from './schedule.js';
 import type {
   AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
 } from './types.js';
@@ -299,10 +300,12 @@ export class JobQueue {
 
   /**
    * Delete finished jobs older than their retention, in batches of `batchSize` until none are left.
-   * Returns how many were removed. Workers and ticks call it on their own now and then.
+   * Returns how many were removed. Workers and ticks call it on their own now and then. With
+   * `budgetMs`, no batch starts after that much time has passed.
    */
-  async removeFinished(options: { batchSize?: number } = {}): Promise<number> {
+  async removeFinished(options: { batchSize?: number; budgetMs?: number } = {}): Promise<number> {
     const batch = batchSize(options.batchSize, REMOVE_BATCH);
+    const until = options.budgetMs === undefined ? Infinity : Date.now() + positiveMs('budgetMs', options.budgetMs);
     const now = this.now();
     const rules: Array<[JobState, number]> = [
       ['completed', this.#retention.completedMs], ['failed', this.#retention.failedMs], ['cancelled', this.#retention.cancelledMs],
@@ -312,6 +315,7 @@ export class JobQueue {
       for (;;) {
         const n = await this.#call('removeFinished', undefined, () => this.backend.removeFinished([state], now - ttl, batch));
         total += n;
+        if (Date.now() >= until) return total;
         if (n < batch) break;
       }
     }
@@ -337,6 +341,12 @@ export class JobQueue {
   /** Stop enqueueing the schedule registered under `key` (default: its job name). */
   unschedule(key: string): boolean {
     return this.#schedules.delete(key);
+  }
+
+  /** The schedules registered on this queue object, each with its next `count` slots (for dashboards). */
+  schedules(count = 3): ScheduleInfo[] {
+    const n = intInRange('schedules count', count, 1, 100);
+    return [...this.#schedules.values()].map((e) => scheduleInfo(e, this.now(), n));
   }
 
   /** Add the jobs of due (and upcoming) schedule slots; returns how many were newly created. */
@@ -401,6 +411,18 @@ export class JobQueue {
   static isFinished(state: JobState): boolean {
     return FINISHED_STATES.includes(state);
   }
+
+  /**
+   * One bounded round trip to the backend (the adapter's check, else a read of a probe id); never
+   * rejects. See `SessionStore.health`.
+   */
+  health(): Promise<HealthReport> {
+    const { backend } = this;
+    return probeHealth(backend, this.#timeoutMs, backend.health ? () => backend.health!() : async () => { await backend.get('$botwire:health'); });
+  }
+
+  /** Stage in which `shutdown()` closes it: after workers, gateways and buses. */
+  readonly shutdownStage = 'store';
 
   /** Close connections the adapter opened itself. A client you passed in stays open. */
   close(): Promise<void> {

@@ -143,7 +143,8 @@ function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: Jo
     const now = queue.now();
     const at = q.retryAt(raw, now);
     const ok = await q.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
-    if (ok) q.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
+    // Events stay small: the stack is kept with the job only.
+    if (ok) q.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error: { name: error.name, message: error.message } });
     return ok ? 'failed' : 'lost';
   });
 }

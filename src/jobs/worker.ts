@@ -3,6 +3,7 @@ import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
 import type { JobHandlers } from './types.js';
+import { notify, type LifecycleListener } from '../lifecycle.js';
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -33,6 +34,11 @@ export interface WorkerOptions {
   maxPendingWrites?: number;
   /** Called after every run with its outcome (metrics, tests). */
   onOutcome?: (outcome: RunOutcome, jobId: string) => void;
+  /**
+   * Lifecycle notices: `worker.started` once the worker looked at the queue for the first time,
+   * `worker.stopped` when `stop()` is done. Errors it throws are ignored.
+   */
+  onLifecycle?: LifecycleListener;
 }
 
 /** Options of {@link Worker.stop}. */
@@ -81,6 +87,7 @@ export class Worker {
   readonly #maintEvery: number;
   readonly #retentionEvery: number;
   readonly #onOutcome: WorkerOptions['onOutcome'];
+  readonly #onLifecycle: LifecycleListener | undefined;
   /** Every run not fully recorded yet (for stop()). */
   readonly #inflight = new Set<Promise<void>>();
   /** Handlers still running: what `concurrency` bounds. */
@@ -92,6 +99,7 @@ export class Worker {
   #loop: Promise<void> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopping = false;
+  #stopped = false;
   #waitingForSlot = false;
   /**
    * The last claim came back short because a limit or group cap held jobs back: a run of this
@@ -117,6 +125,7 @@ export class Worker {
     this.#maintEvery = options.maintenanceIntervalMs ?? 5_000;
     this.#retentionEvery = options.retentionIntervalMs ?? 60_000;
     this.#onOutcome = options.onOutcome;
+    this.#onLifecycle = options.onLifecycle;
     if (options.autostart ?? true) void this.start();
   }
 
@@ -139,6 +148,11 @@ export class Worker {
     const subscribed = new Promise<void>((r) => { ready = r; });
     this.#loop = this.#run(ready);
     await subscribed;
+    if (!this.#stopping) {
+      void notify(this.#onLifecycle, {
+        type: 'worker.started', at: new Date(), workerId: this.#id, names: [...this.#names], concurrency: this.#concurrency,
+      }, 5_000);
+    }
   }
 
   async #run(ready: () => void): Promise<void> {
@@ -227,18 +241,31 @@ export class Worker {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     const grace = options.graceMs ?? 10_000;
-    this.#stopping = true;
-    this.#wake.notify();
+    this.stopIntake();
     await this.#loop;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceOver = new Promise<void>((r) => { timer = setTimeout(r, grace); });
     await Promise.race([Promise.all(this.#inflight), graceOver]);
     clearTimeout(timer);
+    const handedBack = this.#handling;
     if (this.#inflight.size > 0) {
       this.#stop.abort();
       await Promise.all(this.#inflight);
     }
     // Last: the final completions may still have claimed jobs ahead, which this hands back.
     if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
+    if (!this.#stopped) {
+      this.#stopped = true;
+      await notify(this.#onLifecycle, { type: 'worker.stopped', at: new Date(), workerId: this.#id, handedBack }, 5_000);
+    }
+  }
+
+  /**
+   * Stop claiming jobs now; running jobs go on. `stop()` does this first; `shutdown()` calls it
+   * on every worker and gateway before waiting for any of them.
+   */
+  stopIntake(): void {
+    this.#stopping = true;
+    this.#wake.notify();
   }
 }

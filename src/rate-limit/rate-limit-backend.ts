@@ -9,6 +9,7 @@
  * @module
  */
 import type { BackendInfo } from '../adapter-kit/backend-call.js';
+import type { BackendHealth } from '../health.js';
 
 /** Outcome of one hit. */
 export interface RateLimitHit {
@@ -24,6 +25,13 @@ export interface RateLimitHit {
 export interface RateLimitBackend extends BackendInfo {
   /** Count a hit for `key` unless `limit` is reached in the window; one round trip. */
   hit(key: string, limit: number, windowMs: number, sliding: boolean): Promise<RateLimitHit>;
+  /**
+   * Optional: delete up to `limit` counters whose windows are over; returns how many. Backends whose
+   * counters expire on their own (Redis) leave it out.
+   */
+  cleanup?(limit: number): Promise<number>;
+  /** Optional: one round trip proving the backend can count hits (see `SessionBackend.health`). */
+  health?(): Promise<BackendHealth>;
   /** Release connections the adapter opened itself. */
   close?(): Promise<void>;
 }

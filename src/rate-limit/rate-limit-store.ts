@@ -1,6 +1,7 @@
 import { BotwireConfigError } from '../errors.js';
 import { callBackend } from '../adapter-kit/backend-call.js';
-import { positiveMs } from '../internal/validate.js';
+import { batchSize, positiveMs } from '../internal/validate.js';
+import { probeHealth, type HealthReport } from '../health.js';
 import type { RateLimitBackend, RateLimitHit } from './rate-limit-backend.js';
 
 /** Options of {@link RateLimitStore}. */
@@ -51,6 +52,36 @@ export class RateLimitStore {
     return callBackend(this.backend, 'rateLimit', this.#timeoutMs,
       () => this.backend.hit(this.prefix + key, limit, windowMs, options.sliding ?? false), key);
   }
+
+  /**
+   * Delete counters whose windows are over, in batches of `batchSize`, until none are left or
+   * `budgetMs` has passed; returns how many were removed. 0 on backends whose counters expire on
+   * their own (memory, Redis).
+   */
+  async cleanup(options: { batchSize?: number; budgetMs?: number } = {}): Promise<number> {
+    const { backend } = this;
+    if (!backend.cleanup) return 0;
+    const batch = batchSize(options.batchSize, 1_000);
+    const until = options.budgetMs === undefined ? Infinity : Date.now() + positiveMs('budgetMs', options.budgetMs);
+    let total = 0;
+    for (;;) {
+      const n = await callBackend(backend, 'rateLimitCleanup', this.#timeoutMs, () => backend.cleanup!(batch));
+      total += n;
+      if (n < batch || Date.now() >= until) return total;
+    }
+  }
+
+  /**
+   * One bounded round trip to the backend when the adapter has a check; otherwise `ok` with
+   * `details.probe: 'none'` (a hit would count). Never rejects.
+   */
+  health(): Promise<HealthReport> {
+    const { backend } = this;
+    return probeHealth(backend, this.#timeoutMs, backend.health ? () => backend.health!() : async () => ({ details: { probe: 'none' } }));
+  }
+
+  /** Stage in which `shutdown()` closes it: after workers, gateways and buses. */
+  readonly shutdownStage = 'store';
 
   /** Close connections the adapter opened itself. */
   async close(): Promise<void> {

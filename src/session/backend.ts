@@ -8,6 +8,7 @@
  * @module
  */
 import type { BackendInfo } from '../adapter-kit/backend-call.js';
+import type { BackendHealth } from '../health.js';
 
 /** A stored record as the backend returns it; `data` is undecoded JSON text. */
 export interface RawSessionRecord {
@@ -96,6 +97,13 @@ export interface SessionBackend extends BackendInfo {
    * whichever comes first. Optional: without it the store backs off and retries.
    */
   waitForRelease?(key: string, timeoutMs: number): Promise<void>;
+  /**
+   * Optional: one round trip proving the backend can serve (Redis `PING`, a `select` of the schema
+   * version); resolves with what it found, throws when unhealthy (`BackendHealthError` for a reason
+   * worth publishing, such as `'migrations missing'`). Without it, `SessionStore.health()` reads one
+   * probe key instead.
+   */
+  health?(): Promise<BackendHealth>;
   /** Release connections the adapter opened itself (never a client the user passed in). */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { RawSessionRecord, SessionBackend } from './backend.js';
 import { jsonCodec, type ValueCodec } from '../codec/value-codec.js';
 import { assertFits, assertKey, decode, encode } from './codec.js';
 import { StoreLease, type LeaseHost } from './session-lease.js';
+import { probeHealth, type HealthReport } from '../health.js';
 import type { AcquireOptions, HeldLease, SessionLease, SessionRecord, SetOptions } from './types.js';
 
 /** Options of {@link SessionStore}. */
@@ -254,17 +255,34 @@ export class SessionStore<T = unknown> {
 
   /**
    * Delete expired records in batches until none are left; returns how many were removed.
-   * A no-op (0) on backends that expire records natively (memory, Redis).
+   * A no-op (0) on backends that expire records natively (memory, Redis). With `budgetMs`, no
+   * batch starts after that much time has passed (a cron route's time limit).
    */
-  async cleanup(options: { batchSize?: number } = {}): Promise<number> {
+  async cleanup(options: { batchSize?: number; budgetMs?: number } = {}): Promise<number> {
     const batch = batchSize(options.batchSize, CLEANUP_BATCH);
+    const until = options.budgetMs === undefined ? Infinity : Date.now() + positiveMs('budgetMs', options.budgetMs);
     let total = 0;
     for (;;) {
       const n = await this.#call('cleanup', undefined, () => this.backend.cleanup(batch));
       total += n;
-      if (n < batch) return total;
+      if (n < batch || Date.now() >= until) return total;
     }
   }
+
+  /**
+   * One round trip to the backend, bounded by `operationTimeoutMs`: the adapter's own check (Redis
+   * `PING`, the Postgres schema version) or, for adapters without one, a read of a probe key. Never
+   * rejects; a failure is `ok: false` with a publishable `error`.
+   */
+  health(): Promise<HealthReport> {
+    const { backend } = this;
+    return probeHealth(backend, this.#timeoutMs, backend.health
+      ? () => backend.health!()
+      : async () => { await backend.get([`${this.prefix}$botwire:health`]); });
+  }
+
+  /** Stage in which `shutdown()` closes it: after workers, gateways and buses. */
+  readonly shutdownStage = 'store';
 
   /** Close connections the adapter opened itself. A client you passed in stays open. */
   close(): Promise<void> {

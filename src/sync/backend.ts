@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BackendHealth } from '../health.js';
 
 /** What a transport reports to the core. Every callback must be called synchronously-safe and never throws back. */
 export interface SyncTransportEvents {
@@ -40,6 +41,11 @@ export interface SyncTransport {
    * late settle is ignored. Should fail fast (no offline queue) while disconnected.
    */
   send(text: string, topic: string): Promise<void>;
+  /**
+   * Optional: one round trip to the broker (e.g. `PING`) for `bus.health()`; throws when it does
+   * not answer. Without it the bus reports its connection state alone.
+   */
+  health?(): Promise<BackendHealth>;
   /** Stop reconnecting and release what `open` created. Idempotent. */
   close(): Promise<void>;
 }

@@ -21,6 +21,8 @@ import {
   type SyncBusStats, type SyncEnvelope, type SyncEventFor, type SyncHandler, type TopicMap, type Unsubscribe,
 } from './types.js';
 import type { SyncTransport } from './backend.js';
+import { probeHealth, type HealthReport } from '../health.js';
+import { BackendHealthError } from '../errors.js';
 
 /** Options of {@link createSyncBus} (adapters accept the same, minus `transport`). */
 export interface SyncBusOptions {
@@ -107,6 +109,9 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+  /** flush() callers waiting for `inFlight` to reach 0 (no per-publish bookkeeping on the hot path). */
+  private flushWaiters: Array<() => void> = [];
+  readonly shutdownStage = 'transport' as const;
   private current: SyncBusState = 'connecting';
   private seq = 0;
   private inFlight = 0;
@@ -194,6 +199,22 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     return { ...this.counters };
   }
 
+  health(): Promise<HealthReport> {
+    const { transport } = this;
+    const state = this.current;
+    const { published, dropped, rejected, resyncs } = this.counters;
+    const extra = { state, published, dropped, rejected, resyncs };
+    return probeHealth(transport, this.sendTimeoutMs, async () => {
+      if (state !== 'up') throw new BackendHealthError(transport.name, state === 'closed' ? 'closed' : 'not connected', extra);
+      return transport.health ? transport.health() : {};
+    }, extra);
+  }
+
+  flush(): Promise<void> {
+    if (this.inFlight === 0) return RESOLVED;
+    return new Promise<void>((resolve) => { this.flushWaiters.push(resolve); });
+  }
+
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.current = 'closed';
@@ -232,7 +253,11 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
         }
         settled = true;
         clearTimeout(timer);
-        this.inFlight--;
+        if (--this.inFlight === 0 && this.flushWaiters.length > 0) {
+          const waiters = this.flushWaiters;
+          this.flushWaiters = [];
+          for (const w of waiters) w();
+        }
         if (error !== undefined) {
           this.counters.dropped++;
           // While down, one report (from onDown) is enough; don't log every event that could not go out.

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import type { HealthReport } from '../health.js';
 
 /** Name of the local-only system event telling subscribers that events may have been missed. */
 export const RESYNC_TOPIC = '$resync';
@@ -180,6 +181,18 @@ export interface SyncBus<TM extends object = TopicMap> {
   ready(timeoutMs?: number): Promise<void>;
   /** Counters since creation. */
   stats(): SyncBusStats;
+  /**
+   * Connection state as a health report: `ok` while subscribed (`up`), plus one round trip to the
+   * broker when the transport offers a check; `details` carry the state and the counters. Never rejects.
+   */
+  health(): Promise<HealthReport>;
+  /**
+   * Resolve once every event handed to the broker so far was taken or given up (each send is bounded
+   * by `sendTimeoutMs`): what `shutdown()` waits for before closing the bus.
+   */
+  flush(): Promise<void>;
+  /** Stage in which `shutdown()` closes it: after workers and gateways, before stores. */
+  readonly shutdownStage: 'transport';
   /** Stop receiving, drop all subscriptions, close connections the bus opened itself. Idempotent. */
   close(): Promise<void>;
 }

@@ -56,6 +56,11 @@ export function jobQueueContract(
 
   describe(`JobQueue contract: ${name}`, () => {
     describe('adding and reading', () => {
+      it('reports health ok with its backend name', withQueue(async ({ make }) => {
+        const report = await make().health();
+        expect(report, JSON.stringify(report)).toMatchObject({ ok: true, backend: expect.any(String) as string });
+      }));
+
       it('adds a waiting job and reads it back with its fields', withQueue(async ({ make, clock }) => {
         const q = make({ handlers: ok });
         const job = await q.add('ok', { chat: 42, text: 'привет 🎉' }, { attempts: 5, priority: 3, timeoutMs: 9_000 });

@@ -62,6 +62,12 @@ export function sessionStoreContract(
 
   describe(`SessionStore contract: ${name}`, () => {
     describe('records', () => {
+      it('reports health ok with its backend name, in one bounded round trip', withStore(async ({ store }) => {
+        const report = await store.health();
+        expect(report, JSON.stringify(report)).toMatchObject({ ok: true, backend: store.backend.name });
+        expect(report.latencyMs).toBeGreaterThanOrEqual(0);
+      }));
+
       it('returns undefined for a key never written', withStore(async ({ store }) => {
         expect(await store.get('absent')).toBeUndefined();
       }));

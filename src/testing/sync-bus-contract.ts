@@ -79,6 +79,14 @@ export function syncBusContract(
   };
 
   describe(`SyncBus contract: ${name}`, () => {
+    it('reports health ok with its connection state while subscribed, and not ok once closed', withBuses(async (create) => {
+      const bus = await create();
+      expect(await bus.health()).toMatchObject({ ok: true, details: { state: 'up' } });
+      await bus.flush();
+      await bus.close();
+      expect(await bus.health()).toMatchObject({ ok: false, error: 'closed' });
+    }));
+
     it('delivers to local subscribers synchronously, before publish returns', withBuses(async (create) => {
       const bus = await create();
       const seen: unknown[] = [];

@@ -20,6 +20,10 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Start it again on the same port. */
   restart(): Promise<void>;
+  /** SIGSTOP the server: connections stay open, nothing answers (a hung server). */
+  pause(): void;
+  /** SIGCONT a paused server. */
+  resume(): void;
   /** Kill it and remove its files. */
   dispose(): Promise<void>;
 }
@@ -89,6 +93,8 @@ export async function startPrivateRedis(options: { cluster?: boolean } = {}): Pr
     url: `redis://127.0.0.1:${port}`,
     kill,
     restart: async () => { await kill(); child = await launch(port, dir, options.cluster ?? false); },
+    pause: () => { child?.kill('SIGSTOP'); },
+    resume: () => { child?.kill('SIGCONT'); },
     dispose: async () => { await kill(); rmSync(dir, { recursive: true, force: true }); },
   };
 }

@@ -14,8 +14,9 @@ export const jobCancel = luaScript('job-cancel', 1, `${JOB_LIB}
 local id, now = ARGV[2], ARGV[3]
 local h = load(id)
 if not h or h.s == 'completed' or h.s == 'failed' or h.s == 'cancelled' then return 0 end
-unqueue(id, h)
+local limited = unqueue(id, h)
 redis.call('HDEL', KEYS[1], 'lt', 'lu')
 finish(id, h, 'cancelled', now)
+if h.s == 'active' then freed(h.n, h.g, limited, now) end
 return 1
 `);

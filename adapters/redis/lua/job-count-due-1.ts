@@ -12,6 +12,6 @@ import { JOB_LIB } from './job-lib.js';
 export const jobCountDue = luaScript('job-count-due', 1, `${JOB_LIB}
 promote(1000, ARGV[2])
 local n = 0
-for i = 3, #ARGV do n = n + redis.call('ZCARD', T .. 'w:' .. ARGV[i]) end
+for i = 3, #ARGV do n = n + dueCount(ARGV[i]) end
 return n
 `);

@@ -15,7 +15,7 @@ export const jobFail = luaScript('job-fail', 2, `${JOB_LIB}
 local id, now, retryAt = ARGV[2], ARGV[6], ARGV[5]
 local h = leased(id, ARGV[3])
 if not h then return 0 end
-endLease(id)
+local limited = endLease(id, h)
 markStart(id, h, now)
 redis.call('HSET', KEYS[1], 'e', ARGV[4])
 if retryAt == '' then
@@ -25,5 +25,6 @@ elseif tonumber(retryAt) <= tonumber(now) then
 else
   requeue(id, h, 'delayed', retryAt, now)
 end
+freed(h.n, h.g, limited, now)
 return 1
 `);

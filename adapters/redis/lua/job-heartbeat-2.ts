@@ -20,6 +20,8 @@ local leaseEnd = tonumber(ARGV[5]) + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'lu', leaseEnd, 'ua', ARGV[5])
 markStart(id, h, ARGV[5])
 redis.call('ZADD', KEYS[2], leaseEnd, id)
+redis.call('ZADD', T .. 'an:' .. h.n, 'XX', leaseEnd, id)
+if h.g then redis.call('ZADD', T .. 'ga:' .. h.g, 'XX', leaseEnd, id) end
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'pg', ARGV[6])
   if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'pm', ARGV[7]) else redis.call('HDEL', KEYS[1], 'pm') end

@@ -15,7 +15,7 @@ export const jobPartial = luaScript('job-partial', 2, `${JOB_LIB}
 local id, now = ARGV[2], ARGV[7]
 local h = leased(id, ARGV[3])
 if not h then return 0 end
-endLease(id)
+local limited = endLease(id, h)
 markStart(id, h, now)
 redis.call('HSET', KEYS[1], 'r', ARGV[4], 'm', ARGV[5])
 if ARGV[8] ~= '' then
@@ -24,5 +24,6 @@ if ARGV[8] ~= '' then
 else
   requeue(id, h, 'partial', ARGV[6], now)
 end
+freed(h.n, h.g, limited, now)
 return 1
 `);

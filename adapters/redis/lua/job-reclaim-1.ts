@@ -24,7 +24,7 @@ for _, id in ipairs(ids) do
   if h and h.s == 'active' then
     local returns = tonumber(redis.call('HGET', jkey(id), 'ar')) or 0
     if h.sa == '' and returns < 3 then
-      endLease(id)
+      endLease(id, h)
       local at = (tonumber(h.at) or 1) - 1
       if at < 0 then at = 0 end
       redis.call('HSET', jkey(id), 'at', at, 'ar', returns + 1)
@@ -34,6 +34,8 @@ for _, id in ipairs(ids) do
     else
       redis.call('HSET', jkey(id), 'lt', ARGV[2], 'lu', leaseEnd, 'ua', now)
       redis.call('ZADD', KEYS[1], leaseEnd, id)
+      redis.call('ZADD', T .. 'an:' .. h.n, 'XX', leaseEnd, id)
+      if h.g then redis.call('ZADD', T .. 'ga:' .. h.g, 'XX', leaseEnd, id) end
       out[#out + 1] = row(id)
     end
   else

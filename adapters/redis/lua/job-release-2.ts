@@ -15,12 +15,13 @@ export const jobRelease = luaScript('job-release', 2, `${JOB_LIB}
 local id, now = ARGV[2], ARGV[4]
 local h = leased(id, ARGV[3])
 if not h then return 0 end
-endLease(id)
+local limited = endLease(id, h)
 local at = (tonumber(h.at) or 1) - 1
 if at < 0 then at = 0 end
 redis.call('HSET', KEYS[1], 'at', at)
 local runAt = now
 if ARGV[5] == 'keep' then runAt = h.ra end
 requeue(id, h, 'waiting', runAt, now)
+freed(h.n, h.g, limited, now)
 return 1
 `);

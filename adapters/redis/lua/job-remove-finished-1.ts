@@ -18,13 +18,18 @@ for i = 4, #ARGV do
   local state = ARGV[i]
   local ids = redis.call('ZRANGEBYSCORE', T .. 'f:' .. state, '-inf', '(' .. ARGV[2], 'LIMIT', 0, left)
   for _, id in ipairs(ids) do
-    local h = redis.call('HMGET', jkey(id), 'n', 'sq')
+    local h = redis.call('HMGET', jkey(id), 'n', 'sq', 'dk')
     local m = imember(h[2], id)
+    -- Forget a debounce key only when it still names this job.
+    if h[3] and redis.call('HGET', T .. 'db', h[3]) == id then redis.call('HDEL', T .. 'db', h[3]) end
     redis.call('DEL', jkey(id))
     redis.call('ZREM', T .. 'f:' .. state, id)
     redis.call('ZREM', T .. 's:' .. state, m)
     redis.call('ZREM', KEYS[1], m)
-    if h[1] then redis.call('ZREM', T .. 'n:' .. h[1], m) end
+    if h[1] then
+      redis.call('ZREM', T .. 'n:' .. h[1], m)
+      redis.call('HINCRBY', T .. 'c:' .. h[1], state, -1)
+    end
   end
   removed = removed + #ids
   left = left - #ids

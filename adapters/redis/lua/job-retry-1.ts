@@ -16,6 +16,7 @@ local h = load(id)
 if not h then return 0 end
 if h.s == 'failed' or h.s == 'cancelled' then
   redis.call('ZREM', T .. 'f:' .. h.s, id)
+  if h.g then joinLane(h.g) end
 elseif h.s == 'partial' or h.s == 'delayed' then
   unqueue(id, h)
 else

@@ -1,0 +1,7 @@
+/** Vercel function: `/api/cron/cleanup`, called by Vercel Cron with `Authorization: Bearer $CRON_SECRET`. */
+import { getApp } from '../../src/app.js';
+
+export async function GET(request: Request): Promise<Response> {
+  return (await getApp()).fetch(request);
+}
+export const POST = GET;
