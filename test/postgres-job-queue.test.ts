@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresJobBackend, postgresJobQueue } from '../adapters/postgres/job-backend.js';
-import type { PgQueryable } from '../adapters/postgres/client.js';
+import { preparedQuery, type PgQueryable } from '../adapters/postgres/client.js';
 import { BackendSchemaError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { Worker } from '../src/jobs/worker.js';
@@ -125,6 +125,26 @@ describe.runIf(run)('Postgres job queue (pg)', () => {
           await client.end();
           await pool.query(`DELETE FROM "${schema}".jobs`);
         }
+      }
+    });
+
+    it('prepares its statements again when a migration changed a row type under them (0A000)', async () => {
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`CREATE TABLE "${schema}".plan_probe (a int); INSERT INTO "${schema}".plan_probe VALUES (1)`);
+        const query = preparedQuery(client, true);
+        const sql = `SELECT * FROM "${schema}".plan_probe`;
+        expect((await query(sql, [])).rows).toEqual([{ a: 1 }]);
+        await client.query(`ALTER TABLE "${schema}".plan_probe ADD COLUMN b int`);
+        // pg itself refuses the statement prepared before the change; the adapter's query recovers.
+        await expect(client.query({ name: 'probe_raw', text: sql, values: [] }).then(() =>
+          client.query(`ALTER TABLE "${schema}".plan_probe ADD COLUMN c int`)).then(() =>
+          client.query({ name: 'probe_raw', text: sql, values: [] }))).rejects.toMatchObject({ code: '0A000' });
+        expect((await query(sql, [])).rows).toEqual([{ a: 1, b: null, c: null }]);
+      } finally {
+        await client.query(`DROP TABLE IF EXISTS "${schema}".plan_probe`);
+        await client.end();
       }
     });
 

@@ -93,7 +93,8 @@ describe.runIf(run)('botwire/supabase with a key that is not the service role\'s
     it('anon and authenticated can neither read any botwire table nor call any botwire function', async () => {
       const tables = (await s.pool.query<{ t: string }>(
         `SELECT c.relname AS t FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r' ORDER BY 1`, [s.schema])).rows.map((r) => r.t);
-      expect(tables).toEqual(['job_ahead_returns', 'job_waiters', 'jobs', 'migrations', 'rate_limits', 'session_leases', 'sessions', 'sync_spill']);
+      expect(tables).toEqual(['job_ahead_returns', 'job_counts', 'job_debounce', 'job_lanes', 'job_limits', 'job_starts', 'job_waiters', 'jobs',
+        'migrations', 'rate_limits', 'semaphore_holders', 'session_leases', 'sessions', 'sync_spill']);
       const functions = (await s.pool.query<{ call: string }>(
         `SELECT format('SELECT %s(%s)', p.oid::regproc, (SELECT string_agg('NULL', ', ') FROM generate_series(1, p.pronargs - p.pronargdefaults))) AS call
            FROM pg_proc p WHERE p.pronamespace = $1::regnamespace ORDER BY 1`, [s.schema])).rows.map((r) => r.call);

@@ -106,10 +106,21 @@ function isNodePostgres(client: PgQueryable): boolean {
 export function preparedQuery(client: PgQueryable, prepared: boolean): (text: string, params: unknown[]) => Promise<{ rows: any[] }> {
   if (!prepared || !isNodePostgres(client)) return (text, params) => client.query(text, params);
   const names = new Map<string, string>();
+  // Bumped when a migration changed a row type under prepared statements: every statement is then
+  // prepared again under a new name (a connection keeps a name's old plan, and Postgres refuses it).
+  let generation = 0;
   const query = client.query as unknown as (config: { name: string; text: string; values: unknown[] }) => Promise<{ rows: any[] }>;
-  return (text, values) => {
+  const send = (text: string, values: unknown[]): Promise<{ rows: any[] }> => {
     let name = names.get(text);
-    if (name === undefined) names.set(text, (name = `botwire_${hash(text)}_${text.length}`));
+    if (name === undefined) names.set(text, (name = `botwire_${hash(text)}_${text.length}${generation ? `_${generation}` : ''}`));
     return query.call(client, { name, text, values });
   };
+  return (text, values) => send(text, values).catch((err: unknown) => {
+    // 0A000 "cached plan must not change result type": e.g. `migrate()` added a column while this
+    // process was running. Not retried for anything else.
+    if ((err as { code?: unknown })?.code !== '0A000' || !/cached plan must not change result type/.test(String((err as Error).message))) throw err;
+    generation++;
+    names.clear();
+    return send(text, values);
+  });
 }

@@ -13,4 +13,7 @@ export {
   postgresJobQueue, postgresJobBackend, JOBS_CHANNEL, type PostgresJobQueueOptions, type PostgresJobBackendOptions,
 } from './job-backend.js';
 export { postgresSyncBus, postgresSyncTransport, type PostgresSyncBusOptions, type PostgresSyncTransportOptions } from './sync-transport.js';
+export {
+  postgresSemaphoreBackend, SEMAPHORE_CHANNEL, type PostgresSemaphoreBackendOptions,
+} from './semaphore.js';
 export { postgresRateLimitStore, type PostgresRateLimitStoreOptions } from './rate-limit.js';

@@ -1,55 +1,23 @@
-import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
+import type {
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobLimitEntry, JobState, ListArgs, ListPage, NewJob,
+  ProgressUpdate, StoredJob,
+} from 'botwire/jobs';
 import {
   BotwireConfigError, JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend,
   type WorkerBatchResult,
 } from 'botwire/adapter-kit';
-import { preparedQuery, type PgQueryable } from './client.js';
+import { preparedQuery } from './client.js';
 import type { BackendHealth } from 'botwire/adapter-kit';
 import { schemaHealth } from './health.js';
 import { classifyPgError } from './errors.js';
 import { sendWorkerBatch } from './job-completions.js';
+import { addResult, claimedJobs, PG_JOB_FEATURES, PgJobFleet } from './job-fleet.js';
 import { n, toStored } from './job-rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './identifier.js';
 import { canListen, ChannelListener } from './listener.js';
+import { JOBS_CHANNEL, type PostgresJobBackendOptions, type PostgresJobQueueOptions } from './job-options.js';
 
-/** Options of {@link postgresJobBackend}. */
-export interface PostgresJobBackendOptions {
-  /**
-   * A `pg.Pool`, a `pg.Client`, a PGlite instance — anything with `query(text, params)`. The queue
-   * never closes it; it only releases the listener connection it took from a pool.
-   */
-  client: PgQueryable;
-  /** Schema created by `migrate()`. @default 'botwire' */
-  schema?: string;
-  /**
-   * Wake workers on new jobs through `LISTEN`/`NOTIFY` (one dedicated pool connection, or PGlite's
-   * in-process listener). Set `false` behind a transaction pooler (PgBouncer, Supavisor port 6543):
-   * workers then poll, and serverless ticks (`runDue`) never need it.
-   * @default true
-   */
-  listen?: boolean;
-  /**
-   * Send a NOTIFY when a job is added while some LISTENing worker is idle (workers register as idle
-   * in `job_waiters` when a claim comes back short), so it starts the job at once. NOTIFY serializes
-   * committing transactions on a global lock, hence only then; `false` never sends it.
-   * @default the value of `listen`
-   */
-  notify?: boolean;
-  /**
-   * Send the queue's statements as named prepared statements on node-postgres (`pg`): each
-   * connection parses and plans them once instead of once per job. Set `false` behind a pooler that
-   * cannot keep them across transactions (PgBouncer in transaction mode before 1.21, Supavisor
-   * port 6543). PGlite ignores it.
-   * @default true
-   */
-  preparedStatements?: boolean;
-}
-
-/** Options of {@link postgresJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
-export interface PostgresJobQueueOptions extends JobQueueOptions, PostgresJobBackendOptions {}
-
-/** Channel `job_wake` notifies on; the payload is `<quoted schema>:<job name>`. */
-export const JOBS_CHANNEL = 'botwire_jobs';
+export { JOBS_CHANNEL, type PostgresJobBackendOptions, type PostgresJobQueueOptions } from './job-options.js';
 
 /**
  * The plain job backend on Postgres: one SQL function call per state change; `workerBatch` is
@@ -58,12 +26,14 @@ export const JOBS_CHANNEL = 'botwire_jobs';
  */
 class PostgresJobBackend implements WorkerBatchBackend {
   readonly name = 'Postgres';
+  readonly features = PG_JOB_FEATURES;
   subscribe?: (listener: (name: string) => void) => Promise<() => Promise<void>>;
   readonly #query: (text: string, params: unknown[]) => Promise<{ rows: any[] }>;
   readonly #s: string;
   readonly #listeners = new Set<(name: string) => void>();
   readonly #channel: ChannelListener | undefined;
   readonly #notify: boolean;
+  readonly #fleet: PgJobFleet;
 
   constructor(options: PostgresJobBackendOptions) {
     if (typeof options?.client?.query !== 'function') {
@@ -72,6 +42,7 @@ class PostgresJobBackend implements WorkerBatchBackend {
     this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     this.#notify = options.notify ?? options.listen !== false;
+    this.#fleet = new PgJobFleet(this.#query, this.#s, this.#notify);
     if (options.listen !== false && canListen(options.client)) {
       const prefix = `${this.#s}:`;
       this.#channel = new ChannelListener(options.client, JOBS_CHANNEL, (payload) => {
@@ -97,14 +68,20 @@ class PostgresJobBackend implements WorkerBatchBackend {
     return rows[0]?.v;
   }
 
-  async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
+  async add(job: NewJob, now: number): Promise<AddResult> {
     const { rows } = await this.#query(
-      `SELECT r.created, (r.job).* FROM ${this.#s}.job_add($1, $2, $3, $4::int, $5::float8, $6::int, $7, $8::float8, $9::float8, $10::float8, $11) AS r`,
-      [job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? null, now, this.#notify],
+      `SELECT r.created, r.replaced, (r.job).* FROM ${this.#s}.job_add($1, $2, $3, $4::int, $5::float8, $6::int, $7, $8::float8, `
+        + '$9::float8, $10::float8, $11, $12, $13) AS r',
+      [job.id, job.name, job.payload, job.priority, job.runAt, job.maxAttempts, job.backoff, job.timeoutMs, job.retryUntil ?? null, now,
+        this.#notify, job.group ?? null, job.debounce ?? null],
     );
-    const row = rows[0] as Record<string, unknown>;
-    return { job: toStored(row), created: row.created === true };
+    return addResult(rows[0] as Record<string, unknown>);
   }
+
+  addMany(jobs: readonly NewJob[], now: number): Promise<AddResult[]> { return this.#fleet.addMany(jobs, now); }
+  counts(name: string | undefined, now: number): Promise<JobCounts> { return this.#fleet.counts(name, now); }
+  setLimits(entries: readonly JobLimitEntry[], now: number): Promise<void> { return this.#fleet.setLimits(entries, now); }
+  getLimits(): Promise<JobLimitEntry[]> { return this.#fleet.getLimits(); }
 
   classifyError(err: unknown): BackendErrorKind | undefined {
     return classifyPgError(err);
@@ -120,11 +97,12 @@ class PostgresJobBackend implements WorkerBatchBackend {
     return this.#channel?.listening ? waiter : undefined;
   }
 
-  claim(a: ClaimArgs): Promise<StoredJob[]> {
-    return this.#rows(
-      `SELECT * FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7)`,
-      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#waiter(a.waiter) ?? null],
+  async claim(a: ClaimArgs): Promise<ClaimedJobs> {
+    const { rows } = await this.#query(
+      `SELECT (r.job).*, r.held_back, r.retry_at FROM ${this.#s}.job_claim($1::text[], $2::int, $3::float8, $4, $5::float8, $6::float8, $7, $8::int) AS r`,
+      [a.names, a.limit, a.maxTimeoutMs, a.token, a.leaseMs, a.now, this.#waiter(a.waiter) ?? null, a.groupConcurrency ?? null],
     );
+    return claimedJobs(rows);
   }
 
   async heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {

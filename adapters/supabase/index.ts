@@ -13,6 +13,7 @@ export {
 } from './session-backend.js';
 export { supabaseJobQueue, supabaseJobBackend, type SupabaseJobQueueOptions, type SupabaseJobBackendOptions } from './job-backend.js';
 export { supabaseSyncBus, supabaseSyncTransport, type SupabaseSyncBusOptions, type SupabaseSyncTransportOptions } from './sync-transport.js';
+export { supabaseSemaphoreBackend, type SupabaseSemaphoreBackendOptions } from './semaphore.js';
 export { supabaseRateLimitStore, type SupabaseRateLimitStoreOptions } from './rate-limit.js';
 export type {
   SupabaseClientLike, SupabaseSchemaClient, SupabaseRpcCall, SupabaseRpcResponse, SupabaseRpcErrorBody,

@@ -1,9 +1,13 @@
-import type { ClaimArgs, JobBackend, JobQueueOptions, JobState, ListArgs, ListPage, NewJob, ProgressUpdate, StoredJob } from 'botwire/jobs';
+import type {
+  AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobQueueOptions, JobState, ListArgs, ListPage, NewJob,
+  ProgressUpdate, StoredJob,
+} from 'botwire/jobs';
 import {
   JobQueue, withClaimAhead, type BackendErrorKind, type WorkerBatch, type WorkerBatchBackend, type WorkerBatchResult,
 } from 'botwire/adapter-kit';
 import { schemaClient, type SupabaseClientLike } from './client.js';
 import { classifySupabaseError, NAME } from './errors.js';
+import { addResult, claimed, SupabaseJobFleet } from './job-fleet.js';
 import { toStored } from './job-rows.js';
 import { Rpc } from './rpc.js';
 
@@ -38,13 +42,16 @@ const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1
  */
 class SupabaseJobBackend implements WorkerBatchBackend {
   readonly name = NAME;
+  readonly features: readonly JobFeature[] = ['limits', 'groups', 'debounce', 'addMany', 'counts'];
   readonly #rpc: Rpc;
   readonly #notify: boolean;
+  readonly #fleet: SupabaseJobFleet;
 
   constructor(options: SupabaseJobBackendOptions) {
     const { db, schema } = schemaClient('supabaseJobQueue', options);
     this.#rpc = new Rpc(db, schema, options.operationTimeoutMs ?? 5_000);
     this.#notify = options.notify ?? true;
+    this.#fleet = new SupabaseJobFleet(this.#rpc, this.#notify);
   }
 
   classifyError(err: unknown): BackendErrorKind | undefined {
@@ -59,21 +66,25 @@ class SupabaseJobBackend implements WorkerBatchBackend {
     return this.#rpc.call<boolean>(fn, args, 'boolean');
   }
 
-  async add(job: NewJob, now: number): Promise<{ job: StoredJob; created: boolean }> {
-    const rows = await this.#rpc.call<Array<{ created: boolean; job: Row }>>('job_add', {
+  async add(job: NewJob, now: number): Promise<AddResult> {
+    const rows = await this.#rpc.call<Array<{ created: boolean; replaced: boolean; job: Row | null }>>('job_add', {
       p_id: job.id, p_name: job.name, p_payload: job.payload, p_priority: job.priority, p_run_at: job.runAt,
       p_max_attempts: job.maxAttempts, p_backoff: job.backoff, p_timeout_ms: job.timeoutMs, p_retry_until: job.retryUntil ?? null,
-      p_now: now, p_notify: this.#notify,
+      p_now: now, p_notify: this.#notify, p_group: job.group ?? null, p_debounce: job.debounce ?? null,
     }, 'rows');
-    const row = rows[0];
-    if (!row?.job) throw new Error(`job_add answered no row for job ${job.id}`);
-    return { job: toStored(row.job), created: row.created === true };
+    return addResult(rows[0], job.id);
   }
 
-  claim(a: ClaimArgs): Promise<StoredJob[]> {
-    return this.#jobs('job_claim', {
+  addMany(jobs: readonly NewJob[], now: number): Promise<AddResult[]> { return this.#fleet.addMany(jobs, now); }
+  counts(name: string | undefined, now: number): Promise<JobCounts> { return this.#fleet.counts(name, now); }
+  setLimits(entries: readonly JobLimitEntry[], now: number): Promise<void> { return this.#fleet.setLimits(entries, now); }
+  getLimits(): Promise<JobLimitEntry[]> { return this.#fleet.getLimits(); }
+
+  async claim(a: ClaimArgs): Promise<ClaimedJobs> {
+    return claimed(await this.#rpc.call<Array<{ job: Row | null; held_back: boolean | null; retry_at: number | null }>>('job_claim', {
       p_names: a.names, p_limit: a.limit, p_max_timeout_ms: a.maxTimeoutMs, p_token: a.token, p_lease_ms: a.leaseMs, p_now: a.now,
-    });
+      p_group_concurrency: a.groupConcurrency ?? null,
+    }, 'rows'));
   }
 
   heartbeat(id: string, token: string, leaseMs: number, now: number, progress?: ProgressUpdate): Promise<boolean> {
@@ -95,24 +106,24 @@ class SupabaseJobBackend implements WorkerBatchBackend {
     const items = [...batch.completions].sort(byId);
     const done = { p_ids: items.map((c) => c.id), p_tokens: items.map((c) => c.token), p_results: items.map((c) => c.result), p_now: batch.now };
     const accepted = new Set<string>();
-    const jobs: StoredJob[] = [];
+    let jobs: ClaimedJobs = [];
     const r = batch.claim;
     if (r || batch.started.length) {
       const started = [...batch.started].sort(byId);
-      const rows = await this.#rpc.call<Array<{ done_id: string | null; done_token: string | null; job: Row | null }>>('job_worker_batch', {
+      type BatchRow = { done_id: string | null; done_token: string | null; job: Row | null; held_back: boolean | null; retry_at: number | null };
+      const rows = await this.#rpc.call<BatchRow[]>('job_worker_batch', {
         ...done, p_started_ids: started.map((m) => m.id), p_started_tokens: started.map((m) => m.token), p_started_at: started.map((m) => m.at),
         p_names: r?.names ?? [], p_limit: r?.limit ?? 0, p_max_timeout_ms: r?.maxTimeoutMs ?? 0, p_token: r?.token ?? '',
-        p_lease_ms: r?.leaseMs ?? 0, p_waiter: null,
+        p_lease_ms: r?.leaseMs ?? 0, p_waiter: null, p_group_concurrency: r?.groupConcurrency ?? null, p_ahead: r?.ahead === true,
       }, 'rows');
-      for (const row of rows) {
-        if (row.done_id !== null) accepted.add(`${row.done_id}\u0000${String(row.done_token)}`);
-        else if (row.job) jobs.push(toStored(row.job));
-      }
+      for (const row of rows) if (row.done_id !== null) accepted.add(`${row.done_id}\u0000${String(row.done_token)}`);
+      jobs = claimed(rows.filter((row) => row.done_id === null));
     } else {
       const rows = await this.#rpc.call<Array<{ id: string; token: string }>>('job_complete_many', done, 'rows');
       for (const row of rows) accepted.add(`${row.id}\u0000${row.token}`);
     }
-    return { flags: batch.completions.map((c) => (accepted.has(`${c.id}\u0000${c.token}`) ? 1 : 0)), jobs };
+    const flags = batch.completions.map((c) => (accepted.has(`${c.id}\u0000${c.token}`) ? 1 : 0));
+    return { flags, jobs: [...jobs], ...(jobs.heldBack ? { heldBack: true } : {}), ...(jobs.retryAt === undefined ? {} : { retryAt: jobs.retryAt }) };
   }
 
   handBack(id: string, token: string, now: number): Promise<boolean> {

@@ -14,5 +14,6 @@ export function toStored(r: Record<string, unknown>): StoredJob {
     progress: Number(r.progress), progressMessage: str(r.progress_message), result: str(r.result), missing: str(r.missing),
     error: str(r.error), leaseToken: str(r.lease_token), leaseUntil: opt(r.lease_until),
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
+    ...(r.job_group === null || r.job_group === undefined ? {} : { group: String(r.job_group) }),
   };
 }

@@ -102,6 +102,12 @@ export class Worker {
   #stopping = false;
   #stopped = false;
   #waitingForSlot = false;
+  /**
+   * The last claim came back short because a limit or group cap held jobs back: a run of this
+   * worker ending (its outcome written) may have freed that slot, so it looks again at once
+   * instead of waiting for a wake-up or its poll.
+   */
+  #heldBack = false;
   readonly #id = crypto.randomUUID();
 
   constructor(queue: JobQueue, handlers?: JobHandlers, options: WorkerOptions = {}) {
@@ -190,6 +196,7 @@ export class Worker {
           }));
           claimed = jobs.length;
           const timing = claimTiming(internals.telemetry, since, claimed);
+          this.#heldBack = jobs.heldBack === true;
           // Held back by a rate window: look again when it opens (nothing else wakes a worker then).
           if (jobs.retryAt !== undefined) pause = Math.min(pause, Math.max(1, jobs.retryAt - now));
           for (const raw of jobs) {
@@ -227,7 +234,7 @@ export class Worker {
       settled();
       this.#recording--;
       this.#inflight.delete(p);
-      if (this.#waitingForSlot) this.#wake.notify();
+      if (this.#waitingForSlot || this.#heldBack) this.#wake.notify();
     });
     this.#inflight.add(p);
   }

@@ -175,7 +175,8 @@ function limitCases(withQueue: (fn: (c: Ctx) => Promise<void>) => () => Promise<
       const starts: number[] = [];
       const q = make({ handlers: { r: ({ job }) => { starts.push(job.startedAt!.getTime()); } }, now: Date.now });
       await q.setLimit('r', { rate: { max: 2, perMs: 200 } });
-      const worker = new Worker(q, undefined, { concurrency: 3, pollIntervalMs: 60_000 });
+      // Without wake-ups the jobs added after the worker's first (empty) claim wait for a poll.
+      const worker = new Worker(q, undefined, { concurrency: 3, pollIntervalMs: q.backend.subscribe ? 60_000 : 50 });
       try {
         await worker.start();
         const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => q.add('r', i)));

@@ -26,7 +26,7 @@ const RESERVED = ['public', 'pg_catalog', 'information_schema', 'pg_toast', 'pg_
 /** Roles that must get nothing: PUBLIC itself, Supabase's client roles, a role nobody granted anything. */
 const CLIENT_ROLES = ['anon', 'authenticated'];
 /** Tables every botwire schema has (later migrations may add more; all are checked). */
-const TABLES = ['migrations', 'sessions', 'session_leases', 'jobs', 'job_waiters', 'sync_spill', 'rate_limits'];
+const TABLES = ['migrations', 'sessions', 'session_leases', 'jobs', 'job_waiters', 'sync_spill', 'rate_limits', 'job_limits', 'job_counts', 'semaphore_holders'];
 
 /** A client that records statements instead of needing a database: reserved schemas must send none. */
 function recorder(): PgQueryable & { texts: string[] } {
@@ -246,7 +246,7 @@ describe.runIf(withPostgres)('Postgres privileges', () => {
   it('fresh install where the defaults grant everybody everything: only the owner and service_role get in', async () => {
     const schema = uniqueName('bw_fresh');
     const result = await migrateAsOwner(schema);
-    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
     await expectLockedDown(schema);
   });
 
@@ -320,8 +320,15 @@ describe.runIf(withPostgres)('Postgres privileges', () => {
       expect((await one(`SELECT ok FROM ${q}.session_commit('k', 't', 1, 'set', '{"a":2}')`)).ok).toBe(true);
       expect((await one(`SELECT ok FROM ${q}.session_set_many(ARRAY['m'], ARRAY['1'], ARRAY[NULL::float8], ARRAY[NULL::bigint])`)).ok).toBe(true);
       expect((await one(`SELECT created FROM ${q}.job_add('j', 'n', '{}', 0, $1, 1, '{}', 1000, NULL, $1)`, [now])).created).toBe(true);
-      expect((await one(`SELECT id FROM ${q}.job_claim(ARRAY['n'], 1, 1e9, 'tok', 5000, $1, 'w')`, [now])).id).toBe('j');
+      expect((await one(`SELECT (job).id FROM ${q}.job_claim(ARRAY['n'], 1, 1e9, 'tok', 5000, $1, 'w')`, [now])).id).toBe('j');
       expect((await one(`SELECT ${q}.job_complete('j', 'tok', 'null', $1) AS ok`, [now])).ok).toBe(true);
+      // The fleet functions (005_job_fleet): limits, a grouped bulk add, a group claim, counts, a semaphore.
+      expect((await one(`SELECT ${q}.job_set_limits('[{"name":"g","limit":{"concurrency":1}}]', $1) AS n`, [now])).n).toBe(1);
+      expect((await one(`SELECT created FROM ${q}.job_add_many(ARRAY['g1'], ARRAY['g'], ARRAY['{}'], ARRAY[0], ARRAY[$1::float8], ARRAY[1], ARRAY['{}'], ARRAY[1000::float8], ARRAY[NULL::float8], ARRAY['chat'], ARRAY[NULL], $1)`, [now])).created).toBe(true);
+      expect((await one(`SELECT (job).id FROM ${q}.job_claim(ARRAY['g'], 1, 1e9, 'tok2', 5000, $1, NULL, 1)`, [now])).id).toBe('g1');
+      expect((await one(`SELECT n FROM ${q}.job_counts(NULL, $1) WHERE state = 'completed'`, [now])).n).toBe('1');
+      expect((await one(`SELECT ok FROM ${q}.semaphore_acquire('s', 't', 1, 1000, $1)`, [now])).ok).toBe(true);
+      expect((await one(`SELECT ${q}.semaphore_release('s', 't', $1) AS ok`, [now])).ok).toBe(true);
       const spill = await one(`SELECT ${q}.sync_spill('bw_test_spill', 'x', 1000) AS id`);
       expect((await one(`SELECT ${q}.sync_spill_read($1) AS p`, [spill.id])).p).toBe('x');
       expect((await one(`SELECT allowed FROM ${q}.rate_limit_hit('r', 1, 1000, false)`)).allowed).toBe(true);

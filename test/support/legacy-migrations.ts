@@ -36,3 +36,18 @@ export async function applyLegacyMigrations(client: PgQueryable, schema: string,
     });
   }
 }
+
+/**
+ * Apply the baseline's own migrations 001–004 (adapters/postgres/sql) to `schema`, the same way:
+ * migrate() also applies every later migration, which the legacy set never had.
+ */
+export async function applyBaselineMigrations(client: PgQueryable, schema: string, current: ReadonlyArray<{ version: number; name: string; sql: string }>): Promise<void> {
+  const q = `"${schema}"`;
+  await applyLegacyMigrations(client, schema, 0);
+  for (const m of current.filter((x) => x.version <= 4)) {
+    await withTransaction(client, async (tx) => {
+      await tx.exec(m.sql.replaceAll('{{schema}}', q));
+      await tx.query(`INSERT INTO ${q}.migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+    });
+  }
+}
