@@ -11,6 +11,8 @@ import { Worker } from '../src/jobs/worker.js';
 import { jobQueueContract, sessionStoreContract } from '../src/testing/index.js';
 import { startPgBouncer, type PrivatePgBouncer } from './support/pgbouncer.js';
 import { rateLimitSuite } from './support/rate-limit-suite.js';
+import { BotwireConfigError } from '../src/errors.js';
+import { postgresSyncBus } from '../adapters/postgres/index.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
 const run = await needs('postgres');
@@ -59,9 +61,10 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
     }
   });
 
+  // `listen` left on: the store sees the pooler on its first wait and polls instead of listening.
   sessionStoreContract('postgres through PgBouncer', () => {
     const prefix = uniqueName('t') + ':';
-    const store = postgresSessionStore({ client: pooled, schema, prefix, listen: false, preparedStatements: prepared });
+    const store = postgresSessionStore({ client: pooled, schema, prefix, preparedStatements: prepared });
     return {
       store,
       teardown: async () => {
@@ -97,5 +100,49 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
     await worker.stop();
     expect([...done].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     await direct.query(`DELETE FROM "${schema}".jobs`);
+  });
+
+  describe('LISTEN refuses the pooler', () => {
+    it('the sync bus (connectionString or pool) rejects ready() with a BotwireConfigError asking for a direct connection', async () => {
+      for (const source of [{ connectionString: bouncer.url }, { client: pooled }]) {
+        const errors: unknown[] = [];
+        const bus = postgresSyncBus({ ...source, schema, onError: (e) => errors.push(e) });
+        const err = await bus.ready(5_000).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BotwireConfigError);
+        expect((err as Error).message).toMatch(/postgresSyncBus needs LISTEN.*pooler.*Pass a direct connection for LISTEN/);
+        expect(errors).toContain(err);
+        // Refused for good: no reconnect loop, and later calls answer at once.
+        await expect(bus.ready(5_000)).rejects.toBe(err);
+        await bus.close();
+      }
+    });
+
+    it('a direct connection passes the same check (the bus comes up)', async () => {
+      const bus = postgresSyncBus({ connectionString: DATABASE_URL, schema, onError: () => undefined });
+      await bus.ready(5_000);
+      await bus.close();
+    });
+
+    it('job wake-ups: the worker refuses to start; listen: false polls (above); a direct pool listens', async () => {
+      const errors: unknown[] = [];
+      const queue = postgresJobQueue({ client: pooled, schema, preparedStatements: prepared, onError: (e) => errors.push(e), handlers: { w: () => undefined } });
+      const worker = new Worker(queue, undefined, { autostart: false });
+      const err = await worker.start().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BotwireConfigError);
+      expect((err as Error).message).toMatch(/postgresJobQueue wake-ups needs LISTEN.*`listen: false`/);
+      await worker.stop();
+      // Autostart reports the refusal to onError.
+      const auto = new Worker(queue);
+      await expect(auto.start()).rejects.toBe(err);
+      await auto.stop();
+      expect(errors).toContain(err);
+      await queue.close();
+
+      const directQueue = postgresJobQueue({ client: direct, schema, handlers: { w: () => undefined } });
+      const ok = new Worker(directQueue, undefined, { autostart: false });
+      await ok.start();
+      await ok.stop();
+      await directQueue.close();
+    });
   });
 });

@@ -43,6 +43,13 @@ export interface PostgresJobBackendOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * `client` goes through a session-mode pooler (PgBouncer `pool_mode = session`, Supavisor port
+   * 5432), where LISTEN works. Otherwise wake-ups through any pooler are refused: the worker's
+   * `start()` rejects with a `BotwireConfigError` (use a direct connection or `listen: false`).
+   * @default false
+   */
+  sessionPooler?: boolean;
 }
 
 /** Options of {@link postgresJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */
@@ -81,8 +88,8 @@ class PostgresJobBackend implements WorkerBatchBackend {
       }, () => {
         // The listener connection dropped: wake everyone once (a notification may be lost), then re-listen.
         for (const l of this.#listeners) l('');
-        void this.#channel?.start(2_000);
-      });
+        void this.#channel?.start(2_000).catch(() => undefined);
+      }, options.sessionPooler ? { mode: 'allow' } : { mode: 'refuse', what: 'postgresJobQueue wake-ups' });
       this.subscribe = (listener) => this.#subscribe(listener);
     }
   }
