@@ -102,6 +102,30 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
     await direct.query(`DELETE FROM "${schema}".jobs`);
   });
 
+  it('100 serverless instances (a pg.Pool of max 1 each, listen: false) share 5 server connections', async () => {
+    const small = await startPgBouncer({ poolSize: 5 });
+    const instances = Array.from({ length: 100 }, () => {
+      const pool = new pg.Pool({ connectionString: small.url, max: 1 });
+      pool.on('error', () => undefined);
+      return { pool, store: postgresSessionStore<number>({ client: pool, schema, prefix: 'fleet:', listen: false, preparedStatements: prepared }) };
+    });
+    try {
+      // Every instance updates the same 10 counters at once: 100 client connections, 5 on Postgres.
+      await Promise.all(instances.map(async ({ store }, i) => {
+        const lease = await store.acquire(`c${i % 10}`, { leaseMs: 10_000, waitMs: 20_000 });
+        await lease.commit((lease.record?.data ?? 0) + 1);
+      }));
+      const servers = await small.serverConnections();
+      expect(servers).toBeGreaterThan(0);
+      expect(servers).toBeLessThanOrEqual(5);
+      const records = await instances[0]!.store.getMany(Array.from({ length: 10 }, (_, i) => `c${i}`));
+      expect(records.reduce((sum, r) => sum + (r?.data ?? 0), 0)).toBe(100);
+    } finally {
+      await Promise.all(instances.map(({ pool }) => pool.end()));
+      await small.stop();
+    }
+  });
+
   describe('LISTEN refuses the pooler', () => {
     it('the sync bus (connectionString or pool) rejects ready() with a BotwireConfigError asking for a direct connection', async () => {
       for (const source of [{ connectionString: bouncer.url }, { client: pooled }]) {

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { DATABASE_URL } from './services.js';
 
 const versionText = spawnSync('pgbouncer', ['--version'], { encoding: 'utf8' }).stdout ?? '';
@@ -28,6 +29,8 @@ export interface PrivatePgBouncer {
   readonly url: string;
   /** Whether botwire's `preparedStatements` may be on through this pooler. */
   readonly preparedStatements: boolean;
+  /** Server connections PgBouncer holds open to Postgres right now (`SHOW SERVERS` on its admin console). */
+  serverConnections(): Promise<number>;
   /** Stop it and remove its files. */
   stop(): Promise<void>;
 }
@@ -77,6 +80,7 @@ export async function startPgBouncer(options: { poolSize?: number; maxClients?: 
     `max_client_conn = ${options.maxClients ?? 200}`,
     // node-postgres sends these startup parameters; PgBouncer refuses unknown ones by default.
     'ignore_startup_parameters = extra_float_digits,options',
+    `admin_users = ${user}`,
     'server_reset_query =',
   ];
   if (pgBouncerPrepares) lines.push('max_prepared_statements = 200');
@@ -102,7 +106,17 @@ export async function startPgBouncer(options: { poolSize?: number; maxClients?: 
   for (let i = 0; i < 200; i++) {
     if (exited) break;
     if (await portAccepts(port)) {
-      return { port, url: `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${db}`, preparedStatements: pgBouncerPrepares, stop };
+      const serverConnections = async (): Promise<number> => {
+        const admin = new pg.Client({ connectionString: `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/pgbouncer` });
+        await admin.connect();
+        try {
+          return (await admin.query('SHOW SERVERS')).rows.length;
+        } finally {
+          await admin.end();
+        }
+      };
+      const url = `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${db}`;
+      return { port, url, preparedStatements: pgBouncerPrepares, serverConnections, stop };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
