@@ -14,12 +14,14 @@ export const entries = {
   testing: 'src/testing/index.ts',
   http: 'integrations/http/index.ts',
   'http/node': 'integrations/http/node.ts',
+  dashboard: 'integrations/dashboard/index.ts',
   cli: 'adapters/postgres/cli.ts',
   ws: 'integrations/ws/index.ts',
   client: 'integrations/client/index.ts',
   react: 'integrations/react/index.ts',
   grammy: 'integrations/grammy/index.ts',
   telegraf: 'integrations/telegraf/index.ts',
+  otel: 'integrations/otel/index.ts',
 } as const;
 
 export default defineConfig({
@@ -33,5 +35,5 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // Peers are never bundled: users install the ones they use.
-  external: ['ioredis', 'pg', '@electric-sql/pglite', '@supabase/supabase-js', 'grammy', 'telegraf', 'ws', 'react', 'vitest'],
+  external: ['ioredis', 'pg', '@electric-sql/pglite', '@supabase/supabase-js', 'grammy', 'telegraf', 'ws', 'react', 'vitest', '@opentelemetry/api'],
 });

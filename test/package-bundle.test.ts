@@ -34,10 +34,11 @@ describe('package bundles', () => {
     expect(gz).toBeLessThanOrEqual(CORE_BUDGET);
   });
 
-  it('bundles the other edge-safe entries (jobs, sync, codec, http, client, supabase) for a neutral platform', async () => {
-    for (const name of ['jobs', 'sync', 'codec', 'http', 'client', 'supabase'] as const) {
-      const { bytes } = await bundle([entries[name]]);
+  it('bundles the other edge-safe entries (jobs, sync, codec, http, dashboard, client, supabase) for a neutral platform', async () => {
+    for (const name of ['jobs', 'sync', 'codec', 'http', 'dashboard', 'client', 'supabase'] as const) {
+      const { bytes, metafile } = await bundle([entries[name]]);
       expect(bytes.length, name).toBeGreaterThan(0);
+      expect(Object.keys(metafile.inputs).filter((f) => f.includes('node_modules')), name).toEqual([]);
     }
   });
 

@@ -24,6 +24,12 @@ export interface NodeResponseLike {
   statusCode: number;
   setHeader(name: string, value: string | string[]): unknown;
   end(chunk?: Uint8Array): unknown;
+  /** Used to stream `text/event-stream` responses chunk by chunk (Server-Sent Events). */
+  write?(chunk: Uint8Array): unknown;
+  /** Sends the status and headers before the first chunk of a stream. */
+  flushHeaders?(): unknown;
+  /** `'close'` ends a stream whose client went away. */
+  on?(event: 'close', listener: () => void): unknown;
 }
 
 /** Options of {@link toNodeHandler}. */
@@ -103,7 +109,27 @@ export async function sendWebResponse(res: NodeResponseLike, response: Response,
   response.headers.forEach((value, key) => { if (key !== 'set-cookie') res.setHeader(key, value); });
   if (cookies.length) res.setHeader('set-cookie', cookies);
   if (method === 'HEAD' || response.body === null) { res.end(); return; }
+  if (res.write && response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await streamBody(res as NodeResponseLike & Required<Pick<NodeResponseLike, 'write'>>, response.body);
+    return;
+  }
   res.end(new Uint8Array(await response.arrayBuffer()));
+}
+
+/** Write an event stream as it comes, until it ends or the client goes away. */
+async function streamBody(res: NodeResponseLike & Required<Pick<NodeResponseLike, 'write'>>, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  res.on?.('close', () => { reader.cancel().catch(() => undefined); });
+  res.flushHeaders?.();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      res.write(value);
+    }
+  } finally {
+    res.end();
+  }
 }
 
 /**

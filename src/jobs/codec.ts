@@ -78,9 +78,16 @@ export function encodeJson(name: string, what: 'payload' | 'result', value: unkn
   }
 }
 
-/** A readable `{ name, message }` for anything a handler may throw (strings, objects, undefined). */
+/** Longest stack kept with a job's error, in characters. */
+const MAX_STACK_LENGTH = 4_000;
+
+/** A readable `{ name, message }` (and the stack of an `Error`) for anything a handler may throw (strings, objects, undefined). */
 export function toJobError(err: unknown): JobError {
-  if (err instanceof Error) return { name: err.name || 'Error', message: err.message || String(err) };
+  if (err instanceof Error) {
+    const out: JobError = { name: err.name || 'Error', message: err.message || String(err) };
+    if (typeof err.stack === 'string' && err.stack !== '') out.stack = err.stack.slice(0, MAX_STACK_LENGTH);
+    return out;
+  }
   if (typeof err === 'string') return { name: 'Error', message: err };
   if (err === undefined || err === null) return { name: 'Error', message: `handler threw ${String(err)}` };
   try {

@@ -25,7 +25,7 @@ export { Worker, type WorkerOptions, type StopOptions } from './worker.js';
 export { runDue, type RunDueOptions } from './run-due.js';
 export type { RunOutcome } from './run-job.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-export type { ScheduleOptions } from './schedule.js';
+export type { ScheduleInfo, ScheduleOptions } from './schedule.js';
 export { MAX_JOB_ID_LENGTH, MAX_JOB_NAME_LENGTH } from './codec.js';
 export { semaphore, type Semaphore, type SemaphoreOptions, type SemaphoreAcquireOptions, type SemaphorePermit } from './semaphore.js';
 export type { SemaphoreBackend, SemaphoreAttempt } from './semaphore-backend.js';

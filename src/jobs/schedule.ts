@@ -78,6 +78,31 @@ export function dueSlots(entry: ScheduleEntry, now: number): number[] {
   return slots;
 }
 
+/** A registered schedule as `JobQueue.schedules()` shows it. */
+export interface ScheduleInfo {
+  /** The key it is registered under (default: the job name). */
+  key: string;
+  /** The job name each slot runs. */
+  name: string;
+  /** The cron expression, read in `tz`. */
+  cron: string;
+  /** IANA time zone. */
+  tz: string;
+  /** The next slots after now, earliest first. */
+  next: Date[];
+  /** Id the job of each of `next` gets (the same on every instance). */
+  nextIds: string[];
+}
+
+/** `entry` with its next `count` slots after `now`. */
+export function scheduleInfo(entry: ScheduleEntry, now: number, count: number): ScheduleInfo {
+  let cron = parsed.get(entry);
+  if (!cron) parsed.set(entry, cron = parseCron(entry.cron, entry.tz));
+  const next: number[] = [];
+  for (let at = now; next.length < count;) next.push(at = cron.next(at));
+  return { key: entry.key, name: entry.name, cron: entry.cron, tz: entry.tz, next: next.map((t) => new Date(t)), nextIds: next.map((t) => slotId(entry, t)) };
+}
+
 /** The idempotent job id of one slot: every instance computes the same id, so a slot runs once. */
 export function slotId(entry: ScheduleEntry, slot: number): string {
   return `$schedule:${entry.key}:${new Date(slot).toISOString()}`;

@@ -102,6 +102,12 @@ export interface JobError {
   name: string;
   /** Readable message, also for thrown strings/objects. */
   message: string;
+  /**
+   * Stack of a thrown `Error` (at most 4,000 characters), kept with the job for dashboards and logs;
+   * absent for other throws and for the errors the core records itself (timeouts, lost leases).
+   * Not part of `jobs.<name>.<state>` events.
+   */
+  stack?: string | undefined;
 }
 
 /** A job as `JobQueue.get` returns it. */
@@ -217,3 +223,6 @@ export interface TickSummary {
   /** Wall time spent, ms. */
   elapsedMs: number;
 }
+
+/** How one run ended, from the runner's point of view. */
+export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';
