@@ -141,6 +141,17 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
       }
     });
 
+    it('sessionPooler: true skips the check (for session-mode poolers, where LISTEN works)', async () => {
+      const bus = postgresSyncBus({ connectionString: bouncer.url, schema, sessionPooler: true, onError: () => undefined });
+      await bus.ready(5_000);
+      await bus.close();
+      const queue = postgresJobQueue({ client: pooled, schema, sessionPooler: true, preparedStatements: prepared, handlers: { w: () => undefined } });
+      const worker = new Worker(queue, undefined, { autostart: false });
+      await worker.start();
+      await worker.stop();
+      await queue.close();
+    });
+
     it('a direct connection passes the same check (the bus comes up)', async () => {
       const bus = postgresSyncBus({ connectionString: DATABASE_URL, schema, onError: () => undefined });
       await bus.ready(5_000);
