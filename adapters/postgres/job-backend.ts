@@ -52,8 +52,8 @@ class PostgresJobBackend implements WorkerBatchBackend {
       }, () => {
         // The listener connection dropped: wake everyone once (a notification may be lost), then re-listen.
         for (const l of this.#listeners) l('');
-        void this.#channel?.start(2_000);
-      });
+        void this.#channel?.start(2_000).catch(() => undefined);
+      }, options.sessionPooler ? { mode: 'allow' } : { mode: 'refuse', what: 'postgresJobQueue wake-ups' });
       this.subscribe = (listener) => this.#subscribe(listener);
     }
   }

@@ -32,6 +32,13 @@ export interface PostgresJobBackendOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * `client` goes through a session-mode pooler (PgBouncer `pool_mode = session`, Supavisor port
+   * 5432), where LISTEN works. Otherwise wake-ups through any pooler are refused: the worker's
+   * `start()` rejects with a `BotwireConfigError` (use a direct connection or `listen: false`).
+   * @default false
+   */
+  sessionPooler?: boolean;
 }
 
 /** Options of {@link postgresJobQueue}: where the jobs live plus every {@link JobQueueOptions} option. */

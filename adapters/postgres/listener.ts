@@ -1,4 +1,13 @@
+import { BotwireConfigError } from 'botwire/adapter-kit';
 import { isPGlite, isPool, type PgPoolConnection, type PgQueryable } from './client.js';
+import { goesThroughPooler, pooledListenError } from './pooler.js';
+
+/**
+ * What a {@link ChannelListener} does when its first connection goes through a pooler: `refuse`
+ * (`start()` rejects with a `BotwireConfigError` naming `what`), `poll` (never listen; `start()`
+ * resolves false) or `allow` (a session-mode pooler, where LISTEN works: no check).
+ */
+export type PoolerPolicy = { mode: 'refuse'; what: string } | { mode: 'poll' | 'allow' };
 
 /** Whether `client` can give us a LISTEN subscription of our own (a pool connection or PGlite). */
 export function canListen(client: PgQueryable): boolean {
@@ -15,12 +24,16 @@ export class ChannelListener {
   #stop: (() => Promise<void>) | undefined;
   #starting: Promise<boolean> | undefined;
   #closed = false;
+  /** Set once the first connection turned out to go through a pooler. */
+  #pooled: BotwireConfigError | undefined;
+  #checked = false;
 
   constructor(
     private readonly client: PgQueryable,
     private readonly channel: string,
     private readonly onPayload: (payload: string) => void,
     private readonly onDrop: () => void,
+    private readonly pooler: PoolerPolicy = { mode: 'poll' },
   ) {}
 
   /** True while notifications are being delivered. */
@@ -31,6 +44,7 @@ export class ChannelListener {
   /** Start listening if not already; resolves false (never rejects) when that failed or took too long. */
   start(timeoutMs: number): Promise<boolean> {
     if (this.#stop) return Promise.resolve(true);
+    if (this.#pooled) return this.pooler.mode === 'refuse' ? Promise.reject(this.#pooled) : Promise.resolve(false);
     if (this.#closed) return Promise.resolve(false);
     this.#starting ??= this.#open(timeoutMs).finally(() => { this.#starting = undefined; });
     return this.#starting;
@@ -42,7 +56,10 @@ export class ChannelListener {
     const opening = this.#subscribe(() => gaveUp);
     const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => { gaveUp = true; resolve(undefined); }, timeoutMs); });
     try {
-      const stop = await Promise.race([opening.catch(() => undefined), timeout]);
+      const stop = await Promise.race([opening.catch((err: unknown) => {
+        if (err === this.#pooled && this.pooler.mode === 'refuse') throw err;
+        return undefined;
+      }), timeout]);
       if (!stop) return false;
       if (this.#closed) { await stop().catch(() => undefined); return false; }
       this.#stop = stop;
@@ -85,6 +102,15 @@ export class ChannelListener {
     conn.on('end', onError);
     conn.on('notification', onNotification);
     try {
+      // One statement on the first connection only: whether a pooler sits in between.
+      if (this.pooler.mode !== 'allow' && !this.#checked) {
+        if (await goesThroughPooler(conn as PgPoolConnection & { processID?: unknown })) {
+          const what = this.pooler.mode === 'refuse' ? this.pooler.what : 'LISTEN';
+          this.#pooled = pooledListenError(what, ', or set `listen: false` so that it polls');
+          throw this.#pooled;
+        }
+        this.#checked = true;
+      }
       await conn.query(`LISTEN ${this.channel}`);
     } catch (err) {
       release(err instanceof Error ? err : undefined);

@@ -17,6 +17,8 @@ export interface DedicatedConnection {
   onNotification(listener: (channel: string, payload: string) => void): void;
   /** Destroy the connection (never returned to a pool: it may have LISTENed or be broken). */
   close(): Promise<void>;
+  /** The backend pid the server (or a pooler) announced at connect, when the driver exposes it. */
+  readonly processID?: unknown;
 }
 
 /** Opens one new dedicated connection per call. */
@@ -40,6 +42,7 @@ function wrap(client: EventfulClient, destroy: () => Promise<void>): DedicatedCo
   client.on('end', () => onLost());
   client.on('notification', (msg: { channel?: string; payload?: string }) => notify?.(msg.channel ?? '', msg.payload ?? ''));
   return {
+    get processID() { return (client as { processID?: unknown }).processID; },
     query: (text, params) => client.query(text, params),
     onLost: (listener) => { lost = listener; },
     onNotification: (listener) => { notify = listener; },

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { goesThroughPooler, pooledListenError } from './pooler.js';
 import { withTimeout, type ConnectionSource, type DedicatedConnection } from './sync-connection.js';
 
 /** What the listener reports. */
@@ -13,6 +14,8 @@ export interface ListenerEvents {
   up(resumed: boolean): void;
   down(error: unknown): void;
   error(error: unknown): void;
+  /** The connection goes through a pooler: listening stopped for good (a `BotwireConfigError`). */
+  refused(error: unknown): void;
 }
 
 /** Timing of {@link ResilientListener}. */
@@ -25,6 +28,8 @@ export interface ListenerTiming {
   timeoutMs: number;
   /** How long a probe may take before the connection counts as dead. */
   probeTimeoutMs: number;
+  /** Check the first connection for a pooler (one `SELECT pg_backend_pid()`) and refuse one. */
+  refusePooler: boolean;
 }
 
 /** Keeps one LISTEN alive on a dedicated connection. */
@@ -65,6 +70,13 @@ export class ResilientListener {
         if (channel === this.channel) this.events.payload(payload);
       });
       conn.onLost((error) => this.#lost(current, error));
+      if (this.timing.refusePooler && !this.#everUp
+        && await withTimeout(goesThroughPooler(conn), this.timing.timeoutMs, 'pooler check')) {
+        this.#closed = true;
+        await conn.close();
+        this.events.refused(pooledListenError('postgresSyncBus', ' as `connectionString` or `client`'));
+        return;
+      }
       await withTimeout(conn.query(`LISTEN "${this.channel}"`), this.timing.timeoutMs, 'LISTEN');
       if (this.#closed) { await conn.close(); return; }
       this.#conn = conn;

@@ -44,6 +44,14 @@ export interface PostgresSyncTransportOptions {
   operationTimeoutMs?: number;
   /** Longest wait between reconnect attempts, in ms. Reconnecting never stops. @default 1_000 */
   maxBackoffMs?: number;
+  /**
+   * The connection goes through a session-mode pooler (one server connection per client for the
+   * client's lifetime, e.g. PgBouncer `pool_mode = session` or Supavisor on port 5432), where LISTEN
+   * works. Without it a connection through any pooler is refused with a `BotwireConfigError` (one
+   * `SELECT pg_backend_pid()` on the first connection compares the pid announced at connect).
+   * @default false
+   */
+  sessionPooler?: boolean;
 }
 
 /** Options of {@link postgresSyncBus}: the transport's and the bus's (its `maxPayloadBytes` is the transport's). */
@@ -137,7 +145,9 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
         up: (resumed) => events.up(resumed),
         down: (error) => events.down(error),
         error: (error) => events.error(error),
+        refused: (error) => events.down(error),
       }, {
+        refusePooler: options.sessionPooler !== true,
         maxBackoffMs: options.maxBackoffMs ?? 1_000, probeIntervalMs: options.probeIntervalMs ?? 10_000,
         probeTimeoutMs: options.probeTimeoutMs ?? 5_000, timeoutMs,
       });
@@ -172,9 +182,11 @@ export function postgresSyncTransport(options: PostgresSyncTransportOptions): Sy
  * ```
  */
 export function postgresSyncBus<TM extends object = Record<string, unknown>>(options: PostgresSyncBusOptions): SyncBus<TM> {
-  const { client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, ...bus } = options ?? {};
+  const {
+    client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, sessionPooler, ...bus
+  } = options ?? {};
   const transport = postgresSyncTransport({
-    client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs,
+    client, connectionString, schema, maxPayloadBytes, probeIntervalMs, probeTimeoutMs, operationTimeoutMs, maxBackoffMs, sessionPooler,
   });
   return createSyncBus<TM>({ ...bus, maxPayloadBytes: transport.maxPayloadBytes, transport });
 }

@@ -101,6 +101,8 @@ export class Worker {
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopping = false;
   #stopped = false;
+  /** What the first `start()` settled with: later calls (and autostart's) share it. */
+  #started: Promise<void> | undefined;
   #waitingForSlot = false;
   /**
    * The last claim came back short because a limit or group cap held jobs back: a run of this
@@ -127,7 +129,7 @@ export class Worker {
     this.#retentionEvery = options.retentionIntervalMs ?? 60_000;
     this.#onOutcome = options.onOutcome;
     this.#onLifecycle = options.onLifecycle;
-    if (options.autostart ?? true) void this.start();
+    if (options.autostart ?? true) this.start().catch((err: unknown) => queue.onError(err));
   }
 
   /** Jobs running right now. */
@@ -142,11 +144,19 @@ export class Worker {
     return this.#recording >= this.#maxPending ? 0 : this.#concurrency - this.#handling;
   }
 
-  /** Start the loop (idempotent). Resolves once wake-ups are subscribed and the queue was looked at once. */
-  async start(): Promise<void> {
-    if (this.#loop || this.#stopping) return;
-    let ready!: () => void;
-    const subscribed = new Promise<void>((r) => { ready = r; });
+  /**
+   * Start the loop (idempotent). Resolves once wake-ups are subscribed and the queue was looked at
+   * once; rejects with a `BotwireConfigError` (and stops) when the backend refused to subscribe.
+   */
+  start(): Promise<void> {
+    if (this.#stopping && !this.#started) return Promise.resolve();
+    this.#started ??= this.#begin();
+    return this.#started;
+  }
+
+  async #begin(): Promise<void> {
+    let ready!: (refused?: BotwireConfigError) => void;
+    const subscribed = new Promise<void>((resolve, reject) => { ready = (refused) => (refused ? reject(refused) : resolve()); });
     this.#loop = this.#run(ready);
     await subscribed;
     if (!this.#stopping) {
@@ -156,7 +166,7 @@ export class Worker {
     }
   }
 
-  async #run(ready: () => void): Promise<void> {
+  async #run(ready: (refused?: BotwireConfigError) => void): Promise<void> {
     const { queue } = this;
     const internals = queueInternals(queue);
     if (queue.backend.subscribe) {
@@ -165,6 +175,8 @@ export class Worker {
           if (this.#names.includes(name) && !this.#waitingForSlot) this.#wake.notify();
         });
       } catch (err) {
+        // A configuration the backend refuses (wake-ups through a transaction pooler) stops the worker.
+        if (err instanceof BotwireConfigError) { this.#stopping = true; ready(err); return; }
         queue.onError(err); // polling still works
       }
     }

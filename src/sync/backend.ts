@@ -17,7 +17,11 @@ export interface SyncTransportEvents {
    * meanwhile were missed); the core then emits `$resync`.
    */
   up(resumed: boolean): void;
-  /** The connection to the broker was lost; the transport keeps reconnecting on its own. */
+  /**
+   * The connection to the broker was lost; the transport keeps reconnecting on its own. With a
+   * `BotwireConfigError` the transport gave up for good (it was configured with a connection it
+   * cannot use): `ready()` then rejects with that error.
+   */
   down(error?: unknown): void;
   /** A non-fatal problem worth logging (a failed reconnect attempt, an unreadable message). */
   error(error: unknown): void;

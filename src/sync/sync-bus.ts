@@ -133,6 +133,8 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private seq = 0;
   private inFlight = 0;
   private wasDown = false;
+  /** Set when the transport refused its configuration for good: what `ready()` rejects with. */
+  private refusal: BotwireConfigError | undefined;
 
   constructor(options: SyncBusOptions) {
     if (!options?.transport || typeof options.transport.send !== 'function') {
@@ -203,6 +205,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   ready(timeoutMs = 10_000): Promise<void> {
     if (this.current === 'up') return Promise.resolve();
     if (this.current === 'closed') return Promise.reject(new SyncBusClosedError(this.instanceId));
+    if (this.refusal) return Promise.reject(this.refusal);
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         resolve: () => { clearTimeout(timer); resolve(); },
@@ -385,6 +388,13 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     const first = this.current !== 'down';
     this.current = 'down';
     this.wasDown = true;
+    if (error instanceof BotwireConfigError) {
+      this.refusal = error;
+      for (const w of this.waiters) w.reject(error);
+      this.waiters.clear();
+      this.report(error);
+      return;
+    }
     if (first) this.report(new BackendUnavailableError(this.transport.name, 'sync subscription', error));
   }
 
