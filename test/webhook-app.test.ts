@@ -343,10 +343,20 @@ describe('webhook-app: the Vercel functions and crons', () => {
       // A rewrite keeps the original path: /api/admin/buttons reaches api/admin.ts.
       const buttons = await admin.GET(new Request('https://x.vercel.app/api/admin/buttons', bearer(DEMO_SECRETS.ADMIN_TOKEN)));
       expect(((await buttons.json()) as unknown[]).length).toBe(4);
-      expect((await health.GET(new Request('https://x.vercel.app/api/health'))).status).toBe(200);
-      const vercel = JSON.parse(readFileSync(new URL('../examples/webhook-app/vercel.json', import.meta.url), 'utf8')) as { crons: Array<{ path: string; schedule: string }> };
+      const checked = await health.GET(new Request('https://x.vercel.app/api/health'));
+      expect(checked.status).toBe(200);
+      expect(Object.keys(((await checked.json()) as { checks: object }).checks).sort()).toEqual(['bus', 'jobs', 'sessions']);
+      // The ops dashboard: a rewrite keeps /admin/ops/… as the path.
+      const ops = await import('../examples/webhook-app/api/ops.js');
+      expect((await ops.GET(new Request('https://x.vercel.app/admin/ops/'))).status).toBe(401);
+      expect((await ops.GET(new Request('https://x.vercel.app/admin/ops/', bearer(DEMO_SECRETS.ADMIN_TOKEN)))).status).toBe(200);
+      const vercel = JSON.parse(readFileSync(new URL('../examples/webhook-app/vercel.json', import.meta.url), 'utf8')) as {
+        crons: Array<{ path: string; schedule: string }>; rewrites: Array<{ source: string; destination: string }>;
+      };
       expect(vercel.crons).toEqual([{ path: '/api/cron/tick', schedule: '*/5 * * * *' }, { path: '/api/cron/cleanup', schedule: '0 */6 * * *' }]);
       for (const c of vercel.crons) expect(existsSync(new URL(`../examples/webhook-app${c.path}.ts`, import.meta.url))).toBe(true);
+      expect(vercel.rewrites).toContainEqual({ source: '/admin/ops/:path*', destination: '/api/ops' });
+      for (const r of vercel.rewrites) expect(existsSync(new URL(`../examples/webhook-app${r.destination}.ts`, import.meta.url))).toBe(true);
       await (await (await import('../examples/webhook-app/src/app.js')).getApp()).close();
     } finally {
       process.env = saved;
