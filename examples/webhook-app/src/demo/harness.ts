@@ -153,6 +153,9 @@ export class Harness {
   env: Record<string, string> = {};
   server?: string;
   #known = new Map<number, string>();
+  /** Names of the users' chats, and the chat that spoke last: messages to another chat are marked. */
+  #names = new Map<string, string>();
+  #lastChat = '';
 
   static async start(options: HarnessOptions): Promise<Harness> {
     const h = new Harness();
@@ -195,15 +198,19 @@ export class Harness {
       const before = this.#known.get(u.messageId);
       if (before === text) continue;
       this.#known.set(u.messageId, text);
-      this.lines.push({ at: performance.now() - this.started, kind: before === undefined ? 'bot' : 'edit', text });
+      const chat = String(u.message.chat_id);
+      const to = chat !== this.#lastChat && this.#names.has(chat) ? `→ ${this.#names.get(chat)}: ` : '';
+      this.lines.push({ at: performance.now() - this.started, kind: before === undefined ? 'bot' : 'edit', text: to + text });
     }
   }
 
   /** A chat with one user (private chat: chat id = user id). */
   user(id: number, name: string) {
     const client = this.telegram.getClient(this.env.BOT_TOKEN!, { userId: id, chatId: id, firstName: name, userName: name.toLowerCase(), type: 'private' });
+    this.#names.set(String(id), name);
     const act = async (shown: string, send: () => Promise<void>): Promise<void> => {
       this.collect();
+      this.#lastChat = String(id);
       const t = performance.now();
       const line: Line = { at: t - this.started, kind: 'user', who: name, text: shown };
       this.lines.push(line);
