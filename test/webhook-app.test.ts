@@ -192,7 +192,8 @@ describe('webhook-app: routes refuse what they must', () => {
   it('/admin/ops: the dashboard refuses without the admin token, serves the page with the token or the panel\'s cookie', async () => {
     const get = (path: string, headers: Record<string, string> = {}) => app.fetch(new Request(url(path), { headers }));
     // Refused: no credentials, a wrong token, a forged cookie. The page says to sign in (401).
-    for (const headers of [{}, { authorization: 'Bearer not-the-admin-token' }, { cookie: 'webhook_app_admin=0123abcd' }]) {
+    const refused: Array<Record<string, string>> = [{}, { authorization: 'Bearer not-the-admin-token' }, { cookie: 'webhook_app_admin=0123abcd' }];
+    for (const headers of refused) {
       expect((await get('/admin/ops/', headers)).status).toBe(401);
       expect((await get('/admin/ops/api/overview', headers)).status).toBe(401);
     }
