@@ -101,7 +101,7 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
     });
     try {
       // worker.started: after the worker's first look at the queue.
-      for (let i = 0; i < 100 && sent(1).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 100 && (sent(1).length === 0 || sent(2).length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(sent(1)).toEqual([expect.stringMatching(/^✅ pid \d+: worker started \(report, imagine × 4\)$/)]);
       expect(sent(2)).toEqual(sent(1));
 
