@@ -97,12 +97,12 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
   it('a job in flight finishes, the admins are told, every step is clean and the exit code is 0', async () => {
     const app = await spawnApp({
       ...DEMO_SECRETS, ADMIN_IDS: '1,2', BACKEND: 'memory', TELEGRAM_API_ROOT: telegram.config.apiURL,
-      WORKER: '1', NOTIFY_ADMINS: '1', LOG_LEVEL: 'info', IMAGINE_MS: '1500-1500',
+      WORKER: '1', NOTIFY_ADMINS: '1', LOG_LEVEL: 'info', IMAGINE_MS: '1500-1500', HOSTNAME: 'bot-1',
     });
     try {
       // worker.started: after the worker's first look at the queue.
       for (let i = 0; i < 100 && (sent(1).length === 0 || sent(2).length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(sent(1)).toEqual([expect.stringMatching(/^✅ pid \d+: worker started \(report, imagine × 4\)$/)]);
+      expect(sent(1)).toEqual([expect.stringMatching(/^✅ bot-1: worker started \(report, imagine × 4\)$/)]);
       expect(sent(2)).toEqual(sent(1));
 
       const added = await fetch(`${app.url}/api/jobs/imagine`, {
@@ -122,8 +122,8 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
       expect(performance.now() - stopped).toBeLessThan(8_000);
       for (const admin of [1, 2]) {
         expect(sent(admin).slice(1)).toEqual([
-          expect.stringMatching(/^🔻 pid \d+: stopping \(SIGTERM\), running jobs get 10 s$/),
-          expect.stringMatching(/^🛑 pid \d+: stopped in \d+ ms$/),
+          expect.stringMatching(/^🔻 bot-1: stopping \(SIGTERM\), running jobs get 10 s$/),
+          expect.stringMatching(/^🛑 bot-1: stopped in \d+ ms$/),
         ]);
       }
       const logs = app.logs().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
