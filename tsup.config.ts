@@ -21,6 +21,7 @@ export const entries = {
   react: 'integrations/react/index.ts',
   grammy: 'integrations/grammy/index.ts',
   telegraf: 'integrations/telegraf/index.ts',
+  otel: 'integrations/otel/index.ts',
 } as const;
 
 export default defineConfig({
@@ -34,5 +35,5 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // Peers are never bundled: users install the ones they use.
-  external: ['ioredis', 'pg', '@electric-sql/pglite', '@supabase/supabase-js', 'grammy', 'telegraf', 'ws', 'react', 'vitest'],
+  external: ['ioredis', 'pg', '@electric-sql/pglite', '@supabase/supabase-js', 'grammy', 'telegraf', 'ws', 'react', 'vitest', '@opentelemetry/api'],
 });

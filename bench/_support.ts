@@ -30,9 +30,9 @@ export interface JobImpl {
 export const jobPayload = (i: number): { i: number; pad: string } => ({ i, pad: 'x'.repeat(1_000) });
 
 /** botwire's side of a job bench: `noop` jobs on `queue`, worked by a `Worker`; `close` frees the connections. */
-export function botwireJobs(queue: JobQueue, close: () => Promise<void>): JobImpl {
+export function botwireJobs(queue: JobQueue, close: () => Promise<void>, name = 'botwire'): JobImpl {
   return {
-    name: 'botwire',
+    name,
     add: (i) => queue.add('noop', jobPayload(i)),
     async startWorker(concurrency, onStart) {
       const worker = new Worker(queue, { noop: ({ job }) => { onStart((job.payload as { i: number }).i); return null; } }, { concurrency });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- jobs-redis [--quick] [--jobs=N] [--runs=N] [--latency-jobs=N] [--rate=N] [--limited-jobs=N] [--redis-url=URL]`
+ * `npm run bench -- jobs-redis [--quick] [--jobs=N] [--runs=N] [--latency-jobs=N] [--rate=N] [--limited-jobs=N] [--redis-url=URL] [--observe]`
  *
  * botwire's Redis JobQueue vs BullMQ 6 in the same run, on the same Redis (separate prefixes):
  * - add N no-op jobs with a 1 KB payload (16 adds in flight), then drain them with one worker at
@@ -14,7 +14,8 @@
  *   per job of the Redis server process and of this (client) process.
  * Each figure is the median of `--runs` runs. By default a private redis-server is started so
  * that other processes' traffic cannot leak into the command counts; `--redis-url` uses another
- * server (keys are then deleted by prefix instead of flushing).
+ * server (keys are then deleted by prefix instead of flushing). `--observe` adds botwire with a
+ * pino logger and OpenTelemetry installed, sampling off (bench/_observability.ts), in the same runs.
  */
 import { spawnSync } from 'node:child_process';
 import { Queue, Worker as BullWorker } from 'bullmq';
@@ -22,6 +23,7 @@ import { Redis } from 'ioredis';
 import { redisJobQueue } from 'botwire/redis';
 import { deleteKeys } from '../test/support/redis-keys.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
+import { observability, observe } from './_observability.js';
 import { botwireFleet, bullmqFleet, type FleetImpl } from './_redis-fleet.js';
 import { botwireJobs, jobPayload, median, pacedLatency, percentile, runOps, type JobImpl } from './_support.js';
 
@@ -54,6 +56,14 @@ type Impl = JobImpl;
 function botwire(url: string, prefix: string): Impl {
   const client = new Redis(url);
   return botwireJobs(redisJobQueue({ client, prefix, handlers: { noop: () => null } }), async () => { await client.quit(); });
+}
+
+const OBSERVED = 'botwire +log +otel';
+
+function botwireObserved(url: string, prefix: string): Impl {
+  const client = new Redis(url);
+  const queue = redisJobQueue({ client, prefix, handlers: { noop: () => null }, ...observability() });
+  return botwireJobs(queue, async () => { await client.quit(); }, OBSERVED);
 }
 
 function bullmq(url: string, prefix: string): Impl {
@@ -170,7 +180,10 @@ async function main(): Promise<void> {
   // Phases alternate between the libraries (and which goes first alternates by run), so a change
   // in machine load hits both alike.
   for (let run = 0; run < RUNS; run++) {
-    const order = run % 2 ? [bullmq, botwire] : [botwire, bullmq];
+    // Each library takes each place in the order in turn (with --observe, three places: run at
+    // least 3 times), so no one always follows the same predecessor's teardown.
+    const libs = observe ? [botwire, botwireObserved, bullmq] : [botwire, bullmq];
+    const order = [...libs.slice(run % libs.length), ...libs.slice(0, run % libs.length)];
     for (const c of [1, 10]) {
       for (const make of order) {
         const impl = make(url, await fresh());
@@ -203,15 +216,19 @@ async function main(): Promise<void> {
 function report(samples: Sample[]): void {
   const metrics = [...new Set(samples.map((s) => s.metric))];
   const med = (impl: string, metric: string): number => median(samples.filter((s) => s.impl === impl && s.metric === metric).map((s) => s.value));
-  console.log('\n| metric | botwire | BullMQ 6 | botwire ÷ BullMQ |');
-  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`\n| metric | botwire | BullMQ 6 | botwire ÷ BullMQ |${observe ? ` ${OBSERVED} | observed ÷ plain |` : ''}`);
+  console.log(`| --- | ---: | ---: | ---: |${observe ? ' ---: | ---: |' : ''}`);
   for (const m of metrics) {
     const a = med('botwire', m);
     const b = med('BullMQ 6', m);
     const fmt = (v: number): string => (m.includes('jobs/s') || m.includes('µs') ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
     // For rates higher is better; for latency and counts lower is better: the ratio says "× better".
     const ratio = m.includes('jobs/s') ? a / b : b / a;
-    console.log(`| ${m} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(2)}×${m.includes('jobs/s') ? '' : ' fewer/lower'} |`);
+    // observed ÷ plain: for rates, 0.95 = 5 % slower; for costs, 1.05 = 5 % more.
+    const observed = observe && samples.some((s) => s.impl === OBSERVED && s.metric === m);
+    const o = observed ? med(OBSERVED, m) : 0;
+    const extra = !observe ? '' : observed ? ` ${fmt(o)} | ${(o / a).toFixed(3)} |` : ' — | — |';
+    console.log(`| ${m} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(2)}×${m.includes('jobs/s') ? '' : ' fewer/lower'} |${extra}`);
   }
 }
 

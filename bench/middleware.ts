@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- middleware [--quick] [--runs=N] [--updates=N] [--only=<name part>] [--backend=redis|postgres]`
+ * `npm run bench -- middleware [--quick] [--runs=N] [--updates=N] [--only=<name part>] [--backend=redis|postgres] [--observe]`
  *
  * Updates through real bots (`bot.handleUpdate`, no network) whose handler does a read-modify-write
  * on the session (`ctx.session.count++` with a yield in between), 100 chats, 50 updates in flight:
@@ -11,7 +11,8 @@
  * over the same bot without sessions, client round trips per update, client and server CPU per
  * update (server: Redis `INFO cpu`; Postgres: its processes' times in /proc when it runs on this
  * machine), lost updates (successful updates whose increment is missing from the stored counters)
- * and SessionConflictErrors.
+ * and SessionConflictErrors. `--observe` adds botwire 'serialize' with a pino logger and
+ * OpenTelemetry installed, sampling off (bench/_observability.ts), interleaved with the plain one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { PsqlAdapter } from '@grammyjs/storage-psql';
@@ -26,6 +27,7 @@ import { session, type SessionFlavor } from 'botwire/grammy';
 import { telegrafStore } from 'botwire/telegraf';
 import type { SessionStore } from 'botwire';
 import { grammyBot, telegrafBot, textUpdate } from '../test/support/telegram.js';
+import { observability, observe } from './_observability.js';
 import { countingPg, countingRedis, median, percentile } from './_support.js';
 
 const quick = process.argv.includes('--quick');
@@ -229,10 +231,12 @@ function storeImpl(
   };
 }
 
-function botwireImpl(name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
+function botwireImpl(
+  name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number, observed = false,
+): Impl {
   return storeImpl(name, makeStore, calls, (store) => {
     const bot = grammyBot<Context & SessionFlavor<Counter>>();
-    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000 }));
+    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000, ...(observed ? observability() : {}) }));
     bot.on('message', (ctx) => increment(ctx.session));
     return (u) => bot.handleUpdate(u as never);
   }, String);
@@ -333,6 +337,7 @@ async function main(): Promise<void> {
   const rGrammy = redis();
   const rTelegraf = redis();
   const rSeq = redis();
+  const rObs = redis();
   const redisStores: Array<SessionStore<unknown>> = [];
   const rStore = (client: Redis) => (space: string) => { const s = redisSessionStore({ client, prefix: `bench:mw:${space}:` }); redisStores.push(s); return s; };
   const redisImpls: Impl[] = [
@@ -341,6 +346,7 @@ async function main(): Promise<void> {
     grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => storageRedis(rGrammy.client, space), rGrammy.calls),
     grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => storageRedis(rSeq.client, space), rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
+    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', rStore(rObs.client), rObs.calls, true)] : []),
   ];
   const info = new Redis(REDIS_URL);
   clients.push(info);
@@ -362,6 +368,7 @@ async function main(): Promise<void> {
   const pGrammy = pool();
   const pTelegraf = pool();
   const pSeq = pool();
+  const pObs = pool();
   const pgStores: Array<SessionStore<unknown>> = [];
   const pStore = (client: pg.Pool) => (space: string) => { const s = postgresSessionStore({ client, schema, prefix: `${space}:` }); pgStores.push(s); return s; };
   const pgImpls: Impl[] = [
@@ -376,6 +383,7 @@ async function main(): Promise<void> {
       return adapter as never;
     }, pSeq.calls, true),
     telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
+    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', pStore(pObs.client), pObs.calls, true)] : []),
   ];
   serverCpu = postgresCpu() === undefined ? undefined : async () => postgresCpu()!;
   rows.push(...(await measureAll('Postgres', pgImpls, baseline)));

@@ -21,6 +21,8 @@ export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-li
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';
 export { verifyInitData, type VerifiedInitData, type VerifyInitDataOptions, type InitDataUser, type InitDataChat } from './telegram/init-data.js';
 export type { BackendErrorKind, BackendInfo } from './adapter-kit/backend-call.js';
+export type { Logger, LogFields, LogLevel } from './logger.js';
+export type { Telemetry, TelemetrySpan, TelemetrySpanKind, TelemetryAttributes } from './telemetry.js';
 export {
   probeHealth, boundedHealth, type HealthReport, type HealthCheckable, type HealthDetails, type BackendHealth,
 } from './health.js';

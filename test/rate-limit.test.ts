@@ -12,6 +12,7 @@ import { rateLimit as telegrafRateLimit } from '../integrations/telegraf/index.j
 import { decideHit } from '../src/rate-limit/rate-limit-backend.js';
 import type { RateLimitStore } from '../src/rate-limit/rate-limit-store.js';
 import { BackendUnavailableError, BotwireConfigError } from '../src/errors.js';
+import type { LogFields } from '../src/logger.js';
 import { grammyBot, telegrafBot, textUpdate, inlineQueryUpdate } from './support/telegram.js';
 import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { needs, REDIS_URL, uniqueName } from './support/services.js';
@@ -121,14 +122,15 @@ rateLimitSuite('memory', (() => { const shared = memoryRateLimitStore(); return 
 describe('rateLimit() backend failures', () => {
   const down = { name: 'test', hit: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) };
   it("fails open by default with a warning, or fails the update with onBackendError: 'fail'", async () => {
-    const warnings: string[] = [];
+    const warnings: Array<{ fields: LogFields; message: string }> = [];
     const open = grammyBot<Context>();
     let handled = 0;
-    open.use(rateLimit({ backend: down, limit: 1, windowMs: 1_000, logger: { warn: (m) => { warnings.push(m); } } }));
+    open.use(rateLimit({ backend: down, limit: 1, windowMs: 1_000, logger: { warn: (fields, message) => { warnings.push({ fields, message }); } } }));
     open.on('message', () => { handled++; });
     await open.handleUpdate(textUpdate(user(), 'x'));
     expect(handled).toBe(1);
     expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.fields).toMatchObject({ key: expect.any(String), error: { code: 'BACKEND_UNAVAILABLE' } });
     const closed = grammyBot<Context>();
     closed.use(rateLimit({ backend: down, limit: 1, windowMs: 1_000, onBackendError: 'fail' }));
     closed.on('message', () => { handled++; });

@@ -1,5 +1,6 @@
 import { BotwireConfigError } from '../../src/errors.js';
 import { MAX_JOB_ID_LENGTH } from '../../src/jobs/codec.js';
+import { queueInternals } from '../../src/jobs/job-queue.js';
 import { runDue } from '../../src/jobs/run-due.js';
 import type { Job } from '../../src/jobs/types.js';
 import { intInRange } from '../../src/internal/validate.js';
@@ -172,7 +173,7 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
     return json(200, statusView(await queue.retry(id), exposeErrors));
   }
 
-  return async function handleJobsRequest(request: Request): Promise<Response> {
+  const handle = async (request: Request): Promise<Response> => {
     try {
       let path: string;
       try { path = new URL(request.url).pathname; } catch { return fail(400, 'BAD_REQUEST', 'The request URL or Host header is invalid.'); }
@@ -205,5 +206,17 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
     } catch (err) {
       return errorResponse(err, onError);
     }
+  };
+  const logger = options.logger ?? queueInternals(queue).logger;
+  if (!logger) return handle;
+  return async function handleJobsRequest(request: Request): Promise<Response> {
+    const response = await handle(request);
+    // Refusals are what an operator watches for (a leaked or rotated cron secret, a broken client).
+    if (response.status === 401 || response.status === 403) {
+      let path = '';
+      try { path = new URL(request.url).pathname; } catch { /* answered 400 above */ }
+      logger.warn({ name: path, method: request.method, status: response.status }, 'botwire http: request refused');
+    }
+    return response;
   };
 }

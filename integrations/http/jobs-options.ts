@@ -5,6 +5,7 @@
  */
 import { BotwireConfigError } from '../../src/errors.js';
 import type { JobQueue } from '../../src/jobs/job-queue.js';
+import type { Logger } from '../../src/logger.js';
 import type { Job, JobHandlers } from '../../src/jobs/types.js';
 import type { CleanupTargets } from './cleanup-handler.js';
 
@@ -92,6 +93,12 @@ export interface JobsHttpOptions {
   pollAfterSeconds?: number;
   /** Where unexpected errors go, with full details (responses carry none). @default the queue's onError */
   onError?: (error: unknown) => void;
+  /**
+   * Receives a `warn` line per refused request (401: wrong or missing cron secret, 403: `authorize`
+   * said no) with the path, method and status; never the credentials.
+   * @default the queue's `logger`
+   */
+  logger?: Logger;
 }
 
 /** Refuse options that leave the job routes open by accident, or that are not what they claim. @internal */

@@ -9,12 +9,14 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import { importPeer } from '../../src/adapter-kit/import-peer.js';
 import { BotwireConfigError } from '../../src/errors.js';
+import { errorFields } from '../../src/logger.js';
 import { encodeEventFrame, SYNC_SUBPROTOCOL, SyncCloseCode } from '../../src/sync/protocol.js';
 import { compilePattern } from '../../src/sync/topic-pattern.js';
 import { RESYNC_TOPIC } from '../../src/sync/types.js';
 import { extractToken } from './auth.js';
 import { Connection, type GatewayCore } from './connection.js';
-import type { SyncAuthorization, SyncGateway, SyncGatewayOptions } from './options.js';
+import { observeConnect } from './observe.js';
+import type { ConnectOutcome, SyncAuthorization, SyncGateway, SyncGatewayOptions } from './options.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
 type WsModule = typeof import('ws');
@@ -65,7 +67,9 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
   const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 30_000, 10);
   const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, 16_384, 256);
   const maxConnections = positive('maxConnections', options.maxConnections, 10_000);
-  const report = options.onError ?? ((e: unknown) => console.error(e));
+  const { logger } = options;
+  const report = options.onError ?? (logger ? (e: unknown) => logger.error({ error: errorFields(e) }, 'botwire gateway') : (e: unknown) => console.error(e));
+  const observed = logger !== undefined || options.telemetry !== undefined;
   const { WebSocketServer: Wss } = await loadWs();
 
   let seq = 0;
@@ -142,14 +146,19 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       return;
     }
     socket.on('error', (e) => { if (!routine(e)) report(e); });
-    void admit(request, socket, head, url);
+    if (observed) void observeConnect(options, request, () => admit(request, socket, head, url), () => conns.size);
+    else void admit(request, socket, head, url);
   };
 
-  async function admit(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    if (closed || draining) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 1\r\n');
+  async function admit(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<ConnectOutcome> {
+    const refuse = (outcome: ConnectOutcome, status: number, text: string, headers?: string): ConnectOutcome => {
+      reject(socket, status, text, headers);
+      return outcome;
+    };
+    if (closed || draining) return refuse('closing', 503, 'Service Unavailable', 'Retry-After: 1\r\n');
     // Upgrades still being authorized count too, so a flood of slow handshakes cannot pile up.
-    if (conns.size + pending >= maxConnections) return reject(socket, 503, 'Service Unavailable', 'Retry-After: 5\r\n');
-    if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return reject(socket, 403, 'Forbidden');
+    if (conns.size + pending >= maxConnections) return refuse('full', 503, 'Service Unavailable', 'Retry-After: 5\r\n');
+    if (options.allowedOrigins && !options.allowedOrigins.includes(String(request.headers.origin))) return refuse('origin', 403, 'Forbidden');
     let auth: SyncAuthorization | false | null | undefined;
     let allow: string[];
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -161,17 +170,17 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
           timer = setTimeout(() => fail(timeout), authorizeTimeoutMs);
         }),
       ]);
-      if (!auth) return reject(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer\r\n');
+      if (!auth) return refuse('unauthorized', 401, 'Unauthorized', 'WWW-Authenticate: Bearer\r\n');
       allow = [...auth.allow];
       for (const p of allow) compilePattern(p);
     } catch (e) {
       report(e);
-      return e === timeout ? reject(socket, 503, 'Service Unavailable') : reject(socket, 500, 'Internal Server Error');
+      return e === timeout ? refuse('timeout', 503, 'Service Unavailable') : refuse('error', 500, 'Internal Server Error');
     } finally {
       clearTimeout(timer);
       pending--;
     }
-    if (closed || draining || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
+    if (closed || draining || socket.destroyed) return refuse('closing', 503, 'Service Unavailable');
     const id = auth.id;
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.on('error', (e) => { if (!routine(e)) report(e); });
@@ -179,6 +188,7 @@ export async function createSyncGateway(options: SyncGatewayOptions): Promise<Sy
       conns.add(conn);
       ws.on('close', () => conns.delete(conn));
     });
+    return 'accepted';
   }
 
   server.on('upgrade', onUpgrade);

@@ -4,7 +4,9 @@
  * @module
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Logger } from '../../src/logger.js';
 import type { SyncBus } from '../../src/sync/types.js';
+import type { Telemetry } from '../../src/telemetry.js';
 import type { HealthReport } from '../../src/health.js';
 
 /** What `authorize` grants a connection. */
@@ -80,9 +82,25 @@ export interface SyncGatewayOptions {
   resumeWindowMs?: number;
   /** Refused frames a connection may send before it is closed (4400/4403/4429). @default 10 */
   maxBadFrames?: number;
-  /** Non-fatal problems (authorize throwing, socket errors). @default console.error */
+  /** Non-fatal problems (authorize throwing, socket errors). @default `logger.error`, else console.error */
   onError?: (error: unknown) => void;
+  /**
+   * Receives a `warn` line per refused upgrade (`outcome`: `unauthorized`, `origin`, `full`,
+   * `timeout`, `closing`, `error`; the client's address, never its token) and a `debug` line per
+   * accepted one (with `connections`, the count after it).
+   * @default none
+   */
+  logger?: Logger;
+  /**
+   * A `botwire.gateway.connect` span per upgrade (authorization included) and the counter
+   * `botwire.gateway.connections` by outcome: pass `otelTelemetry()` from `botwire/otel`.
+   * @default none
+   */
+  telemetry?: Telemetry;
 }
+
+/** How one upgrade request ended. */
+export type ConnectOutcome = 'accepted' | 'unauthorized' | 'origin' | 'full' | 'timeout' | 'closing' | 'error';
 
 /** A running gateway. */
 export interface SyncGateway {

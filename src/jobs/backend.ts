@@ -65,7 +65,10 @@ export interface StoredJob {
   attempts: number;
   /** Most runs allowed; `0` = unlimited (then `retryUntil` bounds the retries). Interpreted by the core. */
   maxAttempts: number;
-  /** Opaque JSON text describing the backoff; interpreted by the core only. */
+  /**
+   * Opaque JSON text describing the backoff (and, for jobs added under a traced span, the W3C
+   * `traceparent` their runs continue); interpreted by the core only.
+   */
   backoff: string;
   /** How long one run may take; `claim` skips jobs whose `timeoutMs` exceeds its `maxTimeoutMs`. */
   timeoutMs: number;

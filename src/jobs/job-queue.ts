@@ -1,5 +1,7 @@
 import { BotwireConfigError, JobConflictError, JobNotFoundError, JobStateError, UnknownJobError } from '../errors.js';
 import { callBackend } from '../adapter-kit/backend-call.js';
+import { errorFields, logs, type Logger } from '../logger.js';
+import type { Telemetry } from '../telemetry.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
 import { addMany } from './add-many.js';
@@ -12,6 +14,7 @@ import type { JobQueueOptions, RetentionOptions } from './queue-options.js';
 import { limitEntries, validateLimit } from './limits.js';
 import { probeHealth, type HealthReport } from '../health.js';
 import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
+import { jobSpan, reportLapsed, traceMany, withTrace } from './job-telemetry.js';
 import { dueSlots, scheduleEntry, scheduleInfo, slotId, type ScheduleEntry, type ScheduleInfo, type ScheduleOptions } from './schedule.js';
 import type {
   AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
@@ -38,6 +41,10 @@ export interface QueueInternals {
   ensureLimits(): Promise<void>;
   /** The claim fields the queue's options add (`groupConcurrency`). */
   readonly claimExtras: Pick<ClaimArgs, 'groupConcurrency'>;
+  /** The queue's `logger` option. */
+  readonly logger: Logger | undefined;
+  /** The queue's `telemetry` option. */
+  readonly telemetry: Telemetry | undefined;
 }
 
 let internalsOf: (queue: JobQueue) => QueueInternals;
@@ -85,6 +92,8 @@ export class JobQueue {
   readonly #limits: JobLimitEntry[];
   #limitsWritten: Promise<void> | undefined;
   readonly #internals: QueueInternals;
+  readonly #logger: Logger | undefined;
+  readonly #telemetry: Telemetry | undefined;
 
   static {
     internalsOf = (queue) => queue.#internals;
@@ -106,7 +115,11 @@ export class JobQueue {
       cancelledMs: positiveMs('retention.cancelledMs', r.cancelledMs ?? 86_400_000),
     };
     this.#bus = options.bus;
-    this.onError = options.onError ?? ((e) => console.error('[botwire jobs]', e));
+    const logger = this.#logger = options.logger;
+    this.#telemetry = options.telemetry;
+    this.onError = options.onError ?? (logger
+      ? (e) => logger.error({ error: errorFields(e) }, 'botwire jobs: background error')
+      : (e) => console.error('[botwire jobs]', e));
     const features = backend.features ?? [];
     this.#limits = limitEntries(options.limits);
     if (this.#limits.length > 0 && !features.includes('limits')) throw unsupported('limits option');
@@ -127,6 +140,7 @@ export class JobQueue {
       retryAt: (raw, now, delayMs) => this.#retryAt(raw, now, delayMs),
       ensureLimits: () => this.#ensureLimits(),
       claimExtras: groupConcurrency === undefined ? {} : { groupConcurrency },
+      logger, telemetry: this.#telemetry,
     };
   }
 
@@ -170,7 +184,14 @@ export class JobQueue {
     this.#assertKnown(name);
     const now = this.now();
     const job = buildNewJob(name, payload, options, now, this.#defaults);
-    const res = await this.#call('add', job.id, () => this.backend.add(job, now));
+    // A child of the caller's span; its traceparent travels with the job to the run (job-telemetry.ts).
+    const span = jobSpan(this.#telemetry, 'botwire.job.add', 'producer', job);
+    if (span) job.backoff = withTrace(job.backoff, span.traceparent());
+    const adding = this.#call('add', job.id, () => this.backend.add(job, now));
+    const res = await (span ? adding.catch((err: unknown) => { span.end(err); throw err; }) : adding);
+    span?.setAttribute('botwire.job.created', res.created);
+    span?.end();
+    if (logs(this.#logger, 'debug')) this.#logger.debug({ jobId: job.id, name, created: res.created }, 'botwire job added');
     return toJob<P>(this.#added(name, res), now);
   }
 
@@ -201,7 +222,15 @@ export class JobQueue {
       this.#assertKnown(j?.name);
       return buildNewJob(j.name, j.payload, j.options ?? {}, now, this.#defaults);
     });
-    const results = await addMany(this.backend, built, now, (op, subject, run) => this.#call(op, subject, run));
+    const span = traceMany(this.#telemetry, built);
+    let results: AddResult[];
+    try {
+      results = await addMany(this.backend, built, now, (op, subject, run) => this.#call(op, subject, run));
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
+    span?.end();
     return results.map((res, i): AddManyResult<P> => {
       try {
         return { job: toJob<P>(this.#added(built[i]!.name, res), now), created: res.created };
@@ -390,6 +419,7 @@ export class JobQueue {
       const at = this.#retryAt(raw, now);
       const ok = await this.#call('fail', raw.id, () => this.backend.fail(raw.id, token, JSON.stringify(error), at, now));
       if (ok) this.#publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
+      if (ok && (this.#logger || this.#telemetry)) reportLapsed(this.#logger, this.#telemetry, raw, error, at);
     }
     return lapsed.length;
   }

@@ -1,3 +1,5 @@
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../telemetry.js';
 import type { JobLimit } from './fleet-backend.js';
 import type { Backoff, JobEventBus, JobHandlers } from './types.js';
 
@@ -41,8 +43,27 @@ export interface JobQueueOptions {
   random?: () => number;
   /** Receives `jobs.<name>.<state>` events on every state change this process makes (e.g. a SyncBus). */
   bus?: JobEventBus;
-  /** Where background errors go (bus failures, maintenance hiccups). @default console.error */
+  /**
+   * Where background errors go (bus failures, maintenance hiccups).
+   * @default `logger.error`, else console.error
+   */
   onError?: (error: unknown) => void;
+  /**
+   * Receives this queue's lines and those of its `Worker`s and `runDue` ticks: failed runs (`warn`
+   * while retries are left, `error` once none are), partial runs, lost leases and lapsed leases
+   * recovered (`warn`), jobs handed back at shutdown, worker start and stop, tick summaries
+   * (`info`), and added and completed jobs (`debug`). Fields: `jobId`, `name`, `attempt`,
+   * `durationMs`, `error: { code, message }`.
+   * @default silent
+   */
+  logger?: Logger;
+  /**
+   * Spans `botwire.job.add` → `botwire.job.run` (the run continues the add's trace, even in another
+   * process) with its `botwire.job.claim` and `botwire.job.complete`, and the counters
+   * `botwire.job.outcomes` and `botwire.job.run_time`: pass `otelTelemetry()` from `botwire/otel`.
+   * @default none
+   */
+  telemetry?: Telemetry;
   /**
    * Limits per job name, enforced fleet-wide when jobs are claimed: at most `concurrency` running
    * at once across all workers and instances, at most `rate.max` starts per sliding `rate.perMs`.

@@ -2,6 +2,8 @@ import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob } from './run-job.js';
+import { claimTiming } from './job-telemetry.js';
+import { logs } from '../logger.js';
 import type { JobHandlers, TickSummary } from './types.js';
 
 /** Options of {@link runDue}. */
@@ -74,14 +76,16 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
       if (!drained && free > 0 && left > 0) {
         const token = newToken();
         const now = queue.now();
+        const since = internals.telemetry ? performance.now() : 0;
         const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
           names, limit: free, maxTimeoutMs: Math.floor(left), token, leaseMs: queue.leaseMs, now, ...internals.claimExtras,
         }));
         summary.claimed += jobs.length;
+        const timing = claimTiming(internals.telemetry, since, jobs.length);
         // Started right away, so a claimed job is never left locked without running.
         for (const raw of jobs) {
           internals.publish(raw, 'active');
-          const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token).then((outcome) => {
+          const run: Promise<void> = runJob(queue, h[raw.name]!, raw, token, undefined, undefined, timing).then((outcome) => {
             if (outcome === 'completed') summary.completed++;
             else if (outcome === 'partial') summary.partial++;
             else if (outcome === 'failed') summary.failed++;
@@ -114,5 +118,8 @@ export async function runDue(queue: JobQueue, handlers?: JobHandlers, options: R
     runningTicks.delete(queue);
     summary.elapsedMs = Date.now() - started;
   }
+  // A tick that did something is worth a line; an idle one (every minute, say) only at debug.
+  const level = summary.claimed > 0 || summary.reclaimed > 0 ? 'info' : 'debug';
+  if (logs(internals.logger, level)) internals.logger[level]({ durationMs: summary.elapsedMs, ...summary }, 'botwire tick');
   return summary;
 }

@@ -1,11 +1,15 @@
 import { BotwireConfigError, JobAbortedError, UnknownJobError } from '../errors.js';
+import type { TelemetrySpan } from '../telemetry.js';
 import type { StoredJob } from './backend.js';
 import { encodeJson, toJob, toJobError } from './codec.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
-import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions } from './types.js';
+import { claimSpan, jobSpan, outcomeName, reportRun, traceOf, type ClaimTiming } from './job-telemetry.js';
+import type { JobContext, JobError, JobHandler, JobHandlers, PartialOptions, RunOutcome } from './types.js';
 
-/** How one run ended, from the runner's point of view. */
-export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';
+export type { RunOutcome } from './types.js';
+
+/** What the recording of an outcome tells the logger, when the queue has one (or telemetry). */
+interface RunNote { error?: JobError | undefined; final?: boolean; retryAt?: number | undefined }
 
 const ABORTED = Symbol('aborted');
 
@@ -28,9 +32,16 @@ export function resolveHandlers(queue: JobQueue, handlers: JobHandlers | undefin
  * once the handler is done and before the outcome is written. Never throws: backend errors go to `queue.onError` and the lease lapses into a reclaim.
  */
 export async function runJob(
-  queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void,
+  queue: JobQueue, handler: JobHandler, raw: StoredJob, token: string, stop?: AbortSignal, onSettled?: () => void, claim?: ClaimTiming,
 ): Promise<RunOutcome> {
   const internals = queueInternals(queue);
+  const { logger, telemetry } = internals;
+  const observed = logger !== undefined || telemetry !== undefined;
+  const since = observed ? performance.now() : 0;
+  // The run continues the trace of the `add` (its traceparent is stored with the job).
+  const span = jobSpan(telemetry, 'botwire.job.run', 'consumer', raw, telemetry && traceOf(raw.backoff));
+  if (span && claim) claimSpan(telemetry!, span, claim);
+  const note: RunNote | undefined = observed ? {} : undefined;
   const ctrl = new AbortController();
   const abort = (reason: JobAbortedError): void => { if (!ctrl.signal.aborted) ctrl.abort(reason); };
   const onStop = (): void => abort(new JobAbortedError('shutdown', 'The worker is shutting down; the job will run again.', raw.id));
@@ -84,28 +95,45 @@ export async function runJob(
     const value = await Promise.race([Promise.resolve().then(() => {
       // In the handler's own step: the backend may write the start only once the handler began.
       queue.backend.started?.(raw.id, token, queue.now());
-      return handler(ctx);
+      return span ? telemetry!.withSpan(span, () => handler(ctx)) : handler(ctx);
     }), aborted]);
     if (value === ABORTED) {
       const reason = ctrl.signal.reason as JobAbortedError;
-      record = () => onAbort(queue, raw, token, reason);
+      record = () => onAbort(queue, raw, token, reason, note);
     } else if (partial && partial.missing.length > 0) {
       const p = partial;
-      record = () => recordPartial(queue, raw, token, p);
+      record = () => recordPartial(queue, raw, token, p, note);
     } else {
       const result = partial ? partial.result : encodeJson(raw.name, 'result', value);
       record = () => recordComplete(queue, raw, token, result);
     }
   } catch (err) {
     const reason = ctrl.signal.reason as JobAbortedError;
-    record = ctrl.signal.aborted ? () => onAbort(queue, raw, token, reason) : () => recordFailure(queue, raw, token, toJobError(err));
+    record = ctrl.signal.aborted ? () => onAbort(queue, raw, token, reason, note) : () => recordFailure(queue, raw, token, toJobError(err), note);
   } finally {
     clearInterval(heartbeat);
     clearTimeout(timeout);
     stop?.removeEventListener('abort', onStop);
   }
   onSettled?.();
-  return record();
+  if (!observed) return record();
+  const outcome = await (span ? telemetry!.withSpan(span, () => recorded(queue, span, record)) : record());
+  const durationMs = Math.round((performance.now() - since) * 10) / 10;
+  reportRun(logger, telemetry, raw, outcome, durationMs, note);
+  if (span) {
+    span.setAttribute('botwire.job.outcome', outcomeName(outcome, note!.final === true));
+    span.end(outcome === 'failed' || outcome === 'lost' ? note!.error ?? outcome : undefined);
+  }
+  return outcome;
+}
+
+/** Write the outcome under a `botwire.job.complete` span (a child of the run's). */
+async function recorded(queue: JobQueue, run: TelemetrySpan, record: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  const span = queueInternals(queue).telemetry!.startSpan('botwire.job.complete', 'internal', run);
+  const outcome = await record();
+  span?.setAttribute('botwire.job.outcome', outcome);
+  span?.end();
+  return outcome;
 }
 
 async function guarded(queue: JobQueue, run: () => Promise<RunOutcome>): Promise<RunOutcome> {
@@ -117,9 +145,9 @@ async function guarded(queue: JobQueue, run: () => Promise<RunOutcome>): Promise
   }
 }
 
-function onAbort(queue: JobQueue, raw: StoredJob, token: string, reason: JobAbortedError): Promise<RunOutcome> {
+function onAbort(queue: JobQueue, raw: StoredJob, token: string, reason: JobAbortedError, note?: RunNote): Promise<RunOutcome> {
   if (reason.reason === 'lost') return Promise.resolve('lost');
-  if (reason.reason === 'timeout') return recordFailure(queue, raw, token, { name: reason.name, message: reason.message });
+  if (reason.reason === 'timeout') return recordFailure(queue, raw, token, { name: reason.name, message: reason.message }, note);
   return guarded(queue, async () => {
     const q = queueInternals(queue);
     const ok = await q.call('release', raw.id, () => queue.backend.release(raw.id, token, queue.now()));
@@ -137,11 +165,12 @@ function recordComplete(queue: JobQueue, raw: StoredJob, token: string, result: 
   });
 }
 
-function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: JobError): Promise<RunOutcome> {
+function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: JobError, note?: RunNote): Promise<RunOutcome> {
   return guarded(queue, async () => {
     const q = queueInternals(queue);
     const now = queue.now();
     const at = q.retryAt(raw, now);
+    if (note) { note.error = error; note.final = at === undefined; note.retryAt = at; }
     const ok = await q.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
     // Events stay small: the stack is kept with the job only.
     if (ok) q.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error: { name: error.name, message: error.message } });
@@ -150,7 +179,7 @@ function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: Jo
 }
 
 function recordPartial(
-  queue: JobQueue, raw: StoredJob, token: string, p: { result: string; missing: string[]; retryInMs: number | undefined },
+  queue: JobQueue, raw: StoredJob, token: string, p: { result: string; missing: string[]; retryInMs: number | undefined }, note?: RunNote,
 ): Promise<RunOutcome> {
   return guarded(queue, async () => {
     const q = queueInternals(queue);
@@ -159,6 +188,7 @@ function recordPartial(
     const error: JobError | undefined = at === undefined
       ? { name: 'JobIncompleteError', message: `Still missing ${p.missing.join(', ')} after ${raw.attempts} run(s); no retries left (attempts or retryUntil).` }
       : undefined;
+    if (note) { note.error = error; note.final = error !== undefined; note.retryAt = at; }
     const missing = JSON.stringify(p.missing);
     const ok = await q.call('partial', raw.id, () => queue.backend.partial(
       raw.id, token, p.result, missing, at ?? now, now, error ? { error: JSON.stringify(error) } : undefined,

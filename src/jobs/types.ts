@@ -223,3 +223,6 @@ export interface TickSummary {
   /** Wall time spent, ms. */
   elapsedMs: number;
 }
+
+/** How one run ended, from the runner's point of view. */
+export type RunOutcome = 'completed' | 'partial' | 'failed' | 'released' | 'lost';

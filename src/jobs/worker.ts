@@ -2,6 +2,7 @@ import { BotwireConfigError } from '../errors.js';
 import { newToken } from '../internal/token.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { resolveHandlers, runJob, type RunOutcome } from './run-job.js';
+import { claimTiming } from './job-telemetry.js';
 import type { JobHandlers } from './types.js';
 import { notify, type LifecycleListener } from '../lifecycle.js';
 
@@ -165,6 +166,7 @@ export class Worker {
     let first = true;
     let limitsWritten = false;
     let nextRetention = Date.now() + this.#retentionEvery;
+    internals.logger?.info({ name: this.#names.join(','), concurrency: this.#concurrency, wakeups: this.#unsubscribe !== undefined }, 'botwire worker started');
     while (!this.#stopping) {
       try {
         if (Date.now() >= nextMaint) {
@@ -181,16 +183,18 @@ export class Worker {
         if (free > 0) {
           const token = newToken();
           const now = queue.now();
+          const since = internals.telemetry ? performance.now() : 0;
           const jobs = await internals.call('claim', undefined, () => queue.backend.claim({
             names: this.#names, limit: free, maxTimeoutMs: Number.MAX_SAFE_INTEGER, token, leaseMs: queue.leaseMs, now,
             waiter: this.#unsubscribe ? this.#id : undefined, ...internals.claimExtras,
           }));
           claimed = jobs.length;
+          const timing = claimTiming(internals.telemetry, since, claimed);
           // Held back by a rate window: look again when it opens (nothing else wakes a worker then).
           if (jobs.retryAt !== undefined) pause = Math.min(pause, Math.max(1, jobs.retryAt - now));
           for (const raw of jobs) {
             internals.publish(raw, 'active');
-            this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled)
+            this.#track((settled) => runJob(queue, this.#handlers[raw.name]!, raw, token, this.#stop.signal, settled, timing)
               .then((o) => this.#onOutcome?.(o, raw.id)));
           }
         }
@@ -234,6 +238,8 @@ export class Worker {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     const grace = options.graceMs ?? 10_000;
+    const since = performance.now();
+    const running = this.#inflight.size;
     this.stopIntake();
     await this.#loop;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -249,6 +255,9 @@ export class Worker {
     if (this.#unsubscribe) await this.#unsubscribe().catch((err) => this.queue.onError(err));
     if (!this.#stopped) {
       this.#stopped = true;
+      queueInternals(this.queue).logger?.info(
+        { name: this.#names.join(','), running, handedBack, durationMs: Math.round(performance.now() - since) }, 'botwire worker stopped',
+      );
       await notify(this.#onLifecycle, { type: 'worker.stopped', at: new Date(), workerId: this.#id, handedBack }, 5_000);
     }
   }

@@ -1,5 +1,5 @@
 import { BotwireConfigError } from '../errors.js';
-import type { SessionLogger } from '../session/session-options.js';
+import { errorFields, type Logger } from '../logger.js';
 import type { RateLimitBackend, RateLimitHit } from './rate-limit-backend.js';
 import { RateLimitStore } from './rate-limit-store.js';
 
@@ -31,8 +31,8 @@ export interface RateLimitOptions<C> {
    * @default 'allow'
    */
   onBackendError?: 'allow' | 'fail';
-  /** Receives a warning when the backend fails. */
-  logger?: Pick<SessionLogger, 'warn'>;
+  /** Receives a warning (`key`, `error`) when the backend fails. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** Framework-neutral rate-limit middleware; the framework files only pass the default key. */
@@ -56,7 +56,7 @@ export function createRateLimitMiddleware<C>(
       hit = await store.hit(key, { limit, windowMs, sliding });
     } catch (err) {
       if (!failOpen) throw err;
-      options.logger?.warn(`botwire rateLimit: backend failed for key=${key} (${err instanceof Error ? err.message : String(err)}); letting the update through.`);
+      options.logger?.warn({ key, error: errorFields(err) }, 'botwire rateLimit: backend failed; letting the update through');
       return next();
     }
     if (hit.allowed) return next();

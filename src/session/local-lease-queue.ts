@@ -102,7 +102,14 @@ async function waitInLine(
     }, options.waitMs);
     queue.waiters.push(waiter);
   });
-  return handed ?? acquireRemote(store, map, key, queue, options, started);
+  if (handed) {
+    handed.handedOver = true;
+    handed.waitedMs = Date.now() - started;
+    return handed;
+  }
+  const lease = await acquireRemote(store, map, key, queue, options, started);
+  lease.waitedMs = Date.now() - started;
+  return lease;
 }
 
 /**

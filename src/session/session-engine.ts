@@ -1,4 +1,6 @@
 import { BotwireConfigError, SessionKeyError } from '../errors.js';
+import { errorFields, logs } from '../logger.js';
+import { countRoundTrip } from './round-trips.js';
 import { PartRun, RESOLVED, resolvePart, type ResolvedPart } from './session-part.js';
 import type { FrameworkBinding, MultiSessionOptions, SingleSessionOptions } from './session-options.js';
 import type { SessionStore } from './session-store.js';
@@ -43,13 +45,14 @@ async function loadAll<C>(runs: ReadonlyArray<PartRun<C>>): Promise<void> {
     ...[...groups].map(async ([store, list]) => {
       const since = performance.now();
       let records;
+      countRoundTrip(list[0]!.ctx);
       try {
         records = await store.getMany(list.map((r) => r.key!));
       } catch (err) {
-        for (const r of list) r.failed(err);
+        for (const r of list) r.failed(err, since);
         return;
       }
-      list.forEach((r, i) => { r.accept(records[i]); r.logLoad(since); });
+      list.forEach((r, i) => { r.accept(records[i]); if (r.cfg.observed) r.reportLoad(since, undefined); });
     }),
   ]);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -64,9 +67,10 @@ function loadOne<C>(run: PartRun<C>): Promise<void> {
   if (run.key === undefined || run.loaded) return RESOLVED;
   if (run.cfg.mode === 'serialize') return run.loadLeased();
   const since = performance.now();
+  countRoundTrip(run.ctx);
   return run.cfg.store.get(run.key).then(
-    (record) => { run.accept(record); run.logLoad(since); },
-    (err: unknown) => run.failed(err),
+    (record) => { run.accept(record); if (run.cfg.observed) run.reportLoad(since, undefined); },
+    (err: unknown) => run.failed(err, since),
   );
 }
 
@@ -114,7 +118,9 @@ export function createSessionMiddleware<C extends object>(
     const m = options as MultiSessionOptions<Record<string, unknown>, C>;
     const names = Object.keys(m.parts ?? {});
     if (names.length === 0) throw new BotwireConfigError("session({ type: 'multi' }) needs at least one entry in `parts`.");
-    parts = names.map((name) => resolvePart(name, m.parts[name]!, { getKey: binding.defaultKey, concurrency: m.concurrency, logger: m.logger }));
+    parts = names.map((name) => resolvePart(name, m.parts[name]!, {
+      getKey: binding.defaultKey, concurrency: m.concurrency, logger: m.logger, telemetry: m.telemetry,
+    }));
   } else {
     parts = [resolvePart(undefined, options as SingleSessionOptions<unknown, C>, { getKey: binding.defaultKey })];
   }
@@ -212,7 +218,10 @@ export function createSessionMiddleware<C extends object>(
     }
     const errors = await finishAll(runs, handlerError === undefined);
     if (handlerError) {
-      for (const e of errors) runs[0]!.cfg.logger.error(`botwire session: releasing after a failed handler also failed: ${String(e)}`);
+      const { logger } = runs[0]!.cfg;
+      if (logs(logger, 'error')) {
+        for (const e of errors) logger.error({ key: runs[0]!.key, error: errorFields(e) }, 'botwire session: releasing after a failed handler also failed');
+      }
       throw handlerError.error;
     }
     if (errors.length > 0) throw errors[0];

@@ -32,6 +32,8 @@ function toVersion(result: CommitResult, key: string): number {
 /** A fleet-wide lease on one key; see {@link SessionLease}. @internal */
 export class StoreLease<T> implements HeldLease<T> {
   #done = false;
+  declare waitedMs?: number;
+  declare handedOver?: boolean;
 
   /**
    * @param raw The stored JSON text of `record` (lets the middleware skip re-encoding it to detect

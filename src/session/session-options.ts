@@ -1,3 +1,5 @@
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../telemetry.js';
 import type { SessionMigrations } from './session-migrations.js';
 import type { SessionStore } from './session-store.js';
 
@@ -8,17 +10,6 @@ import type { SessionStore } from './session-store.js';
  * - `'none'`: plain read and write, last write wins — for read-mostly bots.
  */
 export type SessionConcurrency = 'serialize' | 'optimistic' | 'none';
-
-/**
- * Anything with `debug/info/warn/error(message: string)`: `console`, pino, winston, … botwire logs
- * one plain string per call so every logger prints it the same way.
- */
-export interface SessionLogger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 /** Options of one session (or of one part of a multi-session). `C` is the framework's context. */
 export interface SessionPartOptions<S, C> {
@@ -64,10 +55,19 @@ export interface SessionPartOptions<S, C> {
    */
   onBackendError?: 'fail' | 'fresh';
   /**
-   * Receives one debug line per load and save (key, version, duration) and the warnings.
+   * Receives one debug line per load and save (`key`, `version`, `durationMs`, `leaseWaitMs`), a
+   * warning per conflict, lost lease, lock timeout and `'fresh'` fallback, and errors while
+   * releasing after a failed handler.
    * @default silent
    */
-  logger?: SessionLogger;
+  logger?: Logger;
+  /**
+   * Spans `botwire.session.load` (with the lease wait) and `botwire.session.save`, and the counters
+   * `botwire.session.conflicts` and `botwire.session.lease_waits`: pass `otelTelemetry()` from
+   * `botwire/otel`.
+   * @default none
+   */
+  telemetry?: Telemetry;
   /**
    * `'serialize'`: how long a lease lasts without renewal; renewed in the background while a handler runs.
    * @default 30_000
@@ -104,7 +104,9 @@ export interface MultiSessionOptions<P extends Record<string, unknown>, C> {
   /** Default `concurrency` for parts that set none. @default 'serialize' */
   concurrency?: SessionConcurrency;
   /** Default logger for parts that set none. */
-  logger?: SessionLogger;
+  logger?: Logger;
+  /** Default telemetry for parts that set none. */
+  telemetry?: Telemetry;
 }
 
 /** Framework specifics the thin integrations pass to the engine. */

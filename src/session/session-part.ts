@@ -1,9 +1,12 @@
-import { BotwireConfigError, SessionLockTimeoutError, SessionSerializationError } from '../errors.js';
+import { BotwireConfigError, BotwireError, SessionLockTimeoutError, SessionSerializationError } from '../errors.js';
+import { errorFields, logs, type Logger } from '../logger.js';
+import type { Telemetry } from '../telemetry.js';
 import { assertFits, encode } from './codec.js';
 import { dropLease, giveLease, takeLease } from './local-lease-queue.js';
 import { keepAlive, letGo } from './lease-keeper.js';
 import { applyMigrations, planMigrations, wrapForStorage, type MigrationPlan } from './session-migrations.js';
-import type { SessionConcurrency, SessionLogger, SessionPartOptions } from './session-options.js';
+import { countRoundTrip } from './round-trips.js';
+import type { SessionConcurrency, SessionPartOptions } from './session-options.js';
 import type { SessionStore } from './session-store.js';
 import type { HeldLease, SessionRecord } from './types.js';
 
@@ -17,7 +20,6 @@ import type { HeldLease, SessionRecord } from './types.js';
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_WAIT_MS = 10_000;
 const MODES: readonly SessionConcurrency[] = ['serialize', 'optimistic', 'none'];
-const SILENT: SessionLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A part's options, validated once when the middleware is created. */
 export interface ResolvedPart<C> {
@@ -31,9 +33,10 @@ export interface ResolvedPart<C> {
   saveOnError: boolean;
   plan: MigrationPlan | undefined;
   fresh: boolean;
-  logger: SessionLogger;
-  /** False when nobody listens: skip building debug lines. */
-  verbose: boolean;
+  logger: Logger | undefined;
+  telemetry: Telemetry | undefined;
+  /** False when nobody listens (no logger, no telemetry): loads and saves report nothing. */
+  observed: boolean;
   leaseMs: number;
   waitMs: number;
 }
@@ -48,7 +51,10 @@ function positive(name: string, value: number | undefined, min = 1): void {
 export function resolvePart<C>(
   name: string | undefined,
   options: SessionPartOptions<unknown, C>,
-  defaults: { getKey: (ctx: C) => string | undefined; concurrency?: SessionConcurrency | undefined; logger?: SessionLogger | undefined },
+  defaults: {
+    getKey: (ctx: C) => string | undefined; concurrency?: SessionConcurrency | undefined; logger?: Logger | undefined;
+    telemetry?: Telemetry | undefined;
+  },
 ): ResolvedPart<C> {
   const where = name === undefined ? 'session()' : `session part "${name}"`;
   const store = options?.store as SessionStore<unknown> | undefined;
@@ -69,6 +75,8 @@ export function resolvePart<C>(
   if (options.sliding && options.ttlMs === undefined) {
     throw new BotwireConfigError(`${where}: sliding needs ttlMs (the expiry to slide).`);
   }
+  const logger = options.logger ?? defaults.logger;
+  const telemetry = options.telemetry ?? defaults.telemetry;
   return {
     name,
     store,
@@ -80,8 +88,9 @@ export function resolvePart<C>(
     saveOnError: options.saveOnError ?? false,
     plan: planMigrations(options.migrations),
     fresh: onError === 'fresh',
-    logger: options.logger ?? defaults.logger ?? SILENT,
-    verbose: (options.logger ?? defaults.logger) !== undefined,
+    logger,
+    telemetry,
+    observed: logger !== undefined || telemetry !== undefined,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     waitMs: options.waitMs ?? DEFAULT_WAIT_MS,
   };
@@ -90,9 +99,17 @@ export function resolvePart<C>(
 /** An already settled promise, returned where there is nothing to wait for (no allocation per update). */
 export const RESOLVED: Promise<void> = Promise.resolve();
 
-function ms(since: number): string {
-  return (performance.now() - since).toFixed(1);
+/** Milliseconds since `since` (a `performance.now()`), to 0.1 ms. */
+function ms(since: number): number {
+  return Math.round((performance.now() - since) * 10) / 10;
 }
+
+/** Attributes of the lease-wait metrics (made once: a wait is recorded per waiting update). */
+const ACQUIRED = { 'botwire.session.outcome': 'acquired' };
+const TIMED_OUT = { 'botwire.session.outcome': 'timeout' };
+
+/** Errors of a save that mean another writer got there first. */
+const CONFLICTS = new Set(['SESSION_CONFLICT', 'SESSION_LEASE_LOST']);
 
 /** The state of one part during one update. */
 export class PartRun<C> {
@@ -163,20 +180,43 @@ export class PartRun<C> {
   }
 
   /** Load failed: with `onBackendError: 'fresh'` continue on `initial()` (never saved), else rethrow. */
-  failed(err: unknown): void {
+  failed(err: unknown, since: number): void {
+    if (this.cfg.observed) this.reportLoad(since, undefined, err);
     if (!this.cfg.fresh || err instanceof SessionLockTimeoutError) throw err;
     this.fresh = true;
     this.accept(undefined);
-    const reason = err instanceof Error ? err.message : String(err);
-    this.cfg.logger.warn(
-      `botwire session: could not load key=${this.key} (${reason}); the handler gets a fresh initial() session ` +
-        "that will not be saved over the stored data (onBackendError: 'fresh').",
-    );
   }
 
-  logLoad(since: number): void {
-    if (this.fresh || !this.cfg.verbose) return;
-    this.cfg.logger.debug(`botwire session load key=${this.key} version=${this.#version} mode=${this.cfg.mode} ms=${ms(since)}`);
+  /**
+   * Report a load (only called when someone listens): the debug line or the warning, the span
+   * (made after the fact, from `since`: nothing runs inside it), and the lease-wait counters.
+   */
+  reportLoad(since: number, waitedMs: number | undefined, err?: unknown): void {
+    const { logger, telemetry, mode } = this.cfg;
+    const durationMs = ms(since);
+    const wait = waitedMs ?? 0;
+    if (err === undefined ? logs(logger, 'debug') : logs(logger, 'warn')) {
+      const fields = { key: this.key, version: this.#version, mode, durationMs, leaseWaitMs: wait, error: err === undefined ? undefined : errorFields(err) };
+      if (err === undefined) logger!.debug(fields, 'botwire session load');
+      else if (this.cfg.fresh && !(err instanceof SessionLockTimeoutError)) {
+        logger!.warn(fields, "botwire session: could not load; the handler gets a fresh initial() session that will not be saved over the stored data (onBackendError: 'fresh')");
+      } else logger!.warn(fields, 'botwire session: could not load');
+    }
+    if (!telemetry) return;
+    const span = telemetry.startSpan('botwire.session.load', 'internal', undefined, since);
+    if (span) {
+      span.setAttribute('botwire.session.key', this.key!);
+      span.setAttribute('botwire.session.mode', mode);
+      span.setAttribute('botwire.session.version', this.#version);
+      span.setAttribute('botwire.session.lease_wait_ms', wait);
+      span.end(err);
+    }
+    if (wait > 0 || err instanceof SessionLockTimeoutError) {
+      const timeout = err instanceof SessionLockTimeoutError;
+      const attributes = timeout ? TIMED_OUT : ACQUIRED;
+      telemetry.count('botwire.session.lease_waits', attributes);
+      telemetry.count('botwire.session.lease_wait_time', attributes, timeout ? durationMs : wait);
+    }
   }
 
   /** `'serialize'`: take the lease (from a local predecessor or the backend) and read the record. */
@@ -185,11 +225,12 @@ export class PartRun<C> {
     const since = performance.now();
     return takeLease(this.cfg.store, this.key!, this.cfg).then(
       (lease) => this.#took(lease, since),
-      (err: unknown) => this.failed(err),
+      (err: unknown) => this.failed(err, since),
     );
   }
 
   #took(lease: HeldLease<unknown>, since: number): Promise<void> | undefined {
+    if (lease.handedOver !== true) countRoundTrip(this.ctx);
     try {
       this.accept(lease.record, lease.raw);
     } catch (err) {
@@ -197,7 +238,7 @@ export class PartRun<C> {
     }
     this.#lease = lease;
     keepAlive(lease, this.cfg.leaseMs);
-    this.logLoad(since);
+    if (this.cfg.observed) this.reportLoad(since, lease.waitedMs);
     return undefined;
   }
 
@@ -261,9 +302,34 @@ export class PartRun<C> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.cfg.verbose) return saved;
-    return saved.then((version) => {
-      this.cfg.logger.debug(`botwire session save key=${key} version=${version} write=${write === 'none' && slideMs !== undefined ? 'touch' : write} mode=${mode} ms=${ms(since)}`);
-    });
+    countRoundTrip(this.ctx);
+    if (!this.cfg.observed) return saved;
+    const op = write === 'none' && slideMs !== undefined ? 'touch' : write;
+    return saved.then(
+      (version) => this.#saved(since, op, version),
+      (err: unknown) => { this.#saved(since, op, undefined, err); throw err; },
+    );
+  }
+
+  /** Report a save (only called when someone listens): debug line or warning, span, conflict counter. */
+  #saved(since: number, write: string, version: number | undefined, err?: unknown): void {
+    const { logger, telemetry, mode } = this.cfg;
+    const durationMs = ms(since);
+    if (err === undefined ? logs(logger, 'debug') : logs(logger, 'warn')) {
+      const fields = { key: this.key, version, write, mode, durationMs, error: err === undefined ? undefined : errorFields(err) };
+      if (err === undefined) logger!.debug(fields, 'botwire session save');
+      else logger!.warn(fields, 'botwire session: save failed; nothing was written');
+    }
+    if (!telemetry) return;
+    const span = telemetry.startSpan('botwire.session.save', 'internal', undefined, since);
+    if (span) {
+      span.setAttribute('botwire.session.key', this.key!);
+      span.setAttribute('botwire.session.mode', mode);
+      span.setAttribute('botwire.session.write', write);
+      if (version !== undefined) span.setAttribute('botwire.session.version', version);
+      span.end(err);
+    }
+    const code = err instanceof BotwireError ? err.code : undefined;
+    if (code !== undefined && CONFLICTS.has(code)) telemetry.count('botwire.session.conflicts', { 'error.code': code });
   }
 }

@@ -244,7 +244,11 @@ export class SessionStore<T = unknown> {
       else await sleep(pause);
       backoff = Math.min(backoff * 2, 100);
       const attempt = await this.#call('acquire', key, () => this.backend.acquire(full, token, leaseMs));
-      if (attempt.ok) return this.#lease(key, full, token, leaseMs, attempt.record);
+      if (attempt.ok) {
+        const lease = this.#lease(key, full, token, leaseMs, attempt.record);
+        lease.waitedMs = Date.now() - started;
+        return lease;
+      }
       retryInMs = attempt.retryInMs;
     }
   }

@@ -100,4 +100,8 @@ export interface HeldLease<T> extends SessionLease<T> {
   commitText(text: string | undefined, options?: CommitOptions): Promise<number>;
   /** {@link SessionLease.handOver} with `data` already encoded, like {@link commitText}. */
   handOverText(text: string | undefined, options?: HandOverOptions): Promise<HeldLease<T>>;
+  /** How long taking it waited for another holder (set only when it waited), in ms. */
+  waitedMs?: number;
+  /** True when a local predecessor handed it over (no round trip of its own). */
+  handedOver?: boolean;
 }

@@ -10,6 +10,8 @@ import {
   SyncSignatureError, SyncTopicError,
 } from '../errors.js';
 import { intInRange } from '../internal/validate.js';
+import { errorFields, type Logger } from '../logger.js';
+import type { Telemetry } from '../telemetry.js';
 import { createEnvelopeSigner, isSignedText, SIGNATURE_OVERHEAD, type EnvelopeSigner } from './envelope-signing.js';
 import { OriginSequences } from './origin-sequences.js';
 import { pathOf } from '../internal/json-value.js';
@@ -53,9 +55,23 @@ export interface SyncBusOptions {
   /**
    * Receives non-fatal problems: handler errors, broker drops, unreadable messages, refused
    * signatures (`SyncSignatureError`). Never throws back.
-   * @default logs with `console.warn`
+   * @default `logger.warn`, else `console.warn`
    */
   onError?: (error: unknown) => void;
+  /**
+   * Receives the non-fatal problems as `warn` lines (`topic`, `error: { code, message }`) when no
+   * `onError` is given (the broker going down is one line, not one per event), and an `info` line
+   * when the broker is back (with `dropped`, the events lost so far).
+   * @default none
+   */
+  logger?: Logger;
+  /**
+   * Spans `botwire.sync.publish` and `botwire.sync.deliver` around the broker, and the observed
+   * counters `botwire.sync.dropped`, `botwire.sync.rejected`, `botwire.sync.resyncs`: pass
+   * `otelTelemetry()` from `botwire/otel`.
+   * @default none
+   */
+  telemetry?: Telemetry;
   /**
    * Shared secret that signs every envelope this bus sends (HMAC-SHA-256) and that every envelope it
    * receives must be signed with; anything else is dropped, counted in `stats().rejected` and
@@ -106,6 +122,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly sendTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly report: (error: unknown) => void;
+  private readonly log: Logger | undefined;
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
@@ -121,11 +138,12 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     if (!options?.transport || typeof options.transport.send !== 'function') {
       throw new BotwireConfigError('createSyncBus needs a `transport` (from an adapter such as redisSyncBus, or your own SyncTransport).');
     }
-    this.transport = options.transport;
+    this.log = options.logger;
     this.instanceId = options.instanceId ?? crypto.randomUUID();
     if (typeof this.instanceId !== 'string' || this.instanceId.length === 0 || this.instanceId.length > 128) {
       throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
     }
+    this.transport = options.telemetry?.syncTransport?.(options.transport, () => this.counters, this.instanceId) ?? options.transport;
     this.signer = options.secret === undefined ? undefined : createEnvelopeSigner(options.secret);
     this.origins = new OriginSequences(options.maxSeqJump === undefined ? 10_000 : intInRange('SyncBus `maxSeqJump`', options.maxSeqJump, 1));
     // The signature travels in front of the envelope, inside what the transport can carry.
@@ -133,7 +151,10 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     this.maxPayloadBytes = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, room);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 10_000;
-    const onError = options.onError ?? ((e: unknown) => console.warn('[botwire sync]', e instanceof Error ? e.message : e));
+    const log = this.log;
+    const onError = options.onError ?? (log
+      ? (e: unknown) => log.warn({ topic: (e as BotwireError).subject, error: errorFields(e) }, 'botwire sync')
+      : (e: unknown) => console.warn('[botwire sync]', e instanceof Error ? e.message : e));
     this.report = (e) => { try { onError(e); } catch { /* a throwing logger must not break delivery */ } };
     this.transport.open({
       message: (text) => this.receive(text),
@@ -352,6 +373,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     for (const w of this.waiters) w.resolve();
     this.waiters.clear();
     if (wasDown) {
+      this.log?.info({ dropped: this.counters.dropped }, 'botwire sync reconnected');
       // Sequences of other origins say nothing useful across a hole we already report as a whole.
       this.origins.clear();
       this.resync({ reason: 'reconnect' });

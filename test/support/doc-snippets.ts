@@ -47,6 +47,9 @@ export interface SnippetDiagnostic {
  */
 export const UNTYPED_DOC_MODULES: Readonly<Record<string, string>> = {
   '@tanstack/react-query': 'docs/guides/sync.md feeds its refetch to useSyncRefetch; not a dependency of botwire',
+  '@opentelemetry/sdk-node': 'docs/guides/observability.md sets up tracing with NodeSDK; the tests use sdk-trace-base instead',
+  '@opentelemetry/exporter-trace-otlp-http': 'docs/guides/observability.md exports spans over OTLP; not a dependency of botwire',
+  '@opentelemetry/exporter-metrics-otlp-http': 'docs/guides/observability.md exports metrics over OTLP; not a dependency of botwire',
 };
 
 const TS_LANGS: Record<string, 'ts' | 'tsx'> = { ts: 'ts', typescript: 'ts', mts: 'ts', tsx: 'tsx' };

@@ -10,7 +10,8 @@ import {
   BackendUnavailableError, SessionConflictError, SessionLockTimeoutError,
 } from '../../src/errors.js';
 import type { SessionBackend } from '../../src/session/backend.js';
-import type { MultiSessionOptions, SessionLogger, SingleSessionOptions } from '../../src/session/session-options.js';
+import type { MultiSessionOptions, SingleSessionOptions } from '../../src/session/session-options.js';
+import type { LogFields, Logger } from '../../src/logger.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { countingStore } from './counting-backend.js';
 import { callbackUpdate, textUpdate, type Sent } from './telegram.js';
@@ -88,15 +89,13 @@ export async function failure(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => undefined, (e: unknown) => e);
 }
 
-/** A logger that keeps its lines by level. */
-export function recordingLogger(): SessionLogger & { lines: Record<string, string[]> } {
-  const lines: Record<string, string[]> = { debug: [], info: [], warn: [], error: [] };
-  return {
-    lines,
-    debug: (m) => { lines.debug!.push(m); }, info: (m) => { lines.info!.push(m); },
-    warn: (m) => { lines.warn!.push(m); }, error: (m) => { lines.error!.push(m); },
-  };
+/** A logger that keeps its lines (fields and message) by level. */
+export function recordingLogger(): Logger & { lines: Record<string, Array<{ fields: LogFields; message: string }>> } {
+  const lines: Record<string, Array<{ fields: LogFields; message: string }>> = { debug: [], info: [], warn: [], error: [] };
+  const at = (level: string) => (fields: LogFields, message: string): void => { lines[level]!.push({ fields, message }); };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
+
 
 /** A store whose backend fails every call as if the server were down. */
 function unreachable(store: SessionStore<unknown>): SessionStore<unknown> {
@@ -392,7 +391,8 @@ export function sessionMiddlewareCases(driver: SessionMiddlewareDriver, { make }
     await bot.handle(textUpdate(c, 'x'));
     expect(seen).toEqual([0]);
     expect(logger.lines.warn).toHaveLength(1);
-    expect(logger.lines.warn![0]).toContain(key(c));
+    expect(logger.lines.warn![0]!.fields).toMatchObject({ key: key(c), error: { code: 'BACKEND_UNAVAILABLE' } });
+    expect(logger.lines.warn![0]!.message).toMatch(/fresh initial\(\)/);
     expect(await real.get(key(c))).toMatchObject({ data: { n: 7 }, version: 1 });
   });
 
@@ -493,8 +493,28 @@ export function sessionMiddlewareCases(driver: SessionMiddlewareDriver, { make }
     const c = chatId();
     await bot.handle(textUpdate(c, 'x'));
     expect(logger.lines.debug).toHaveLength(2);
-    expect(logger.lines.debug![0]).toMatch(new RegExp(`load key=${key(c)} version=0 .*ms=\\d`));
-    expect(logger.lines.debug![1]).toMatch(new RegExp(`save key=${key(c)} version=1 write=set .*ms=\\d`));
+    expect(logger.lines.debug![0]).toMatchObject({
+      message: 'botwire session load', fields: { key: key(c), version: 0, mode: 'serialize', durationMs: expect.any(Number), leaseWaitMs: 0 },
+    });
+    expect(logger.lines.debug![1]).toMatchObject({
+      message: 'botwire session save', fields: { key: key(c), version: 1, write: 'set', durationMs: expect.any(Number) },
+    });
+  });
+
+  it('skips every line a logger says it drops (isLevelEnabled), and warns on a conflict', async () => {
+    const store = await make();
+    const logger = { ...recordingLogger(), isLevelEnabled: (level: string) => level !== 'debug' };
+    const c = chatId();
+    let bump = true;
+    const bot = driver.bot<Counter>({ store, initial: () => ({ n: 0 }), concurrency: 'optimistic', logger }, async (u) => {
+      u.session.n++;
+      // Another writer changes the record between this update's load and its save.
+      if (bump) { bump = false; await store.set(key(c), { n: 100 }); }
+    });
+    expect(await failure(bot.handle(textUpdate(c, 'x')))).toBeDefined();
+    expect(logger.lines.debug).toHaveLength(0);
+    expect(logger.lines.warn).toHaveLength(1);
+    expect(logger.lines.warn![0]!.fields).toMatchObject({ key: key(c), write: 'set', error: { code: 'SESSION_CONFLICT' } });
   });
 
   it('a multi-step edit flow: Edit → name:TestTournament123 → buyin:500 → done, a new bot per update', async () => {

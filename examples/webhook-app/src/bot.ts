@@ -13,7 +13,7 @@ import { Bot, InlineKeyboard, Keyboard, type Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { SyncCache } from 'botwire/sync';
 import type { JobQueue } from 'botwire/jobs';
-import { rateLimit, session, type SessionFlavor } from 'botwire/grammy';
+import { rateLimit, session, updateLog, type SessionFlavor } from 'botwire/grammy';
 import type { Backend } from './backend.js';
 import type { AppConfig } from './config.js';
 import { AppInputError, type AppData, type Button } from './data.js';
@@ -58,6 +58,10 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     ...(config.botInfo ? { botInfo: JSON.parse(config.botInfo) as UserFromGetMe } : {}),
   });
   const fleet = { limits: backend.jobFeatures.includes('limits'), groups: backend.jobFeatures.includes('groups') };
+
+  // One log line per update (id, type, chat, user, command, duration, outcome, session round trips;
+  // the user's text redacted), first so that it times the whole update.
+  bot.use(updateLog({ logger: log }));
 
   // Input errors become a reply; anything else fails the update (the webhook answers 500 and
   // Telegram delivers it again), and the session is not saved (the middleware's saveOnError: false).

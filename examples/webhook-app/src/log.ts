@@ -1,9 +1,7 @@
 /**
- * The app's logger. Today a small console logger with pino's call shape (`log.info(obj, msg)`), so
- * that botwire's session middleware can log through it too.
- *
- * Seam: replace `createLogger` with botwire's pino logger and `updateLog()` (per-update context:
- * update id, chat, user, timings) once that is available — call sites keep their shape.
+ * The app's logger: a small console logger with pino's call shape (`log.info(obj, msg)`), botwire's
+ * `Logger`, so the session middleware and `updateLog()` log through it too. Swap in `pino()` for
+ * production logging; call sites keep their shape.
  */
 export interface Logger {
   debug(obj: unknown, msg?: string): void;
