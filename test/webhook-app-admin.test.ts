@@ -2,6 +2,8 @@
  * The webhook-app admin panel in a real browser (Debian chromium driven by playwright-core): an
  * admin renames a button and the bot's next /start keyboard has the new label; a user completes a
  * task in the bot and the open page shows the new balance without a reload (botwire/ws → botwire/react).
+ * Then the panel's "ops dashboard" link opens botwire/dashboard, signed in by the cookie the panel
+ * set, and its live event feed shows the bot's next balance change.
  * Takes the screenshot the example's README shows (`UPDATE_SCREENSHOT=1` writes it to docs/img/).
  */
 import { fileURLToPath } from 'node:url';
@@ -61,4 +63,17 @@ it('an admin edits a button in the panel; a task completed in the bot shows up l
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
 
   await page.screenshot({ path: SCREENSHOT });
+
+  // The ops dashboard: a page navigation (no Bearer header), admitted by the panel's HttpOnly cookie.
+  expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: not readable by scripts
+  await Promise.all([page.waitForURL('**/admin/ops/'), page.click('text=ops dashboard')]);
+  await page.goto(`${h.apps[0]!.url}/admin/ops/#/events`);
+  await page.waitForFunction(() => document.getElementById('live')?.dataset.mode === 'live', undefined, { timeout: 10_000 });
+  await alice.press('task:1');
+  await page.waitForSelector('#events li[data-topic="users.balance_updated"]', { timeout: 10_000 });
+  expect(await page.locator('#events li[data-topic="users.balance_updated"]').first().textContent()).toContain('"balance":35');
+  // Another browser without the cookie is refused.
+  const stranger = await browser.newPage();
+  expect((await stranger.goto(`${h.apps[0]!.url}/admin/ops/`))!.status()).toBe(401);
+  await stranger.close();
 }, 120_000);

@@ -50,22 +50,38 @@ function expectConversation(h: Harness): void {
   expect(text.lastIndexOf('[📋 Tasks]')).toBeLessThan(text.indexOf('[📋 Quests]'));
 }
 
+/** `GET /health` of a running app process: 200, and each of its checks ok. */
+async function expectHealthy(url: string): Promise<void> {
+  const r = await fetch(`${url}/health`);
+  const body = (await r.json()) as { ok: boolean; checks: Record<string, { ok: boolean; backend: string }> };
+  expect({ status: r.status, ok: body.ok }, JSON.stringify(body)).toEqual({ status: 200, ok: true });
+  expect(Object.keys(body.checks).sort()).toEqual(['bus', 'jobs', 'sessions']);
+  for (const check of Object.values(body.checks)) expect(check).toMatchObject({ ok: true, backend: expect.any(String) });
+}
+
 async function converse(env: Record<string, string>, instances = 1): Promise<Harness> {
   const h = await Harness.start({ env: { ...APP_ENV, ...env }, instances });
   try {
     await playConversation(h, { reportRetryMs: REPORT_RETRY_MS });
     expectConversation(h);
-    return h;
+    for (const app of h.apps) await expectHealthy(app.url);
   } finally {
     await h.close();
   }
+  // Every process stopped by SIGTERM (the cold starts and the end) ran shutdown() with every step
+  // clean — exit code 0, not a kill after the harness's 15 s.
+  expect(h.exitCodes).toEqual(Array.from({ length: 2 * instances }, () => 0));
+  return h;
 }
 
 describe('webhook-app: the scripted conversation with a cold start', () => {
-  it('on embedded PGlite (the demo)', async () => {
+  it('on embedded PGlite (the demo), the admin told of the cold start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'webhook-app-'));
     try {
-      await converse({ BACKEND: 'pglite', PGLITE_DIR: dir });
+      const h = await converse({ BACKEND: 'pglite', PGLITE_DIR: dir, NOTIFY_ADMINS: '1' });
+      // shutdown()'s lifecycle notices reached the admin's chat before the process exited.
+      assertInOrder(h, ['cold start next', ': stopping (SIGTERM), running jobs get 10 s', ': stopped in ']);
+      expect(h.text()).not.toContain('with errors');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -157,7 +173,58 @@ describe('webhook-app: routes refuse what they must', () => {
       expect((await app.fetch(new Request(url(path), { headers: { authorization: 'Bearer wrong-secret-wrong-secret' } }))).status).toBe(401);
       const ok = await app.fetch(new Request(url(path), { headers: { authorization: `Bearer ${DEMO_SECRETS.CRON_SECRET}` } }));
       expect(ok.status).toBe(200);
+      if (path === '/api/cron/cleanup') {
+        expect(await ok.json()).toMatchObject({ sessions: 0, jobs: 0, rateLimits: 0, complete: true, errors: [] });
+      }
     }
+  });
+
+  it('/health answers 200 with the session store, job queue and bus checked', async () => {
+    const r = await app.fetch(new Request(url('/health')));
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { ok: boolean; checks: Record<string, { ok: boolean; backend: string; latencyMs: number }> };
+    expect(body.ok).toBe(true);
+    expect(Object.keys(body.checks).sort()).toEqual(['bus', 'jobs', 'sessions']);
+    for (const check of Object.values(body.checks)) expect(check).toMatchObject({ ok: true, backend: expect.any(String), latencyMs: expect.any(Number) });
+    expect((await app.fetch(new Request(url('/health'), { method: 'POST' }))).status).toBe(405);
+  });
+
+  it('/admin/ops: the dashboard refuses without the admin token, serves the page with the token or the panel\'s cookie', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => app.fetch(new Request(url(path), { headers }));
+    // Refused: no credentials, a wrong token, a forged cookie. The page says to sign in (401).
+    const refused: Array<Record<string, string>> = [{}, { authorization: 'Bearer not-the-admin-token' }, { cookie: 'webhook_app_admin=0123abcd' }];
+    for (const headers of refused) {
+      expect((await get('/admin/ops/', headers)).status).toBe(401);
+      expect((await get('/admin/ops/api/overview', headers)).status).toBe(401);
+    }
+    expect(((await (await get('/admin/ops/api/overview')).json()) as { loginUrl: string }).loginUrl).toBe('/admin/');
+    // The admin token as a Bearer header (scripts, curl).
+    const bearer = { authorization: `Bearer ${DEMO_SECRETS.ADMIN_TOKEN}` };
+    const page = await get('/admin/ops/', bearer);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const overview = await get('/admin/ops/api/overview', bearer);
+    expect(overview.status).toBe(200);
+    expect(((await overview.json()) as { features: { queues: string[]; sessions: boolean; events: boolean; health: string[] } }).features)
+      .toMatchObject({ queues: ['default'], sessions: true, events: true, health: ['sessions', 'jobs', 'bus'] });
+    const health = await get('/admin/ops/api/health', bearer);
+    expect(health.status).toBe(200);
+    // The admin panel signs the browser in: an HttpOnly cookie scoped to the dashboard, not the token itself.
+    const signIn = await app.fetch(new Request(url('/api/admin/session'), { method: 'POST', headers: bearer }));
+    expect(signIn.status).toBe(204);
+    const setCookie = signIn.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^webhook_app_admin=[0-9a-f]{64}; Path=\/admin\/ops; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect(setCookie).not.toContain(DEMO_SECRETS.ADMIN_TOKEN);
+    const cookie = { cookie: `theme=dark; ${setCookie.split(';')[0]!}` };
+    expect((await get('/admin/ops/', cookie)).status).toBe(200);
+    expect((await get('/admin/ops/api/overview', cookie)).status).toBe(200);
+    // The cookie opens the dashboard only, not the admin API; without the token nobody gets one.
+    expect((await get('/api/admin/buttons', cookie)).status).toBe(401);
+    expect((await app.fetch(new Request(url('/api/admin/session'), { method: 'POST' }))).status).toBe(401);
+    const signOut = await app.fetch(new Request(url('/api/admin/session'), { method: 'DELETE', headers: bearer }));
+    expect(signOut.headers.get('set-cookie')).toMatch(/^webhook_app_admin=; Path=\/admin\/ops; .*Max-Age=0/);
+    const overHttps = await app.fetch(new Request('https://app.test/api/admin/session', { method: 'POST', headers: bearer }));
+    expect(overHttps.headers.get('set-cookie')).toMatch(/; Secure$/);
   });
 
   it('the webhook refuses a missing or wrong secret token before the bot sees the update', async () => {
@@ -236,6 +303,31 @@ describe('webhook-app: routes refuse what they must', () => {
   });
 });
 
+describe('webhook-app: /api/cron/cleanup on PGlite', () => {
+  it('deletes expired sessions and past rate-limit windows, keeps the app\'s records, answers the counts', async () => {
+    const app = await createApp(readConfig({ ...DEMO_SECRETS, BACKEND: 'pglite', LOG_LEVEL: 'silent', TELEGRAM_API_ROOT: 'http://127.0.0.1:1' }));
+    try {
+      const cleanup = async () => {
+        const r = await app.fetch(new Request('http://app.test/api/cron/cleanup', { method: 'POST', headers: { authorization: `Bearer ${DEMO_SECRETS.CRON_SECRET}` } }));
+        expect(r.status).toBe(200);
+        return r.json();
+      };
+      await app.backend.sessions.set('cleanup:1', { step: 1 }, { ttlMs: 1 });
+      await app.backend.sessions.set('cleanup:2', { step: 2 }, { ttlMs: 1 });
+      await app.backend.sessions.set('cleanup:live', { step: 3 }, { ttlMs: 600_000 });
+      await app.backend.rateLimits.hit('cleanup:user', { limit: 5, windowMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await cleanup()).toMatchObject({ sessions: 2, jobs: 0, rateLimits: 1, complete: true, errors: [] });
+      expect(await app.backend.sessions.get('cleanup:live')).not.toBeUndefined();
+      // The app's records share the sessions table on Postgres and PGlite; they have no expiry and stay.
+      expect((await app.data.list('buttons')).length).toBe(4);
+      expect(await cleanup()).toMatchObject({ sessions: 0, jobs: 0, rateLimits: 0, complete: true });
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+});
+
 describe('webhook-app: the Vercel functions and crons', () => {
   it('api/ files answer through the shared app, and vercel.json crons point at existing functions', async () => {
     const saved = { ...process.env };
@@ -252,10 +344,20 @@ describe('webhook-app: the Vercel functions and crons', () => {
       // A rewrite keeps the original path: /api/admin/buttons reaches api/admin.ts.
       const buttons = await admin.GET(new Request('https://x.vercel.app/api/admin/buttons', bearer(DEMO_SECRETS.ADMIN_TOKEN)));
       expect(((await buttons.json()) as unknown[]).length).toBe(4);
-      expect((await health.GET(new Request('https://x.vercel.app/api/health'))).status).toBe(200);
-      const vercel = JSON.parse(readFileSync(new URL('../examples/webhook-app/vercel.json', import.meta.url), 'utf8')) as { crons: Array<{ path: string; schedule: string }> };
+      const checked = await health.GET(new Request('https://x.vercel.app/api/health'));
+      expect(checked.status).toBe(200);
+      expect(Object.keys(((await checked.json()) as { checks: object }).checks).sort()).toEqual(['bus', 'jobs', 'sessions']);
+      // The ops dashboard: a rewrite keeps /admin/ops/… as the path.
+      const ops = await import('../examples/webhook-app/api/ops.js');
+      expect((await ops.GET(new Request('https://x.vercel.app/admin/ops/'))).status).toBe(401);
+      expect((await ops.GET(new Request('https://x.vercel.app/admin/ops/', bearer(DEMO_SECRETS.ADMIN_TOKEN)))).status).toBe(200);
+      const vercel = JSON.parse(readFileSync(new URL('../examples/webhook-app/vercel.json', import.meta.url), 'utf8')) as {
+        crons: Array<{ path: string; schedule: string }>; rewrites: Array<{ source: string; destination: string }>;
+      };
       expect(vercel.crons).toEqual([{ path: '/api/cron/tick', schedule: '*/5 * * * *' }, { path: '/api/cron/cleanup', schedule: '0 */6 * * *' }]);
       for (const c of vercel.crons) expect(existsSync(new URL(`../examples/webhook-app${c.path}.ts`, import.meta.url))).toBe(true);
+      expect(vercel.rewrites).toContainEqual({ source: '/admin/ops/:path*', destination: '/api/ops' });
+      for (const r of vercel.rewrites) expect(existsSync(new URL(`../examples/webhook-app${r.destination}.ts`, import.meta.url))).toBe(true);
       await (await (await import('../examples/webhook-app/src/app.js')).getApp()).close();
     } finally {
       process.env = saved;

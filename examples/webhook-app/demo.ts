@@ -5,7 +5,9 @@
  * - `telegram-test-api` plays Telegram's Bot API; the bot talks to it through `apiRoot`.
  * - The app runs as a child process (`server.ts`) on embedded PGlite in a temporary directory.
  * - The webhook is registered, and a scripted conversation is played through it. Midway the app
- *   process is killed and a new one started: the conversation goes on from the database.
+ *   process is stopped (SIGTERM: botwire's `shutdown()`) and a new one started: the conversation
+ *   goes on from the database. The admin (user 1) is told in the chat when the process stops
+ *   (`NOTIFY_ADMINS=1`; harmless here, the "Telegram" is local).
  *
  *   npx tsx examples/webhook-app/demo.ts          # print the transcript, exit 0
  *   npx tsx examples/webhook-app/demo.ts --keep   # then stay up: admin API, ticks every 5 s
@@ -29,7 +31,7 @@ const reportRetryMs = 1_000;
 console.log('botwire webhook-app — offline demo (telegram-test-api as Telegram, embedded PGlite as the database)\n');
 const h = await Harness.start({
   env: {
-    BACKEND: 'pglite', PGLITE_DIR: dir, REPORT_RETRY_MS: String(reportRetryMs), IMAGINE_MS: '300-600',
+    BACKEND: 'pglite', PGLITE_DIR: dir, REPORT_RETRY_MS: String(reportRetryMs), IMAGINE_MS: '300-600', NOTIFY_ADMINS: '1',
     ...(keep ? { LOCAL_CRON_MS: '5000' } : {}),
   },
 });
@@ -49,8 +51,9 @@ if (keep && !failed) {
   console.log(`\nStaying up (Ctrl-C to stop). The app: ${app.url}
   admin panel: ${app.url}/admin/  (token: ${h.env.ADMIN_TOKEN})
   admin API:   curl -H 'authorization: Bearer ${h.env.ADMIN_TOKEN}' ${app.url}/api/admin/buttons
-  ops (seam):  ${app.url}/admin/ops
+  ops:         ${app.url}/admin/ops/  (botwire/dashboard; log in to the admin panel first, it sets the cookie)
   health:      ${app.url}/health
+  cleanup:     curl -H 'authorization: Bearer ${h.env.CRON_SECRET}' ${app.url}/api/cron/cleanup
   Telegram:    ${h.telegram.config.apiURL} (telegram-test-api); database: ${dir}`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }

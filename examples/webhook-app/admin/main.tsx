@@ -3,7 +3,9 @@
  *
  * Data comes from the admin API (`/api/admin/*`, Bearer token); changes made anywhere — this page,
  * another admin, the bot — arrive as events through botwire's WebSocket gateway (`/sync`), and
- * `useSyncRefetch` reloads what they touch. The token is the server's `ADMIN_TOKEN`.
+ * `useSyncRefetch` reloads what they touch. The token is the server's `ADMIN_TOKEN`. Signing in
+ * also sets an HttpOnly cookie for the ops dashboard (`/admin/ops/`, botwire/dashboard), which the
+ * browser opens as a page and so cannot send the Bearer header to.
  */
 import { StrictMode, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -118,13 +120,15 @@ function Live() {
 
 function Panel({ token, logout }: { token: string; logout: () => void }) {
   const api = useApi(token);
+  // (Re)sign this browser in to the ops dashboard: the cookie lasts 12 h, the tab's token longer.
+  useEffect(() => { void api('POST', 'session').catch(() => undefined); }, [api]);
   return (
     <SyncProvider url={wsUrl} options={{ token: () => token }}>
       <header>
         <h1>webhook-app admin</h1>
         <Live />
-        <a href="/admin/ops">ops dashboard</a>
-        <button onClick={logout}>Log out</button>
+        <a href="/admin/ops/">ops dashboard</a>
+        <button onClick={() => { void api('DELETE', 'session').catch(() => undefined).finally(logout); }}>Log out</button>
       </header>
       <main>
         <Buttons api={api} />

@@ -6,23 +6,24 @@
  * | --- | --- |
  * | `POST /api/bot` | Telegram webhook (`X-Telegram-Bot-Api-Secret-Token` checked) |
  * | `GET/POST /api/cron/tick` | run due jobs (`Authorization: Bearer $CRON_SECRET`) |
- * | `GET/POST /api/cron/cleanup` | delete expired sessions (same secret) |
+ * | `GET/POST /api/cron/cleanup` | expired sessions, finished jobs, old rate-limit counters (same secret; `cleanupHandler`) |
  * | `/api/jobs/*` | botwire/http job API, for Mini Apps (`Authorization: tma <initData>`) and admins |
  * | `/api/admin/*` | admin API (`Authorization: Bearer $ADMIN_TOKEN`), see `src/http/admin.ts` |
- * | `GET /health` | backend reachable? |
- * | `/admin/ops` | seam for botwire/dashboard |
+ * | `GET /health` | sessions, jobs and bus reachable? (`healthHandler`) |
+ * | `/admin/ops/` | botwire/dashboard: jobs, sessions, events, health (admin token or the panel's cookie) |
  */
 import { webhookCallback, type Bot } from 'grammy';
 import { SyncCache } from 'botwire/sync';
 import type { JobHandlers, JobQueue } from 'botwire/jobs';
-import { jobsHttpHandler } from 'botwire/http';
+import { shutdown, type ShutdownTarget } from 'botwire';
+import { cleanupHandler, healthHandler, initDataJobsAuthorize, jobsHttpHandler } from 'botwire/http';
+import { dashboardHandler } from 'botwire/dashboard';
 import { openBackend, type Backend } from './backend.js';
 import { createBot, type BotContext } from './bot.js';
 import { readConfig, type AppConfig } from './config.js';
 import { AppData } from './data.js';
-import { healthResponse } from './health.js';
 import { adminHandler } from './http/admin.js';
-import { fromTelegram, hasBearer, miniAppUser } from './http/auth.js';
+import { fromTelegram, hasBearer, isAdmin } from './http/auth.js';
 import { jobHandlers } from './jobs.js';
 import { createLogger, type Logger } from './log.js';
 import { Records } from './records.js';
@@ -38,7 +39,12 @@ export interface App {
   log: Logger;
   /** Every HTTP route of the app. */
   fetch(request: Request): Promise<Response>;
-  /** Close the backend connections (the operations work's `shutdown()` wraps this). */
+  /**
+   * What `shutdown()` stops besides the server's own parts: the keyboard cache, the bus, the queue,
+   * the stores and their connections (`shutdown()` orders them by stage).
+   */
+  shutdownTargets(): ShutdownTarget[];
+  /** Shut the app down now (tests, serverless instances that are told to stop). */
   close(): Promise<void>;
 }
 
@@ -60,6 +66,8 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
     handlers,
     ...(fleet.includes('limits') ? { limits: { imagine: { concurrency: 3 } } } : {}),
     ...(fleet.includes('groups') ? { groups: { concurrency: 1 } } : {}),
+    // Job state changes as `jobs.<name>.<state>` events: the ops dashboard shows them live.
+    bus: backend.bus,
     onError: (err) => log.error({ err }, 'job error'),
   });
   const bot = createBot({ config, backend, data, cache, queue, log });
@@ -69,15 +77,32 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
   }
 
   const webhook = webhookCallback(bot, 'std/http', { secretToken: config.webhookSecret, timeoutMilliseconds: 9_000 });
+  // A Mini App (signed initData, at most a day old) may start and read jobs of its own chat
+  // (private chat id = user id); the admin token may do anything.
+  const miniApp = initDataJobsAuthorize({
+    botToken: config.botToken, maxAgeSec: 86_400,
+    allow: (user, _action, subject) => (subject.payload as { chatId?: unknown } | null)?.chatId === user.id,
+  });
   const jobs = jobsHttpHandler({
     queue, handlers, basePath: '/api', cronSecret: config.cronSecret, budgetMs: 50_000, startable: ['report', 'imagine'],
     onError: (err) => log.error({ err }, 'jobs route error'),
-    // A Mini App may start and read jobs of its own chat (private chat id = user id); admins any.
-    authorize: async (request, _action, subject) => {
-      if (await hasBearer(request, config.adminToken)) return true;
-      const userId = await miniAppUser(request, config.botToken);
-      return userId !== undefined && (subject.payload as { chatId?: unknown } | null)?.chatId === userId;
-    },
+    authorize: async (...args) => (await hasBearer(args[0], config.adminToken)) || miniApp(...args),
+  });
+  const cleanup = cleanupHandler({
+    cronSecret: config.cronSecret, basePath: '/api', budgetMs: 50_000,
+    sessions: backend.sessions, queues: queue, rateLimits: backend.rateLimits,
+    onError: (err) => log.error({ err }, 'cleanup error'),
+  });
+  // One session read, one job-backend round trip and the bus's state; every connection the app
+  // holds is behind one of them, whatever the backend layout.
+  const checks = { sessions: backend.sessions, jobs: queue, bus: backend.bus };
+  const health = healthHandler({ checks, timeoutMs: 2_000 });
+  const dashboard = dashboardHandler({
+    queue, store: backend.sessions, bus: backend.bus, health: checks,
+    basePath: '/admin/ops', loginUrl: '/admin/',
+    // Every action, retry and session delete included: the admin token is the only sign-in.
+    authorize: (request) => isAdmin(request, config.adminToken),
+    onError: (err) => log.error({ err }, 'dashboard error'),
   });
   const admin = adminHandler(data, config.adminToken);
 
@@ -89,21 +114,19 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
       return webhook(request);
     }
     if (pathname === '/api/cron/cleanup') {
-      // Seam: the operations work adds a ready cleanup route; this one is the same in spirit.
-      if (!(await hasBearer(request, config.cronSecret))) return Response.json({ error: { code: 'UNAUTHORIZED', message: 'Bearer CRON_SECRET required' } }, { status: 401 });
-      const deleted = await backend.sessions.cleanup();
-      log.info({ deleted }, 'sessions cleaned up');
-      return Response.json({ deleted });
+      const response = await cleanup(request);
+      if (response.ok) log.info(await response.clone().json(), 'cleanup');
+      return response;
     }
     if (pathname === '/api/cron/tick' || pathname.startsWith('/api/jobs/') || pathname === '/api/jobs') return jobs(request);
     if (pathname.startsWith('/api/admin/')) return admin(request, pathname.slice('/api/admin/'.length));
-    if (pathname === '/health') return healthResponse(backend);
-    if (pathname === '/admin/ops' || pathname.startsWith('/admin/ops/')) {
-      // Seam: mount botwire/dashboard here (jobs, sessions, events), behind the admin token.
-      return Response.json({ error: { code: 'NOT_AVAILABLE', message: 'the ops dashboard (botwire/dashboard) is not part of this build' } }, { status: 501 });
-    }
+    if (pathname === '/health') return health(request);
+    if (pathname === '/admin/ops' || pathname.startsWith('/admin/ops/')) return dashboard(request);
     return notFound();
   }
+
+  // The cache listens on the bus: it stops with the transports, before the stores close.
+  const shutdownTargets = (): ShutdownTarget[] => [{ shutdownStage: 'transport', close: async () => cache.close() }, ...backend.shutdownTargets()];
 
   return {
     config, backend, data, queue, bot, cache, log,
@@ -118,10 +141,8 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
         return Response.json({ error: { code: 'INTERNAL', message: 'see the server logs' } }, { status: 500 });
       }
     },
-    close: async () => {
-      cache.close();
-      await backend.close();
-    },
+    shutdownTargets,
+    close: async () => { await shutdown(shutdownTargets()); },
   };
 }
 

@@ -5,7 +5,7 @@
  *
  * Drivers are imported only for the branch taken: a Supabase deployment never loads `pg`.
  */
-import { RateLimitStore, type SessionStore } from 'botwire';
+import { RateLimitStore, shutdown, type SessionStore, type ShutdownTarget } from 'botwire';
 import { type SyncBus } from 'botwire/sync';
 import { JobQueue, type JobBackend, type JobHandlers, type JobQueueOptions } from 'botwire/jobs';
 import type { AppConfig, BackendKind } from './config.js';
@@ -24,6 +24,12 @@ export interface Backend {
   jobQueue(options: JobQueueOptions): JobQueue;
   /** Fleet features of the job backend (`limits`, `groups`, …): used where present, skipped where not. */
   jobFeatures: readonly string[];
+  /**
+   * What `shutdown()` stops: the bus, the queue and the stores (it orders them by their stage),
+   * then the connections they share (pool, client, embedded database), last.
+   */
+  shutdownTargets(): ShutdownTarget[];
+  /** Shut all of it down now (tests, scripts); the Node server gives the targets to its own `shutdown()`. */
   close(): Promise<void>;
 }
 
@@ -43,15 +49,16 @@ function assemble(kind: BackendKind, parts: {
   jobBackend: JobBackend; close: () => Promise<void>;
 }): Backend {
   let queue: JobQueue | undefined;
+  const targets = (): ShutdownTarget[] => [
+    parts.bus, ...(queue ? [queue] : []), parts.sessions, parts.records, parts.rateLimits,
+    { close: parts.close },
+  ];
   return {
     kind, sessions: parts.sessions, records: parts.records, bus: parts.bus, rateLimits: parts.rateLimits,
     jobFeatures: parts.jobBackend.features ?? [],
     jobQueue: (options) => (queue = new JobQueue(parts.jobBackend, options)),
-    close: async () => {
-      await parts.bus.close().catch(() => undefined);
-      await queue?.close().catch(() => undefined);
-      await parts.close();
-    },
+    shutdownTargets: targets,
+    close: async () => { await shutdown(targets()); },
   };
 }
 

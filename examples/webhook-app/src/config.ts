@@ -37,6 +37,14 @@ export interface AppConfig {
   commandsPerMinute: number;
   /** The bot's `getMe` answer as JSON (`BOT_INFO`): saves that call on every cold start. */
   botInfo?: string;
+  /**
+   * Tell the admins (`ADMIN_IDS`) in Telegram when a server process starts its worker and when it
+   * stops (`NOTIFY_ADMINS=1`); off by default, so tests and local runs do not message anyone.
+   * @default false
+   */
+  notifyAdmins: boolean;
+  /** How long running jobs may finish on SIGTERM before they are handed back to the queue. @default 10000 */
+  shutdownGraceMs: number;
 }
 
 /** Read the configuration from `env`; refuses to start without the secrets a deployment needs. */
@@ -76,5 +84,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     imagineMs: [imagine[0] ?? 1000, imagine[1] ?? imagine[0] ?? 3000],
     commandsPerMinute: Number(env.COMMANDS_PER_MINUTE ?? 10),
     botInfo: env.BOT_INFO,
+    notifyAdmins: env.NOTIFY_ADMINS === '1',
+    shutdownGraceMs: Number(env.SHUTDOWN_GRACE_MS ?? 10_000),
   };
 }

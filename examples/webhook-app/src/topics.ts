@@ -3,6 +3,8 @@
  * path of the app publishes here (`src/data.ts`), and the bot's keyboard cache is invalidated by
  * `buttons.*` (`src/bot.ts`). Payloads carry ids, not records: receivers load the fresh row.
  */
+import type { JobEvent } from 'botwire/jobs';
+
 export interface AppTopics {
   'scenarios.created': { id: number };
   'scenarios.updated': { id: number };
@@ -23,6 +25,8 @@ export interface AppTopics {
   'payouts.declined': { id: number; userId: number };
   /** Not in the seed's catalogue: a tournament saved by the edit flow. */
   'tournaments.created': { chatId: number; id: number };
+  /** Job state changes the queue publishes (`jobs.report.completed` …), shown live by the ops dashboard. */
+  [topic: `jobs.${string}`]: JobEvent;
 }
 
 /** Where a payout request stands. */

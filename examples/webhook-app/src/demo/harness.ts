@@ -32,8 +32,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** Its stderr (JSON log lines) so far. */
   logs: () => string;
-  /** SIGTERM, wait for the exit. */
-  stop(): Promise<void>;
+  /** SIGTERM, wait for the exit; resolves with the exit code (0: `shutdown()` ran every step cleanly). */
+  stop(): Promise<number | null>;
 }
 
 /** Start `server` (default: this app's `server.ts`) with `env`; resolves when it prints its URL. */
@@ -56,12 +56,13 @@ export async function spawnApp(env: Record<string, string>, server = SERVER_TS, 
   return {
     url, child, logs: () => stderr,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(t);
+      return child.exitCode;
     },
   };
 }
@@ -147,9 +148,14 @@ export class Harness {
   telegram!: TelegramServer;
   relay!: Relay;
   apps: AppProcess[] = [];
+  /** Exit codes of the app processes stopped so far (restarts, then `close()`); null when killed. */
+  readonly exitCodes: Array<number | null> = [];
   env: Record<string, string> = {};
   server?: string;
   #known = new Map<number, string>();
+  /** Names of the users' chats, and the chat that spoke last: messages to another chat are marked. */
+  #names = new Map<string, string>();
+  #lastChat = '';
 
   static async start(options: HarnessOptions): Promise<Harness> {
     const h = new Harness();
@@ -176,7 +182,7 @@ export class Harness {
   async restart(i = 0): Promise<void> {
     const t = performance.now();
     const old = this.apps[i]!;
-    await old.stop();
+    this.exitCodes.push(await old.stop());
     this.note(`app process ${i + 1} (pid ${old.child.pid}) stopped — cold start next`, performance.now() - t);
     await this.startInstance(i);
   }
@@ -192,15 +198,19 @@ export class Harness {
       const before = this.#known.get(u.messageId);
       if (before === text) continue;
       this.#known.set(u.messageId, text);
-      this.lines.push({ at: performance.now() - this.started, kind: before === undefined ? 'bot' : 'edit', text });
+      const chat = String(u.message.chat_id);
+      const to = chat !== this.#lastChat && this.#names.has(chat) ? `→ ${this.#names.get(chat)}: ` : '';
+      this.lines.push({ at: performance.now() - this.started, kind: before === undefined ? 'bot' : 'edit', text: to + text });
     }
   }
 
   /** A chat with one user (private chat: chat id = user id). */
   user(id: number, name: string) {
     const client = this.telegram.getClient(this.env.BOT_TOKEN!, { userId: id, chatId: id, firstName: name, userName: name.toLowerCase(), type: 'private' });
+    this.#names.set(String(id), name);
     const act = async (shown: string, send: () => Promise<void>): Promise<void> => {
       this.collect();
+      this.#lastChat = String(id);
       const t = performance.now();
       const line: Line = { at: t - this.started, kind: 'user', who: name, text: shown };
       this.lines.push(line);
@@ -271,7 +281,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.apps.map((a) => a.stop()));
+    this.exitCodes.push(...await Promise.all(this.apps.map((a) => a.stop())));
     await this.relay.close();
     await this.telegram.stop();
   }

@@ -10,10 +10,11 @@
  * | `GET /api/admin/users`, `PATCH /api/admin/users/:id`, `POST /api/admin/users/:id/balance` `{ delta }` | users |
  * | `GET/PUT /api/admin/settings` `{ key, value }` | settings |
  * | `GET /api/admin/payouts`, `POST /api/admin/payouts/:id/{approve,decline}` | payouts |
+ * | `POST/DELETE /api/admin/session` | sign this browser in to (out of) the ops dashboard: sets (clears) its cookie |
  */
 import { AppInputError, type AppData } from '../data.js';
 import { CRUD_COLLECTIONS, type CrudCollection } from '../topics.js';
-import { hasBearer } from './auth.js';
+import { adminCookieHeader, hasBearer } from './auth.js';
 
 const json = (status: number, body: unknown): Response => Response.json(body, { status, headers: { 'cache-control': 'no-store' } });
 const error = (status: number, code: string, message: string): Response => json(status, { error: { code, message } });
@@ -54,6 +55,11 @@ export function adminHandler(data: AppData, adminToken: string) {
           const b = await body(request) as { key?: unknown; value?: unknown };
           await data.setSetting(String(b.key), b.value);
           return json(200, await data.settings());
+        }
+      } else if (resource === 'session') {
+        if (id === undefined && (m === 'POST' || m === 'DELETE')) {
+          const cookie = await adminCookieHeader(request, adminToken, m === 'DELETE');
+          return new Response(null, { status: 204, headers: { 'set-cookie': cookie, 'cache-control': 'no-store' } });
         }
       } else if (resource === 'payouts') {
         if (id === undefined && m === 'GET') return json(200, await data.payouts());

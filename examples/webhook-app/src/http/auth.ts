@@ -1,9 +1,9 @@
 /**
- * Bearer checks for the cron and admin routes, and Mini App `initData` for the jobs gateway.
+ * Bearer checks for the cron and admin routes, and the admin cookie that lets a browser open the
+ * ops dashboard (`/admin/ops/`), which is navigated to and so cannot send an `Authorization` header.
  * Secrets are compared through their SHA-256 digests, so the time taken says nothing about them.
+ * Mini App `initData` is checked by botwire itself (`initDataJobsAuthorize`, `initDataAuthorizer`).
  */
-import { BotwireConfigError, verifyInitData } from 'botwire';
-
 const encoder = new TextEncoder();
 
 async function digest(text: string): Promise<Uint8Array> {
@@ -33,21 +33,41 @@ export function fromTelegram(request: Request, secret: string): Promise<boolean>
   return sameSecret(request.headers.get('x-telegram-bot-api-secret-token') ?? '', secret);
 }
 
+/** Name of the cookie the admin panel sets for the ops dashboard. */
+export const ADMIN_COOKIE = 'webhook_app_admin';
+/** Only the dashboard's requests carry the cookie; the admin API takes the Bearer token alone. */
+const COOKIE_PATH = '/admin/ops';
+
 /**
- * The Telegram user a Mini App request proves with `Authorization: tma <initData>` (signed by the
- * bot token, at most a day old), or undefined.
- *
- * Seam: the operations work adds a ready-made initData authorizer to botwire; this function is
- * what it replaces.
+ * The cookie's value: an HMAC of a fixed text keyed by the admin token, not the token itself, so a
+ * cookie that leaks (a proxy's log) opens the dashboard but not the admin API.
  */
-export async function miniAppUser(request: Request, botToken: string): Promise<number | undefined> {
-  const header = request.headers.get('authorization') ?? '';
-  if (!header.startsWith('tma ')) return undefined;
-  try {
-    const { user } = await verifyInitData(header.slice(4), botToken, { maxAgeSec: 86_400 });
-    return user?.id;
-  } catch (err) {
-    if (err instanceof BotwireConfigError) throw err; // our configuration, not the caller's data
-    return undefined;
+async function cookieValue(adminToken: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', encoder.encode(adminToken), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode('webhook-app ops dashboard')));
+  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function cookieOf(request: Request, name: string): string {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
   }
+  return '';
+}
+
+/**
+ * The `Set-Cookie` header that signs a browser in to the ops dashboard (`HttpOnly`, `SameSite=Strict`,
+ * `Secure` over HTTPS, 12 h), or signs it out with `signOut`.
+ */
+export async function adminCookieHeader(request: Request, adminToken: string, signOut = false): Promise<string> {
+  const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
+  const value = signOut ? '' : await cookieValue(adminToken);
+  return `${ADMIN_COOKIE}=${value}; Path=${COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age=${signOut ? 0 : 43_200}${secure}`;
+}
+
+/** Whether `request` is an admin's: the Bearer admin token, or the dashboard cookie derived from it. */
+export async function isAdmin(request: Request, adminToken: string): Promise<boolean> {
+  if (await hasBearer(request, adminToken)) return true;
+  return sameSecret(cookieOf(request, ADMIN_COOKIE), await cookieValue(adminToken));
 }
