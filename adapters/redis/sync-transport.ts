@@ -83,7 +83,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
     const ready = publisher;
     if (ready && (ready.status === undefined || ready.status === 'ready')) return ready;
     return connection.get().then((client) => (publisher = client));
-  }, timeoutMs);
+  }, timeoutMs, `{${prefix}}`);
 
   const start = (events: SyncTransportEvents): void => {
     if (closed) return;
