@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisJobBackend, redisJobQueue, redisRateLimitStore, redisSessionStore, redisSyncBus, type RedisLike, type RedisSessionBackend } from '../adapters/redis/index.js';
+import { BackendDurabilityError, BotwireConfigError, SessionConflictError } from '../src/errors.js';
 import { runDue } from '../src/jobs/run-due.js';
 import { jobQueueContract, sessionStoreContract, syncBusContract } from '../src/testing/index.js';
 import { hasRedisCluster, startRedisCluster, type PrivateRedisCluster } from './support/redis-cluster.js';
@@ -61,10 +62,45 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
 
     jobQueueContract('redis cluster', () => ({ backend: redisJobBackend({ client: like(), prefix: `q${++n}:` }) }));
 
+    sessionStoreContract('redis cluster with durability { replicas: 1 }', () => {
+      const store = redisSessionStore({ client: like(), prefix: `sd${++n}:`, durability: { replicas: 1, timeoutMs: 1_000 } });
+      return { store, teardown: () => store.close() };
+    });
+
     syncBusContract('redis cluster (classic pub/sub)', () => {
       const channelPrefix = `sync${++n}:`;
       return { create: (o) => redisSyncBus({ ...o, client: like(), channelPrefix }) };
     });
+  });
+
+  it('durability: a write fewer replicas confirmed rejects with BackendDurabilityError, applied on the primary', async () => {
+    // Each master has one replica: asking for two can never be met.
+    const prefix = `dur${++n}:`;
+    const store = redisSessionStore<number>({ client: like(), prefix, durability: { replicas: 2, timeoutMs: 50 } });
+    const err = await store.set('k', 7).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendDurabilityError);
+    expect(err).toMatchObject({ outcome: 'unknown', required: 2, confirmed: 1, subject: 'k' });
+    expect((await store.get('k'))?.data).toBe(7);
+    // A refused write (version mismatch) wrote nothing: its own answer, whatever WAIT says.
+    await expect(store.set('k', 8, { ifVersion: 5 })).rejects.toBeInstanceOf(SessionConflictError);
+    await store.close();
+    const ok = redisSessionStore<number>({ client: like(), prefix, durability: { replicas: 1, timeoutMs: 1_000 } });
+    expect(await ok.set('k', 9)).toBe(2);
+    await ok.close();
+
+    const jobs = redisJobQueue({ client: like(), prefix: `jd${n}:`, durability: { replicas: 2, timeoutMs: 50 }, handlers: { a: () => 1 } });
+    await expect(jobs.add('a', {})).rejects.toBeInstanceOf(BackendDurabilityError);
+    // Applied on the primary all the same (reads send no WAIT).
+    expect((await jobs.list({})).jobs).toHaveLength(1);
+    await jobs.close();
+    const durableJobs = redisJobQueue({ client: like(), prefix: `jd${n}:`, durability: { replicas: 1, timeoutMs: 1_000 }, defaultTimeoutMs: 5_000, handlers: { a: () => 1 } });
+    await durableJobs.add('a', {}, { id: 'j2' });
+    expect((await runDue(durableJobs, undefined, { budgetMs: 10_000 })).completed).toBe(1);
+    expect((await durableJobs.get('j2'))?.state).toBe('completed');
+    await durableJobs.close();
+
+    expect(() => redisSessionStore({ client: like(), durability: { replicas: 0, timeoutMs: 10 } })).toThrow(BotwireConfigError);
+    expect(() => redisJobQueue({ client: like(), durability: { replicas: 1, timeoutMs: 0 } })).toThrow(BotwireConfigError);
   });
 
   it('rate limits: counters of many users, spread over the masters, count and refuse exactly', async () => {
@@ -113,4 +149,101 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
     console.log(`redis cluster: 4 × 250 increments in ${reports.map((r) => r.ms).join(', ')} ms`);
     await store.close();
   }, 60_000);
+
+  describe('failover: a master SIGKILLed under session read-modify-writes', () => {
+    /**
+     * 12 loops append their own update id to the session of a random key (acquire → read the list
+     * → commit list + id) for 30 keys, some of them on the master killed after 1 s. The killed node
+     * is started again once its replica took over (it rejoins as that replica's replica). Lost: an
+     * id whose commit was acknowledged but that is missing from the final list of its key.
+     */
+    async function failover(durability: { replicas: number; timeoutMs: number } | undefined) {
+      const failoverClient = cluster.client({ slotsRefreshInterval: 500 });
+      clients.push(failoverClient);
+      const prefix = `fo${++n}:`;
+      const store = redisSessionStore<number[]>({ client: failoverClient, prefix, operationTimeoutMs: 1_000, durability });
+      const backend = store.backend as RedisSessionBackend;
+      const keys = Array.from({ length: 30 }, (_, i) => `chat:${i}`);
+      const masterOf = new Map(await Promise.all(keys.map(async (k) => [k, await cluster.masterOf(backend.recordKey(k))] as const)));
+      const victim = masterOf.get(keys[0]!)!;
+      const affected = new Set(keys.filter((k) => masterOf.get(k) === victim));
+      const acked = new Map<number, string>();
+      const errors: Record<string, number> = {};
+      let nextId = 0;
+      let killedAt = Infinity;
+      let lastOkBefore = 0;
+      let firstOkAfter = Infinity;
+      let stop = false;
+      const loop = async (): Promise<void> => {
+        while (!stop) {
+          const key = keys[Math.floor(Math.random() * keys.length)]!;
+          const id = ++nextId;
+          const startedAt = performance.now();
+          try {
+            const lease = await store.acquire(key, { leaseMs: 2_000, waitMs: 1_000 });
+            await lease.commit([...(lease.record?.data ?? []), id]);
+            acked.set(id, key);
+            const t = performance.now();
+            if (affected.has(key)) {
+              if (t < killedAt) lastOkBefore = t;
+              // Only an update started once the master was dead shows the cluster serving again.
+              else if (startedAt > killedAt && firstOkAfter === Infinity) firstOkAfter = t;
+            }
+          } catch (err) {
+            const name = err instanceof Error ? (err.name === 'Error' ? err.message.slice(0, 60) : err.name) : String(err);
+            errors[name] = (errors[name] ?? 0) + 1;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      };
+      const loops = Array.from({ length: 12 }, loop);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const heir = (await cluster.nodes()).find((x) => x.role === 'replica' && x.masterPort === victim)?.port;
+      const beforeKill = acked.size;
+      await cluster.kill(victim);
+      killedAt = performance.now();
+      // Wait for the promotion, then start the killed node again (as the new master's replica).
+      const deadline = Date.now() + 15_000;
+      let promoted: number | undefined;
+      while (promoted === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        promoted = (await cluster.nodes()).find((x) => x.port === heir && x.role === 'master')?.port;
+      }
+      const promotedAfterMs = performance.now() - killedAt;
+      await cluster.restart(victim);
+      await cluster.waitHealthy(20_000);
+      const healthyAfterMs = performance.now() - killedAt;
+      // Keep the load on until affected keys have been written again for a while.
+      while (firstOkAfter === Infinity && performance.now() - killedAt < 20_000) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      stop = true;
+      await Promise.all(loops);
+      const finals = await store.getMany(keys);
+      const present = new Set(finals.flatMap((r) => r?.data ?? []));
+      const lost = [...acked.keys()].filter((id) => !present.has(id));
+      const report = {
+        durability: durability ? `${durability.replicas} replica, ${durability.timeoutMs} ms` : 'off',
+        affectedKeys: affected.size, acknowledged: acked.size, acknowledgedBeforeKill: beforeKill, lost: lost.length,
+        promotedAfterMs: Math.round(promotedAfterMs), lastOkBeforeKillMs: Math.round(killedAt - lastOkBefore),
+        firstOkAfterKillMs: Math.round(firstOkAfter - killedAt), clusterHealthyAfterMs: Math.round(healthyAfterMs), errors,
+      };
+      console.log(`redis cluster failover: ${JSON.stringify(report)}`);
+      await store.close();
+      return { ...report, promoted, firstOkAfter };
+    }
+
+    it('without durability: operations resume after the promotion; acknowledged updates lost are counted', async () => {
+      const r = await failover(undefined);
+      expect(r.promoted).toBeDefined();
+      expect(r.firstOkAfter).toBeLessThan(Infinity);
+      expect(r.acknowledged).toBeGreaterThan(r.acknowledgedBeforeKill);
+    }, 45_000);
+
+    it('with durability { replicas: 1 }: no acknowledged update is lost across the failover', async () => {
+      const r = await failover({ replicas: 1, timeoutMs: 300 });
+      expect(r.promoted).toBeDefined();
+      expect(r.firstOkAfter).toBeLessThan(Infinity);
+      expect(r.lost).toBe(0);
+    }, 45_000);
+  });
 });

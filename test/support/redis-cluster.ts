@@ -38,6 +38,11 @@ export interface PrivateRedisCluster {
   masterOf(key: string): Promise<number>;
   /** SIGKILL the node on `port` (a crash: no shutdown, no last replication) and wait for it to exit. */
   kill(port: number): Promise<void>;
+  /**
+   * Start the node on `port` again with its cluster config (no data: persistence is off). A master
+   * whose slots were taken over meanwhile rejoins as a replica of the promoted one.
+   */
+  restart(port: number): Promise<void>;
   /** Resolves once every live node reports `cluster_state:ok` and every slot has a reachable master. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kill every node and remove their files. */
@@ -186,6 +191,10 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
       throw new Error(`no master found for slot ${slot}`);
     },
     kill,
+    restart: async (port) => {
+      await kill(port);
+      children.set(port, await launch(port, dir));
+    },
     waitHealthy,
     dispose,
   };
