@@ -173,6 +173,7 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
       let killedAt = Infinity;
       let lastOkBefore = 0;
       let firstOkAfter = Infinity;
+      let othersDuringOutage = 0;
       let stop = false;
       const loop = async (): Promise<void> => {
         while (!stop) {
@@ -188,6 +189,8 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
               if (t < killedAt) lastOkBefore = t;
               // Only an update started once the master was dead shows the cluster serving again.
               else if (startedAt > killedAt && firstOkAfter === Infinity) firstOkAfter = t;
+            } else if (t > killedAt && firstOkAfter === Infinity) {
+              othersDuringOutage++;
             }
           } catch (err) {
             const name = err instanceof Error ? (err.name === 'Error' ? err.message.slice(0, 60) : err.name) : String(err);
@@ -225,7 +228,7 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
         durability: durability ? `${durability.replicas} replica, ${durability.timeoutMs} ms` : 'off',
         affectedKeys: affected.size, acknowledged: acked.size, acknowledgedBeforeKill: beforeKill, lost: lost.length,
         promotedAfterMs: Math.round(promotedAfterMs), lastOkBeforeKillMs: Math.round(killedAt - lastOkBefore),
-        firstOkAfterKillMs: Math.round(firstOkAfter - killedAt), clusterHealthyAfterMs: Math.round(healthyAfterMs), errors,
+        firstOkAfterKillMs: Math.round(firstOkAfter - killedAt), otherKeysAckedDuringOutage: othersDuringOutage, clusterHealthyAfterMs: Math.round(healthyAfterMs), errors,
       };
       console.log(`redis cluster failover: ${JSON.stringify(report)}`);
       await store.close();
