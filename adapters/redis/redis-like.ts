@@ -69,7 +69,7 @@ export interface RedisLike {
   publish?(channel: string, message: string): Promise<unknown>;
   /**
    * A new connection with the same settings, for subscribers. ioredis's `Redis` takes option
-   * overrides; its `Cluster` takes startup nodes first and options second (see {@link duplicateFor}).
+   * overrides; its `Cluster` takes startup nodes first and options second.
    */
   duplicate?(override?: Record<string, unknown> | readonly unknown[], clusterOverride?: Record<string, unknown>): RedisSubscriberLike;
   /** A pipeline; used only by the `durability` option, to send `WAIT` in the same round trip as each write. */
