@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Cluster } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisJobBackend, redisJobQueue, redisRateLimitStore, redisSessionStore, redisSyncBus, type RedisLike, type RedisSessionBackend } from '../adapters/redis/index.js';
 import { BackendDurabilityError, BotwireConfigError, SessionConflictError } from '../src/errors.js';
@@ -247,6 +247,68 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
       expect(r.promoted).toBeDefined();
       expect(r.firstOkAfter).toBeLessThan(Infinity);
       expect(r.lost).toBe(0);
+    }, 45_000);
+
+    it('a replica behind its master when the master dies: acknowledged writes are lost without durability, never with it', async () => {
+      // The replica is paused (SIGSTOP) and its link cut on the master before both stores write, so it
+      // has none of those writes when it is promoted: replication lag at the moment of the crash,
+      // made deterministic.
+      const lagClient = cluster.client({ slotsRefreshInterval: 500 });
+      clients.push(lagClient);
+      const prefix = `lag${++n}:`;
+      const plain = redisSessionStore<string>({ client: lagClient, prefix: `${prefix}p:`, operationTimeoutMs: 1_000 });
+      const durable = redisSessionStore<string>({ client: lagClient, prefix: `${prefix}d:`, operationTimeoutMs: 1_000, durability: { replicas: 1, timeoutMs: 100 } });
+      const nodes = await cluster.nodes();
+      const victim = nodes.find((x) => x.role === 'master')!.port;
+      const heir = nodes.find((x) => x.role === 'replica' && x.masterPort === victim)!.port;
+      const onVictim = async (store: typeof plain): Promise<string[]> => {
+        const found: string[] = [];
+        for (let i = 0; found.length < 8; i++) {
+          if (await cluster.masterOf((store.backend as RedisSessionBackend).recordKey(`k${i}`)) === victim) found.push(`k${i}`);
+        }
+        return found;
+      };
+      const plainKeys = await onVictim(plain);
+      const durableKeys = await onVictim(durable);
+      for (const k of plainKeys) await plain.set(k, 'before');
+      for (const k of durableKeys) await durable.set(k, 'before');
+      cluster.pause(heir);
+      const admin = new Redis(victim, '127.0.0.1');
+      try {
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+        admin.disconnect();
+        const plainResults = await Promise.allSettled(plainKeys.map((k) => plain.set(k, 'after')));
+        const plainAcked = plainResults.filter((r) => r.status === 'fulfilled').length;
+        // One at a time: WAIT blocks its connection, so concurrent waits on one master queue up.
+        const durableResults: Array<PromiseSettledResult<number>> = [];
+        for (const k of durableKeys) durableResults.push(...(await Promise.allSettled([durable.set(k, 'after')])));
+        const durableAcked = durableResults.filter((r) => r.status === 'fulfilled').length;
+        for (const r of durableResults) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(BackendDurabilityError);
+        await cluster.kill(victim);
+        cluster.resume(heir);
+        const deadline = Date.now() + 15_000;
+        while (Date.now() < deadline && !(await cluster.nodes()).some((x) => x.port === heir && x.role === 'master')) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await cluster.restart(victim);
+        await cluster.waitHealthy(20_000);
+        const lost = async (store: typeof plain, keys: string[]): Promise<number> =>
+          (await store.getMany(keys)).filter((r) => r?.data !== 'after').length;
+        const plainLost = plainAcked === 0 ? 0 : await lost(plain, plainKeys);
+        const durableLost = durableAcked === 0 ? 0 : await lost(durable, durableKeys);
+        // Writes made before the pause reached the replica: nothing older than the lag is lost.
+        expect((await plain.getMany(plainKeys)).every((r) => r?.data === 'before' || r?.data === 'after')).toBe(true);
+        console.log(`redis cluster lagging replica: ${JSON.stringify({ plainAcked, plainLost, durableAcked, durableRejected: durableKeys.length - durableAcked, durableLost })}`);
+        expect(plainAcked).toBe(plainKeys.length);
+        expect(plainLost).toBe(plainAcked);
+        expect(durableAcked).toBe(0);
+        expect(durableLost).toBe(0);
+      } finally {
+        admin.disconnect();
+        cluster.resume(heir);
+        await plain.close();
+        await durable.close();
+      }
     }, 45_000);
   });
 });

@@ -38,6 +38,10 @@ export interface PrivateRedisCluster {
   masterOf(key: string): Promise<number>;
   /** SIGKILL the node on `port` (a crash: no shutdown, no last replication) and wait for it to exit. */
   kill(port: number): Promise<void>;
+  /** SIGSTOP the node on `port`: its connections stay open, it reads nothing (a replica falling behind). */
+  pause(port: number): void;
+  /** SIGCONT a paused node. */
+  resume(port: number): void;
   /**
    * Start the node on `port` again with its cluster config (no data: persistence is off). A master
    * whose slots were taken over meanwhile rejoins as a replica of the promoted one.
@@ -191,6 +195,8 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
       throw new Error(`no master found for slot ${slot}`);
     },
     kill,
+    pause: (port) => { children.get(port)?.kill('SIGSTOP'); },
+    resume: (port) => { children.get(port)?.kill('SIGCONT'); },
     restart: async (port) => {
       await kill(port);
       children.set(port, await launch(port, dir));
