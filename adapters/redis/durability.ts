@@ -20,8 +20,9 @@ export interface RedisDurability {
   /** How many replicas must confirm each write (at least 1; at most the replicas each primary has). */
   replicas: number;
   /**
-   * How long Redis waits for them (`WAIT`'s timeout). Keep it below `operationTimeoutMs`, which
-   * bounds the whole round trip.
+   * How long Redis waits for them (`WAIT`'s timeout). Keep it well below `operationTimeoutMs`,
+   * which bounds the whole round trip: `WAIT` blocks its connection, so while replicas lag, later
+   * commands to the same master queue behind it.
    */
   timeoutMs: number;
 }
