@@ -200,27 +200,34 @@ describe.runIf(clusterTests)('botwire/redis on a private Redis Cluster (3 master
         }
       };
       const loops = Array.from({ length: 12 }, loop);
-      await new Promise((r) => setTimeout(r, 1_000));
-      const heir = (await cluster.nodes()).find((x) => x.role === 'replica' && x.masterPort === victim)?.port;
-      const beforeKill = acked.size;
-      await cluster.kill(victim);
-      killedAt = performance.now();
-      // Wait for the promotion, then start the killed node again (as the new master's replica).
-      const deadline = Date.now() + 15_000;
+      let beforeKill = 0;
       let promoted: number | undefined;
-      while (promoted === undefined && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        promoted = (await cluster.nodes()).find((x) => x.port === heir && x.role === 'master')?.port;
+      let promotedAfterMs = 0;
+      let healthyAfterMs = 0;
+      try {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const heir = (await cluster.nodes()).find((x) => x.role === 'replica' && x.masterPort === victim)?.port;
+        beforeKill = acked.size;
+        await cluster.kill(victim);
+        killedAt = performance.now();
+        // Wait for the promotion, then start the killed node again (as the new master's replica).
+        const deadline = Date.now() + 15_000;
+        while (promoted === undefined && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          promoted = (await cluster.nodes()).find((x) => x.port === heir && x.role === 'master')?.port;
+        }
+        promotedAfterMs = performance.now() - killedAt;
+        await cluster.restart(victim);
+        await cluster.waitHealthy(20_000);
+        healthyAfterMs = performance.now() - killedAt;
+        // Keep the load on until affected keys have been written again for a while.
+        while (firstOkAfter === Infinity && performance.now() - killedAt < 20_000) await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        // Also on a failure, so that no loop outlives the test.
+        stop = true;
+        await Promise.all(loops);
       }
-      const promotedAfterMs = performance.now() - killedAt;
-      await cluster.restart(victim);
-      await cluster.waitHealthy(20_000);
-      const healthyAfterMs = performance.now() - killedAt;
-      // Keep the load on until affected keys have been written again for a while.
-      while (firstOkAfter === Infinity && performance.now() - killedAt < 20_000) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 500));
-      stop = true;
-      await Promise.all(loops);
       const finals = await store.getMany(keys);
       const present = new Set(finals.flatMap((r) => r?.data ?? []));
       const lost = [...acked.keys()].filter((id) => !present.has(id));
