@@ -179,6 +179,34 @@ export class BackendUnavailableError extends BotwireError {
   }
 }
 
+/**
+ * A write was applied on the primary, but fewer replicas than required confirmed it in time (an
+ * adapter's opt-in `durability`, e.g. Redis `WAIT`). The outcome is unknown: the write is visible
+ * now, but if the primary fails before it replicates, the promoted replica will not have it. Re-read
+ * before retrying, or retry only in a form that is safe to apply twice (a session `set` with
+ * `ifVersion`, a job `add` with an `id`); check that the replicas are up and in sync.
+ */
+export class BackendDurabilityError extends BotwireError {
+  /** Always `'unknown'`: applied on the primary, not confirmed by enough replicas. */
+  readonly outcome: BackendOutcome = 'unknown';
+  /** Replicas required. */
+  readonly required: number;
+  /** Replicas that confirmed within the timeout. */
+  readonly confirmed: number;
+
+  constructor(backend: string, operation: string, required: number, confirmed: number, timeoutMs: number, subject?: string, cause?: unknown) {
+    super(
+      'BACKEND_DURABILITY',
+      `${backend} applied ${operation} but only ${confirmed} of ${required} required replicas confirmed it within ` +
+        `${timeoutMs} ms, so a failover may lose it. Re-read before retrying (or retry only in a form that is safe to ` +
+        'apply twice), and check that the replicas are up and in sync.',
+      { subject, cause },
+    );
+    this.required = required;
+    this.confirmed = confirmed;
+  }
+}
+
 /** The backend refused the operation for lack of rights (e.g. Postgres RLS, Supabase anon key). */
 export class BackendForbiddenError extends BotwireError {
   constructor(backend: string, operation: string, cause?: unknown) {

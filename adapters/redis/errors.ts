@@ -8,9 +8,14 @@ import type { BackendErrorKind, BackendInfo } from 'botwire/adapter-kit';
  */
 
 /** The connection broke or gave up while a command may have been on its way. */
-const UNAVAILABLE_MESSAGES = ['Connection is closed', 'Reached the max retries per request limit'];
+const UNAVAILABLE_MESSAGES = [
+  'Connection is closed', 'Reached the max retries per request limit',
+  // ioredis Cluster during a failover: redirected (MOVED, TRYAGAIN, CLUSTERDOWN, closed connections)
+  // until it gave up; an earlier attempt may have run.
+  'Too many Cluster redirections', 'Failed to refresh slots cache',
+];
 /** Refused before the command was written: no offline queue (`enableOfflineQueue: false`), no sentinel. */
-const UNSENT_MESSAGES = ["Stream isn't writeable", 'All sentinels are unreachable'];
+const UNSENT_MESSAGES = ["Stream isn't writeable", 'All sentinels are unreachable', "Cluster isn't ready and enableOfflineQueue options is false"];
 
 /** The kind of an ioredis error, or undefined for a reply error (a script's own failure, WRONGTYPE …). */
 export function classifyRedisError(err: unknown): BackendErrorKind | undefined {

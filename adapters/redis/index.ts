@@ -10,7 +10,8 @@ export {
 export {
   redisJobQueue, redisJobBackend, type RedisJobQueueOptions, type RedisJobBackendOptions,
 } from './job-backend.js';
-export type { RedisLike, RedisSubscriberLike, RedisArg } from './redis-like.js';
+export type { RedisLike, RedisSubscriberLike, RedisArg, RedisPipelineLike } from './redis-like.js';
+export type { RedisDurability } from './durability.js';
 export { redisSyncBus, redisSyncTransport, type RedisSyncBusOptions, type RedisSyncTransportOptions } from './sync-transport.js';
 export { redisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit.js';
 export { redisSemaphoreBackend, type RedisSemaphoreBackendOptions } from './semaphore.js';

@@ -8,6 +8,7 @@ import {
   type WorkerBatchResult,
 } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
+import { checkDurability, runDurable, type RedisDurability } from './durability.js';
 import { classifyRedisError } from './errors.js';
 import { decodeJob, decodeJobs } from './job-codec.js';
 import { addResult, RedisJobFleet } from './job-fleet.js';
@@ -35,6 +36,9 @@ export type { RedisJobBackendOptions, RedisJobQueueOptions } from './job-options
 
 const FEATURES: readonly JobFeature[] = ['limits', 'groups', 'debounce', 'addMany', 'counts'];
 
+/** Scripts that only read: no `WAIT` after them under `durability`. */
+const READS = new Set(['job-get', 'job-list', 'job-count-due', 'job-counts', 'job-get-limits']);
+
 /**
  * The plain job backend on Redis: every state change is one Lua script (adapters/redis/lua/job-*.ts),
  * run with EVALSHA and re-sent with EVAL after a script-cache flush; `workerBatch` is the
@@ -48,9 +52,11 @@ class RedisJobBackend implements WorkerBatchBackend {
   readonly #conn: RedisConnection;
   readonly #wakeups: JobWakeups;
   readonly #fleet: RedisJobFleet;
+  readonly #durability: RedisDurability | undefined;
 
   constructor(options: RedisJobBackendOptions) {
     this.base = keyBase(options);
+    this.#durability = checkDurability('redisJobQueue', options.durability, options.client);
     this.#conn = new RedisConnection(options.client, options.url, options.connectTimeoutMs ?? 5_000);
     this.#wakeups = new JobWakeups(`${this.base}wake`, () => this.#conn.get());
     this.#fleet = new RedisJobFleet((script, keys, args) => this.#run(script, keys, args), (suffix) => this.#key(suffix));
@@ -61,7 +67,11 @@ class RedisJobBackend implements WorkerBatchBackend {
   }
 
   async #run(script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
-    return runScript(await this.#conn.get(), script, keys, [this.base, ...args]);
+    const client = await this.#conn.get();
+    const d = this.#durability;
+    // JobQueue bounds every backend call with its operationTimeoutMs.
+    if (d && !READS.has(script.name)) return runDurable(client, script, keys, [this.base, ...args], d, undefined);
+    return runScript(client, script, keys, [this.base, ...args]);
   }
 
   async add(job: NewJob, now: number): Promise<AddResult> {
@@ -226,8 +236,8 @@ class RedisJobBackend implements WorkerBatchBackend {
  * ```
  */
 export function redisJobQueue(options: RedisJobQueueOptions): JobQueue {
-  const { client, url, prefix, connectTimeoutMs, ...queueOptions } = options ?? {};
-  return new JobQueue(redisJobBackend({ client, url, prefix, connectTimeoutMs }), queueOptions);
+  const { client, url, prefix, connectTimeoutMs, durability, ...queueOptions } = options ?? {};
+  return new JobQueue(redisJobBackend({ client, url, prefix, connectTimeoutMs, durability }), queueOptions);
 }
 
 /**

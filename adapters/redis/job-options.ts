@@ -1,5 +1,6 @@
 import type { JobQueueOptions } from 'botwire/jobs';
 import { BotwireConfigError } from 'botwire/adapter-kit';
+import type { RedisDurability } from './durability.js';
 import { isRedisLike, type RedisLike } from './redis-like.js';
 
 /** Connection options of the Redis job backend. */
@@ -19,6 +20,14 @@ export interface RedisJobBackendOptions {
    * @default 5_000
    */
   connectTimeoutMs?: number;
+  /**
+   * Opt in to replica acknowledgement: every state change (add, claim, complete, fail …; not the
+   * reads) is followed by `WAIT replicas timeoutMs` in the same round trip and rejects with
+   * `BackendDurabilityError` when fewer replicas confirmed it, so an added job or a completion
+   * survives the failover of its primary.
+   * @default undefined (asynchronous replication)
+   */
+  durability?: RedisDurability;
 }
 
 /** Options of `redisJobQueue`: where the jobs live plus every {@link JobQueueOptions} option. */

@@ -1,4 +1,4 @@
-import type { RedisLike, RedisSubscriberLike } from './redis-like.js';
+import { duplicateFor, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
 
 /**
  * Wake-ups for long-running workers without blocking commands: job scripts PUBLISH a job name when
@@ -45,7 +45,7 @@ export class JobWakeups {
     const client = await this.#client();
     if (typeof client.duplicate !== 'function') return; // no wake-ups: the worker polls
     // An offline queue lets SUBSCRIBE wait for the connection; ioredis resubscribes on reconnect.
-    const sub = client.duplicate({ enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
+    const sub = duplicateFor(client, { enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
     this.#subscriber = sub;
     sub.on('error', () => {});
     sub.on('message', (channel, name) => {

@@ -10,6 +10,14 @@ for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return #ARGV / 2
 `);
 
+/**
+ * The same on Redis Cluster, with one declared key that only routes the call: ioredis sends a
+ * keyless command to a random node, and messages published on different nodes reach a subscriber
+ * in no particular order. Routed by a key, every publish of one bus leaves from the same node, in
+ * order, and that node forwards them to the whole cluster.
+ */
+const publishRouted = luaScript('sync-publish-routed', 1, publishMany.source);
+
 /** Most messages, and most UTF-16 units of message text, in one batched command. */
 const MAX_BATCH = 256;
 const MAX_BATCH_UNITS = 1 << 20;
@@ -37,8 +45,13 @@ export class PublishBatcher {
   /**
    * @param client the connection to publish on (ready, or being connected)
    * @param timeoutMs a batch unanswered after this long fails (the bus counts its events dropped)
+   * @param routeKey on a Cluster client, the key whose node publishes every message (see `publishRouted`)
    */
-  constructor(private readonly client: () => RedisLike | Promise<RedisLike>, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly client: () => RedisLike | Promise<RedisLike>,
+    private readonly timeoutMs: number,
+    private readonly routeKey = 'botwire:sync',
+  ) {}
 
   /** Publish `text` on `channel`; resolves once Redis took it (in a batch or alone). */
   publish(channel: string, text: string): Promise<void> {
@@ -77,6 +90,12 @@ export class PublishBatcher {
 
   async #send(batch: Pending[]): Promise<void> {
     const client = await this.client();
+    if (client.isCluster === true) {
+      const args: string[] = [];
+      for (const p of batch) args.push(p.channel, p.text);
+      await runScript(client, publishRouted, [this.routeKey], args);
+      return;
+    }
     if (batch.length === 1) {
       await client.publish!(batch[0]!.channel, batch[0]!.text);
       return;

@@ -29,6 +29,18 @@ export interface RedisSubscriberLike {
   disconnect(reconnect?: boolean): void;
 }
 
+/** A command pipeline (what ioredis's `pipeline()` returns): queued commands leave together on `exec()`. */
+export interface RedisPipelineLike {
+  /** Queue an EVALSHA. */
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArg[]): unknown;
+  /** Queue an EVAL. */
+  eval(script: string, numKeys: number, ...keysAndArgs: RedisArg[]): unknown;
+  /** Queue any command, e.g. `WAIT`. */
+  call(command: string, ...args: RedisArg[]): unknown;
+  /** Send the queued commands; resolves with one `[error, reply]` per command. */
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+
 /**
  * A Redis client as botwire/redis uses it: an `ioredis` `Redis` instance fits.
  *
@@ -55,8 +67,13 @@ export interface RedisLike {
   readonly isCluster?: boolean;
   /** Send a pub/sub message; resolves with the number of receivers (used by the sync bus). */
   publish?(channel: string, message: string): Promise<unknown>;
-  /** A new connection with the same settings; used for the release-notification subscriber. */
-  duplicate?(override?: Record<string, unknown>): RedisSubscriberLike;
+  /**
+   * A new connection with the same settings, for subscribers. ioredis's `Redis` takes option
+   * overrides; its `Cluster` takes startup nodes first and options second.
+   */
+  duplicate?(override?: Record<string, unknown> | readonly unknown[], clusterOverride?: Record<string, unknown>): RedisSubscriberLike;
+  /** A pipeline; used only by the `durability` option, to send `WAIT` in the same round trip as each write. */
+  pipeline?(): RedisPipelineLike;
   /** `PING` (health checks); without it a one-line script is run instead. */
   ping?(): Promise<unknown>;
   /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */
@@ -74,4 +91,15 @@ export function isRedisLike(value: unknown): value is RedisLike {
   const v = value as Partial<RedisLike> | null;
   return typeof v === 'object' && v !== null && typeof v.evalsha === 'function' && typeof v.eval === 'function' &&
     typeof v.quit === 'function';
+}
+
+/**
+ * A subscriber connection of `client` with `options` (ioredis `Redis` options). A `Cluster`
+ * client's `duplicate` takes startup nodes first and per-node settings under `redisOptions`; its
+ * own reconnect policy (`clusterRetryStrategy`) replaces `retryStrategy`.
+ */
+export function duplicateFor(client: RedisLike, options: Record<string, unknown>): RedisSubscriberLike {
+  if (client.isCluster !== true) return client.duplicate!(options);
+  const { enableOfflineQueue, lazyConnect, retryStrategy: _unused, ...node } = options;
+  return client.duplicate!([], { enableOfflineQueue, lazyConnect, redisOptions: node });
 }

@@ -1,5 +1,5 @@
 import { ReleaseWaiters } from 'botwire/adapter-kit';
-import type { RedisLike, RedisSubscriberLike } from './redis-like.js';
+import { duplicateFor, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
 
 /** Don't try to subscribe again sooner than this after a failure (Redis down: no reconnect storm). */
 const RESUBSCRIBE_AFTER_MS = 1_000;
@@ -46,7 +46,7 @@ export class ReleaseNotifier {
     void this.#client().then((client) => {
       if (this.#closed || this.#subscriber || typeof client.duplicate !== 'function') return;
       // An offline queue lets SUBSCRIBE wait for the connection; ioredis resubscribes on reconnect.
-      sub = client.duplicate({ enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
+      sub = duplicateFor(client, { enableOfflineQueue: true, lazyConnect: false, autoResubscribe: true, maxRetriesPerRequest: 1 });
       this.#subscriber = sub;
       sub.on('error', () => {});
       sub.on('message', (channel, key) => { if (channel === this.#channel) this.#releases.heard(key); });

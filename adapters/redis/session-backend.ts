@@ -4,6 +4,7 @@ import type {
 import type { BackendHealth } from 'botwire/adapter-kit';
 import { BotwireConfigError, callBackend, SessionStore, type BackendErrorKind } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
+import { checkDurability, runDurable, type RedisDurability } from './durability.js';
 import { classifyRedisError, REDIS } from './errors.js';
 import { cas, committed, EXPIRY_DIGITS, expiryHeader, parseRecord, tag, type Reply } from './session-record.js';
 import { sessionAcquire } from './lua/session-acquire-1.js';
@@ -40,6 +41,16 @@ export interface RedisSessionBackendOptions {
    * @default 2_000
    */
   operationTimeoutMs?: number;
+  /**
+   * Opt in to replica acknowledgement: every write of session data (`set`, `delete`, `touch`,
+   * `commit`) is followed by `WAIT replicas timeoutMs` in the same round trip, and rejects with
+   * `BackendDurabilityError` when fewer replicas confirmed it, so an acknowledged update survives
+   * the failover of its primary. Lease steps are not waited for: a lease lost in a failover makes
+   * its holder's commit fail (`SessionLeaseLostError`) rather than lose an update. Writes leave one
+   * by one (no merged batches) and each costs the replication round trip.
+   * @default undefined (asynchronous replication: a failover can lose the last acknowledged writes)
+   */
+  durability?: RedisDurability;
 }
 
 /** Options of {@link redisSessionStore}: where the sessions live plus the store's codec and size limit. */
@@ -52,6 +63,9 @@ export interface RedisSessionBackend extends SessionBackend {
   /** The Redis key of `key`'s record (a string `<expiresAt>:<version>:<json>`); its lease and waiter marker add `:lease` / `:w`. */
   recordKey(key: string): string;
 }
+
+/** Session write scripts answer a negative integer when they refused (version mismatch, fenced off) and wrote nothing. */
+const fenced = (reply: unknown): boolean => typeof reply === 'number' && reply < 0;
 
 /** The scripts whose calls of one loop turn leave as one command (an acquire with others' commits). */
 const SESSION_SCRIPTS = [sessionAcquire, sessionCommit, sessionSet, sessionDelete, sessionTouch, sessionExtend, sessionRelease];
@@ -76,6 +90,7 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
   readonly #reads: ReadBatcher;
   readonly #scripts: ScriptBatcher;
   readonly #timeoutMs: number;
+  readonly #durability: RedisDurability | undefined;
 
   constructor(options: RedisSessionBackendOptions) {
     if (options === null || typeof options !== 'object') {
@@ -94,6 +109,7 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
     if (options.url !== undefined && !/^rediss?:\/\//.test(options.url)) {
       throw new BotwireConfigError(`redisSessionStore \`url\` must start with redis:// or rediss://, got "${options.url}".`);
     }
+    this.#durability = checkDurability('redisSessionStore', options.durability, options.client);
     this.prefix = prefix;
     this.#channel = `${prefix}released`;
     this.#timeoutMs = options.operationTimeoutMs ?? 2_000;
@@ -125,6 +141,17 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
     return this.#connecting(script.name).then((c) => this.#scripts.run(c, script, keys, args, m));
   }
 
+  /** A write of session data: {@link #run}, or with `durability` the script and WAIT in one pipeline. */
+  #write<R>(script: LuaScript, key: string, args: RedisArg[], map: (reply: Reply) => R): Promise<R> {
+    const d = this.#durability;
+    const keys = [this.recordKey(key)];
+    if (!d) return this.#run(script, keys, args, map);
+    const send = (client: RedisLike): Promise<R> =>
+      runDurable(client, script, keys, args, d, this.#timeoutMs, key, fenced).then((r) => map(r as Reply));
+    const client = this.#connection.ready();
+    return client ? send(client) : this.#connecting(script.name).then(send);
+  }
+
   get(keys: readonly string[]): Promise<Array<RawSessionRecord | undefined>> {
     const client = this.#connection.ready();
     if (client) return this.#read(client, keys);
@@ -148,17 +175,17 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
   }
 
   set(key: string, data: string, ttlMs: number | undefined, ifVersion: number | undefined): Promise<CasResult> {
-    return this.#run(sessionSet, [this.recordKey(key)], [
+    return this.#write(sessionSet, key, [
       data, ttlMs === undefined ? '' : Math.ceil(ttlMs), ifVersion ?? '', expiryHeader(ttlMs),
     ], cas);
   }
 
   delete(key: string, ifVersion: number | undefined): Promise<CasResult> {
-    return this.#run(sessionDelete, [this.recordKey(key)], [ifVersion ?? ''], cas);
+    return this.#write(sessionDelete, key, [ifVersion ?? ''], cas);
   }
 
   async touch(key: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.#run(sessionTouch, [this.recordKey(key)], [Math.ceil(ttlMs), expiryHeader(ttlMs).slice(0, EXPIRY_DIGITS)])) === 1;
+    return (await this.#write(sessionTouch, key, [Math.ceil(ttlMs), expiryHeader(ttlMs).slice(0, EXPIRY_DIGITS)], Number)) === 1;
   }
 
   acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
@@ -176,7 +203,7 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
   commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
     const ttlMs = write.kind === 'delete' ? undefined : write.ttlMs;
     const packed = `${token} ${version} ${write.kind} ${ttlMs === undefined ? '-' : Math.ceil(ttlMs)} ${keepLeaseMs === undefined ? '-' : Math.ceil(keepLeaseMs)} ${expiryHeader(ttlMs)}`;
-    return this.#run(sessionCommit, [this.recordKey(key)], [packed, write.kind === 'set' ? write.data : ''], committed);
+    return this.#write(sessionCommit, key, [packed, write.kind === 'set' ? write.data : ''], committed);
   }
 
   async extend(key: string, token: string, leaseMs: number): Promise<boolean> {

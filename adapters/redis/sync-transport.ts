@@ -9,7 +9,7 @@ import type { SyncBus, SyncBusOptions, SyncTransport, SyncTransportEvents } from
 import { BotwireConfigError, createSyncBus } from 'botwire/adapter-kit';
 import { PublishBatcher } from './publish-batcher.js';
 import { RedisConnection } from './connection.js';
-import { isRedisLike, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
+import { duplicateFor, isRedisLike, type RedisLike, type RedisSubscriberLike } from './redis-like.js';
 
 /** Options of {@link redisSyncBus} / {@link redisSyncTransport}. Pass exactly one of `client` and `url`. */
 export interface RedisSyncTransportOptions {
@@ -83,7 +83,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
     const ready = publisher;
     if (ready && (ready.status === undefined || ready.status === 'ready')) return ready;
     return connection.get().then((client) => (publisher = client));
-  }, timeoutMs);
+  }, timeoutMs, `{${prefix}}`);
 
   const start = (events: SyncTransportEvents): void => {
     if (closed) return;
@@ -91,7 +91,7 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       if (closed) return;
       // Reconnect forever (1 s at most between attempts); we resubscribe ourselves on `ready` so we
       // know when the subscription is live again, and queue nothing while offline.
-      const sub = client.duplicate!({
+      const sub = duplicateFor(client, {
         lazyConnect: false, enableOfflineQueue: true, autoResubscribe: false, autoResendUnfulfilledCommands: false,
         maxRetriesPerRequest: null, connectTimeout: Math.min(timeoutMs, 10_000),
         retryStrategy: (attempt: number) => Math.min(50 * attempt, RETRY_MS),
