@@ -1,8 +1,12 @@
+import { readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { applyLegacyMigrations } from './support/legacy-migrations.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+
+/** Every migration file, in order: the CLI applies and prints all of them. */
+const MIGRATIONS = readdirSync(new URL('../adapters/postgres/sql/', import.meta.url)).filter((f) => /^\d{3}_\w+\.sql$/.test(f)).sort().map((f) => f.slice(0, -4));
 
 const withPostgres = await needs('postgres');
 
@@ -30,7 +34,7 @@ describe('botwire CLI', { timeout: 30_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^-- botwire: schema "bot_prod"/);
     expect(r.stdout).toContain('CREATE TABLE IF NOT EXISTS "bot_prod".sessions');
-    expect(r.stdout.match(/^-- \d{3}_\w+$/gm)).toEqual(['-- 001_sessions', '-- 002_jobs', '-- 003_sync', '-- 004_rate_limit']);
+    expect(r.stdout.match(/^-- \d{3}_\w+$/gm)).toEqual(MIGRATIONS.map((m) => `-- ${m}`));
     expect(r.stdout).toContain('ENABLE ROW LEVEL SECURITY');
     expect(r.stdout).not.toContain('{{schema}}');
     expect(r.stdout.trimEnd().endsWith('COMMIT;')).toBe(true);
@@ -76,7 +80,7 @@ describe('botwire CLI', { timeout: 30_000 }, () => {
       const first = await cli(['migrate', '--schema', schema], { DATABASE_URL });
       expect(first.stderr).toBe('');
       expect(first).toMatchObject({ code: 0 });
-      expect(first.stdout).toMatch(new RegExp(`applied 001_sessions, 002_jobs, 003_sync, 004_rate_limit to schema "${schema}".*now at version 4`));
+      expect(first.stdout).toMatch(new RegExp(`applied ${MIGRATIONS.join(', ')} to schema "${schema}".*now at version ${MIGRATIONS.length}`));
       const again = await cli(['migrate', '--database-url', DATABASE_URL, '--schema', schema]);
       expect(again.code).toBe(0);
       expect(again.stdout).toMatch(/is up to date/);
