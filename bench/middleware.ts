@@ -12,7 +12,11 @@
  * update (server: Redis `INFO cpu`; Postgres: its processes' times in /proc when it runs on this
  * machine), lost updates (successful updates whose increment is missing from the stored counters)
  * and SessionConflictErrors. `--observe` adds botwire 'serialize' with a pino logger and
- * OpenTelemetry installed, sampling off (bench/_observability.ts), interleaved with the plain one.
+ * OpenTelemetry installed, sampling off (bench/_observability.ts), interleaved with the plain one,
+ * and a control: the plain one again under another name. Both share the plain one's client or
+ * pool, so observability is the only difference; the control's gap to the plain row is this
+ * machine's noise floor for the observed row's gap (on a second client, a second run of the very
+ * same plain config measured up to 10 % slower on its own).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { PsqlAdapter } from '@grammyjs/storage-psql';
@@ -242,6 +246,17 @@ function botwireImpl(
   }, String);
 }
 
+/**
+ * `--observe`: botwire 'serialize' with logger and telemetry, and a control without them, both on
+ * the plain row's client (so a client of their own cannot masquerade as the cost of observing).
+ */
+function observedImpls(makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl[] {
+  return [
+    botwireImpl('botwire serialize +log +otel (sampling off)', 'serialize', makeStore, calls, true),
+    botwireImpl('botwire serialize, plain again (noise control)', 'serialize', makeStore, calls),
+  ];
+}
+
 function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
   return storeImpl(name, makeStore, calls, (store) => {
     const bot = telegrafBot<TelegrafContext & { session: Counter }>();
@@ -337,7 +352,6 @@ async function main(): Promise<void> {
   const rGrammy = redis();
   const rTelegraf = redis();
   const rSeq = redis();
-  const rObs = redis();
   const redisStores: Array<SessionStore<unknown>> = [];
   const rStore = (client: Redis) => (space: string) => { const s = redisSessionStore({ client, prefix: `bench:mw:${space}:` }); redisStores.push(s); return s; };
   const redisImpls: Impl[] = [
@@ -346,7 +360,7 @@ async function main(): Promise<void> {
     grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => storageRedis(rGrammy.client, space), rGrammy.calls),
     grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => storageRedis(rSeq.client, space), rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
-    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', rStore(rObs.client), rObs.calls, true)] : []),
+    ...(observe ? observedImpls(rStore(rSer.client), rSer.calls) : []),
   ];
   const info = new Redis(REDIS_URL);
   clients.push(info);
@@ -368,7 +382,6 @@ async function main(): Promise<void> {
   const pGrammy = pool();
   const pTelegraf = pool();
   const pSeq = pool();
-  const pObs = pool();
   const pgStores: Array<SessionStore<unknown>> = [];
   const pStore = (client: pg.Pool) => (space: string) => { const s = postgresSessionStore({ client, schema, prefix: `${space}:` }); pgStores.push(s); return s; };
   const pgImpls: Impl[] = [
@@ -383,7 +396,7 @@ async function main(): Promise<void> {
       return adapter as never;
     }, pSeq.calls, true),
     telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
-    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', pStore(pObs.client), pObs.calls, true)] : []),
+    ...(observe ? observedImpls(pStore(pSer.client), pSer.calls) : []),
   ];
   serverCpu = postgresCpu() === undefined ? undefined : async () => postgresCpu()!;
   rows.push(...(await measureAll('Postgres', pgImpls, baseline)));
