@@ -166,10 +166,12 @@ async function measureAll(backend: string, all: Impl[], baseline: { p50: number;
   // One unmeasured run each first: every implementation is measured with its code paths JIT-compiled,
   // as in a long-running bot (otherwise whoever runs first pays for warming up ioredis/pg and grammY).
   for (const impl of impls) await measureOnce(impl, { rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0, sent: 0, cpuUs: [], serverUs: [] }, RUNS);
-  // The order flips every run: with a fixed order, each implementation always inherited the same
-  // predecessor's garbage and the same slot in the machine's load pattern.
+  // The order rotates and flips from run to run: with a fixed order, each implementation always
+  // inherited the same predecessor's garbage and the same slot in the machine's load pattern; with
+  // flips alone, the middle ones never followed themselves while the ends did every other round
+  // (two identical configs measured 6 % apart in paired runs, by slot alone).
   for (let r = 0; r < RUNS; r++) {
-    const order = impls.map((_, i) => i);
+    const order = impls.map((_, i) => (i + r) % impls.length);
     if (r % 2) order.reverse();
     for (const i of order) await measureOnce(impls[i]!, tallies[i]!, r);
   }
