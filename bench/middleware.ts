@@ -240,9 +240,12 @@ function storeImpl(
 function botwireImpl(
   name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number, observed = false,
 ): Impl {
+  // One logger and telemetry for all of this implementation's bots, as a process has one (not a
+  // fresh pino instance and fresh OpenTelemetry providers for every run's bot).
+  const observing = observed ? observability() : {};
   return storeImpl(name, makeStore, calls, (store) => {
     const bot = grammyBot<Context & SessionFlavor<Counter>>();
-    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000, ...(observed ? observability() : {}) }));
+    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000, ...observing }));
     bot.on('message', (ctx) => increment(ctx.session));
     return (u) => bot.handleUpdate(u as never);
   }, String);
