@@ -12,7 +12,11 @@
  * update (server: Redis `INFO cpu`; Postgres: its processes' times in /proc when it runs on this
  * machine), lost updates (successful updates whose increment is missing from the stored counters)
  * and SessionConflictErrors. `--observe` adds botwire 'serialize' with a pino logger and
- * OpenTelemetry installed, sampling off (bench/_observability.ts), interleaved with the plain one.
+ * OpenTelemetry installed, sampling off (bench/_observability.ts), interleaved with the plain one,
+ * and a control: the plain one again under another name. Both share the plain one's client or
+ * pool, so observability is the only difference; the control's gap to the plain row is this
+ * machine's noise floor for the observed row's gap (on a second client, a second run of the very
+ * same plain config measured up to 10 % slower on its own).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { PsqlAdapter } from '@grammyjs/storage-psql';
@@ -162,10 +166,12 @@ async function measureAll(backend: string, all: Impl[], baseline: { p50: number;
   // One unmeasured run each first: every implementation is measured with its code paths JIT-compiled,
   // as in a long-running bot (otherwise whoever runs first pays for warming up ioredis/pg and grammY).
   for (const impl of impls) await measureOnce(impl, { rates: [], latencies: [], lost: 0, conflicts: 0, errors: 0, rt: 0, sent: 0, cpuUs: [], serverUs: [] }, RUNS);
-  // The order flips every run: with a fixed order, each implementation always inherited the same
-  // predecessor's garbage and the same slot in the machine's load pattern.
+  // The order rotates and flips from run to run: with a fixed order, each implementation always
+  // inherited the same predecessor's garbage and the same slot in the machine's load pattern; with
+  // flips alone, the middle ones never followed themselves while the ends did every other round
+  // (two identical configs measured 6 % apart in paired runs, by slot alone).
   for (let r = 0; r < RUNS; r++) {
-    const order = impls.map((_, i) => i);
+    const order = impls.map((_, i) => (i + r) % impls.length);
     if (r % 2) order.reverse();
     for (const i of order) await measureOnce(impls[i]!, tallies[i]!, r);
   }
@@ -234,12 +240,26 @@ function storeImpl(
 function botwireImpl(
   name: string, mode: 'serialize' | 'optimistic', makeStore: (space: string) => SessionStore<unknown>, calls: () => number, observed = false,
 ): Impl {
+  // One logger and telemetry for all of this implementation's bots, as a process has one (not a
+  // fresh pino instance and fresh OpenTelemetry providers for every run's bot).
+  const observing = observed ? observability() : {};
   return storeImpl(name, makeStore, calls, (store) => {
     const bot = grammyBot<Context & SessionFlavor<Counter>>();
-    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000, ...(observed ? observability() : {}) }));
+    bot.use(session({ store, initial: () => ({ count: 0 }), concurrency: mode, waitMs: 60_000, ...observing }));
     bot.on('message', (ctx) => increment(ctx.session));
     return (u) => bot.handleUpdate(u as never);
   }, String);
+}
+
+/**
+ * `--observe`: botwire 'serialize' with logger and telemetry, and a control without them, both on
+ * the plain row's client (so a client of their own cannot masquerade as the cost of observing).
+ */
+function observedImpls(makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl[] {
+  return [
+    botwireImpl('botwire serialize +log +otel (sampling off)', 'serialize', makeStore, calls, true),
+    botwireImpl('botwire serialize, plain again (noise control)', 'serialize', makeStore, calls),
+  ];
 }
 
 function telegrafImpl(name: string, makeStore: (space: string) => SessionStore<unknown>, calls: () => number): Impl {
@@ -337,7 +357,6 @@ async function main(): Promise<void> {
   const rGrammy = redis();
   const rTelegraf = redis();
   const rSeq = redis();
-  const rObs = redis();
   const redisStores: Array<SessionStore<unknown>> = [];
   const rStore = (client: Redis) => (space: string) => { const s = redisSessionStore({ client, prefix: `bench:mw:${space}:` }); redisStores.push(s); return s; };
   const redisImpls: Impl[] = [
@@ -346,7 +365,7 @@ async function main(): Promise<void> {
     grammyPeerImpl('grammY session() + @grammyjs/storage-redis', async (space) => storageRedis(rGrammy.client, space), rGrammy.calls),
     grammyPeerImpl('grammY session() + storage-redis + in-process sequentialize', async (space) => storageRedis(rSeq.client, space), rSeq.calls, true),
     telegrafImpl('Telegraf session() + Redis store (telegrafStore)', rStore(rTelegraf.client), rTelegraf.calls),
-    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', rStore(rObs.client), rObs.calls, true)] : []),
+    ...(observe ? observedImpls(rStore(rSer.client), rSer.calls) : []),
   ];
   const info = new Redis(REDIS_URL);
   clients.push(info);
@@ -368,7 +387,6 @@ async function main(): Promise<void> {
   const pGrammy = pool();
   const pTelegraf = pool();
   const pSeq = pool();
-  const pObs = pool();
   const pgStores: Array<SessionStore<unknown>> = [];
   const pStore = (client: pg.Pool) => (space: string) => { const s = postgresSessionStore({ client, schema, prefix: `${space}:` }); pgStores.push(s); return s; };
   const pgImpls: Impl[] = [
@@ -383,7 +401,7 @@ async function main(): Promise<void> {
       return adapter as never;
     }, pSeq.calls, true),
     telegrafImpl('Telegraf session() + Postgres store (telegrafStore)', pStore(pTelegraf.client), pTelegraf.calls),
-    ...(observe ? [botwireImpl("botwire serialize +log +otel (sampling off)", 'serialize', pStore(pObs.client), pObs.calls, true)] : []),
+    ...(observe ? observedImpls(pStore(pSer.client), pSer.calls) : []),
   ];
   serverCpu = postgresCpu() === undefined ? undefined : async () => postgresCpu()!;
   rows.push(...(await measureAll('Postgres', pgImpls, baseline)));
