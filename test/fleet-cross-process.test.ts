@@ -23,7 +23,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function readLog(file: string): ScenarioEvent[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ScenarioEvent);
+  // Workers append whole lines, but a read racing an append may see the newest line half written:
+  // only lines that already end in a newline are complete.
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter(Boolean).map((line) => JSON.parse(line) as ScenarioEvent);
 }
 
 /** Runs `worker` started and has not ended yet. */
