@@ -235,7 +235,9 @@ BEGIN
       IF p_ahead THEN
         v_by_r := 0;
       ELSE
-        DELETE FROM {{schema}}.job_starts AS s WHERE s.name = l.name AND s.at <= p_now - l.rate_per_ms;
+        -- Trimmed two windows back, not one: claims from other processes may arrive with a slightly
+        -- earlier `now` and must still count the starts of their own window.
+        DELETE FROM {{schema}}.job_starts AS s WHERE s.name = l.name AND s.at <= p_now - 2 * l.rate_per_ms;
         SELECT l.rate_max - pg_catalog.count(*) INTO v_by_r FROM {{schema}}.job_starts AS s
          WHERE s.name = l.name AND s.at > p_now - l.rate_per_ms;
       END IF;
