@@ -2,7 +2,7 @@ import type {
   AddResult, ClaimArgs, ClaimedJobs, JobBackend, JobCounts, JobFeature, JobLimitEntry, JobQueueOptions, JobState, ListArgs, ListPage,
   NewJob, ProgressUpdate, StoredJob,
 } from 'botwire/jobs';
-import { JobQueue } from 'botwire/adapter-kit';
+import { createdJob, JobQueue } from 'botwire/adapter-kit';
 import { claimJobs } from './job-claim.js';
 import { JobIndex, type JobRec } from './job-index.js';
 import { NameLimits } from './job-limits.js';
@@ -62,10 +62,7 @@ class MemoryJobBackend implements JobBackend {
     }
     const existing = this.#jobs.get(input.id);
     if (existing) return { job: { ...existing.job }, created: false };
-    const job: StoredJob = {
-      ...fields, state: input.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
-    };
-    if (job.group === undefined) delete job.group;
+    const job = createdJob(input, now);
     const rec: JobRec = { job, seq: ++this.#seq, heap: undefined, pos: -1, debounceKey: key };
     this.#jobs.set(job.id, rec);
     if (key !== undefined) this.#debounced.set(key, job.id);

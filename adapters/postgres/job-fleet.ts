@@ -1,4 +1,5 @@
 import type { AddResult, ClaimedJobs, JobCounts, JobFeature, JobLimit, JobLimitEntry, NewJob, StoredJob } from 'botwire/jobs';
+import { createdJob } from 'botwire/adapter-kit';
 import { n, toStored } from './job-rows.js';
 
 /** The fleet features the Postgres and Supabase job backends implement (migration 005_job_fleet). */
@@ -38,14 +39,6 @@ export function addResult(row: Record<string, unknown>): AddResult {
   return result;
 }
 
-/** A job `job_add_many` created, as stored: the statement answers it as NULL (it is what was sent). */
-export function createdJob(job: NewJob, now: number): StoredJob {
-  const { debounce: _, group, ...fields } = job;
-  return {
-    ...fields, state: job.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
-    ...(group === undefined ? {} : { group }),
-  };
-}
 
 /** `job_add_many`: ONE statement for the chunk. */
 export async function addManyPg(query: Query, s: string, jobs: readonly NewJob[], now: number, notify: boolean): Promise<AddResult[]> {

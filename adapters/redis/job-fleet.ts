@@ -1,5 +1,6 @@
 import type { AddResult, JobCounts, JobLimit, JobLimitEntry, NewJob } from 'botwire/jobs';
-import { createdJob, decodeJob } from './job-codec.js';
+import { createdJob } from 'botwire/adapter-kit';
+import { decodeJob } from './job-codec.js';
 import { jobAddMany } from './lua/job-add-many-1.js';
 import { jobCounts } from './lua/job-counts-1.js';
 import { jobGetLimits } from './lua/job-get-limits-1.js';

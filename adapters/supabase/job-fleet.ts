@@ -1,4 +1,5 @@
 import type { AddResult, ClaimedJobs, JobCounts, JobLimitEntry, NewJob, StoredJob } from 'botwire/jobs';
+import { createdJob } from 'botwire/adapter-kit';
 import type { Rpc } from './rpc.js';
 import { toStored } from './job-rows.js';
 
@@ -12,14 +13,6 @@ export function addResult(row: { created: boolean; replaced?: boolean; job: Row 
   return result;
 }
 
-/** A job `job_add_many` created, as stored: the statement answers it as NULL (it is what was sent). */
-export function createdJob(job: NewJob, now: number): StoredJob {
-  const { debounce: _, group, ...fields } = job;
-  return {
-    ...fields, state: job.runAt <= now ? 'waiting' : 'delayed', attempts: 0, progress: 0, createdAt: now, updatedAt: now,
-    ...(group === undefined ? {} : { group }),
-  };
-}
 
 /** Claim rows (`job_claim`, `job_worker_batch`): jobs, then possibly one hint row without a job. */
 export function claimed(rows: ReadonlyArray<{ job: Row | null; held_back?: boolean | null; retry_at?: number | null }>): ClaimedJobs {

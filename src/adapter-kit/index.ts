@@ -13,7 +13,8 @@
  * - Claim-ahead for job backends: {@link withClaimAhead} over a {@link WorkerBatchBackend}.
  * - Batching and waiting: {@link WriteBatcher}, {@link ReleaseWaiters}, {@link sleep}.
  * - Rules shared with the Lua/SQL versions: {@link decideHit} (rate-limit windows).
- * - Small helpers: {@link newToken}, {@link importPeer}, and the validators that refuse bad options
+ * - Small helpers: {@link newToken}, {@link createdJob} (the job an `add` created, without a read
+ *   back), {@link importPeer}, and the validators that refuse bad options
  *   with `BotwireConfigError` ({@link positiveMs}, {@link nonNegativeMs}, {@link intInRange}).
  *
  * An adapter imports only these modules: types (the backend contracts, option types) from
@@ -48,6 +49,7 @@ export { ReleaseWaiters } from './release-waiters.js';
 export { importPeer } from './import-peer.js';
 export { decideHit, type WindowCounter } from '../rate-limit/rate-limit-backend.js';
 export { newToken } from '../internal/token.js';
+export { createdJob } from './created-job.js';
 export { MAX_DURATION_MS, intInRange, nonNegativeMs, positiveMs } from '../internal/validate.js';
 export * from '../errors.js';
 export { SessionStore } from '../session/session-store.js';
