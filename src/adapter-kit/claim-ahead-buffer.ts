@@ -61,8 +61,11 @@ function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'grou
 export class ClaimAheadBuffer {
   #subscribers = 0;
   readonly #shapes = new Map<string, { shape: ClaimShape; open: number }>();
-  /** Shapes whose last claim at the backend was held back by a limit or group cap (no retryAt) → their names. */
-  readonly #held = new Map<string, readonly string[]>();
+  /**
+   * Shapes whose last claim at the backend was held back by a limit or group cap (no retryAt) →
+   * their names, when that answer came, and whether it came from a worker's own claim (see isHeld).
+   */
+  readonly #held = new Map<string, { names: readonly string[]; at: number; own: boolean }>();
   readonly #buffer = new Map<string, Array<{ job: StoredJob; at: number }>>();
   readonly #aliases = new Map<string, { alias: string; real: string }>();
   /** Runs begun whose start the backend has not recorded yet: id → start. */
@@ -104,20 +107,28 @@ export class ClaimAheadBuffer {
    * cap, `retryAt` unset) or not. While held, a claim partly answered from the buffer need not ask
    * the backend for the rest: the slots it would need are taken until a wake-up says one freed.
    */
-  noteHeld(args: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>, held: boolean): void {
+  noteHeld(args: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>, held: boolean, own = false): void {
     const shape = shapeOf(args);
-    if (held) this.#held.set(shape.key, shape.names);
+    if (held) this.#held.set(shape.key, { names: shape.names, at: performance.now(), own });
     else this.#held.delete(shape.key);
   }
 
-  /** Whether the last backend claim of `args`' shape was held back and no wake-up for its names came since. */
-  isHeld(args: ClaimArgs): boolean {
-    return this.#held.size > 0 && this.#held.has(shapeOf(args).key);
+  /**
+   * Whether the last backend claim of `args`' shape was held back and no wake-up for its names
+   * came since; with `withinMs`, only when that answer came from a worker's own claim at most that
+   * long ago. A refill's held-back answer may stand for a rate window (refills take no job of a
+   * rate-limited name and learn no `retryAt`), which a worker must go on asking about.
+   */
+  isHeld(args: ClaimArgs, withinMs = Infinity): boolean {
+    if (this.#held.size === 0) return false;
+    const held = this.#held.get(shapeOf(args).key);
+    if (held === undefined) return false;
+    return withinMs === Infinity || (held.own && performance.now() - held.at <= withinMs);
   }
 
   /** The backend woke `name` (a slot freed, a limit changed, a job became due): claims of shapes with it ask again. */
   woken(name: string): void {
-    for (const [key, names] of this.#held) if (names.includes(name)) this.#held.delete(key);
+    for (const [key, held] of this.#held) if (held.names.includes(name)) this.#held.delete(key);
   }
 
   /** Remember the shape of a claim whose jobs are now running under `token`. */

@@ -31,6 +31,13 @@ export interface ClaimAheadOptions {
 /** One completion waiting to be sent. */
 interface Completion { id: string; token: string; result: string; now: number }
 
+/**
+ * How long a held-back answer spares a claim that the buffer cannot serve at all its round trip.
+ * Measured on a name limited to 3 across 4 workers × concurrency 5 (Redis, no-op jobs): without
+ * it 0.58 of those claims per job asked and came back empty.
+ */
+const HELD_FRESH_MS = 100;
+
 /** A batch entry that only asks for a call, so that pending starts get written. */
 const FLUSH_STARTS = Symbol('flush starts');
 
@@ -91,8 +98,12 @@ class ClaimAheadBackend implements JobBackend {
       this.#buffer.remember(a.token, a, ahead.length);
       return Promise.resolve(ahead);
     }
-    // The slots the rest would need are still taken (see noteHeld): no round trip for nothing.
-    if (ahead.length && this.#buffer.isHeld(a)) {
+    // The slots the rest would need are still taken (see noteHeld): no round trip for nothing. With
+    // nothing from the buffer, only for a fresh answer: a worker looks again right after its own
+    // outcome went out (whose refill already took the slot it freed) and would ask for nothing,
+    // while a slot freed without a wake-up (a crashed holder's lease lapsing) is found by its
+    // next poll, once the answer is older than HELD_FRESH_MS.
+    if (this.#buffer.isHeld(a, ahead.length ? Infinity : HELD_FRESH_MS)) {
       const jobs: ClaimedJobs = ahead;
       jobs.heldBack = true;
       this.#buffer.remember(a.token, a, jobs.length);
@@ -102,7 +113,7 @@ class ClaimAheadBackend implements JobBackend {
     // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
     const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
     return fresh.then((jobs) => {
-      if (this.#buffer.enabled) this.#buffer.noteHeld(a, !!jobs.heldBack && jobs.retryAt === undefined);
+      if (this.#buffer.enabled) this.#buffer.noteHeld(a, !!jobs.heldBack && jobs.retryAt === undefined, true);
       if (!ahead.length) {
         this.#buffer.remember(a.token, a, jobs.length);
         return jobs;
