@@ -74,6 +74,11 @@ export interface RedisLike {
   duplicate?(override?: Record<string, unknown> | readonly unknown[], clusterOverride?: Record<string, unknown>): RedisSubscriberLike;
   /** A pipeline; used only by the `durability` option, to send `WAIT` in the same round trip as each write. */
   pipeline?(): RedisPipelineLike;
+  /**
+   * Re-read the slot map (ioredis's `Cluster`); the `durability` option calls it when a node
+   * refused a pipelined write with `MOVED`/`CLUSTERDOWN` during a failover.
+   */
+  refreshSlotsCache?(callback?: (err?: Error | null) => void): void;
   /** `PING` (health checks); without it a one-line script is run instead. */
   ping?(): Promise<unknown>;
   /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */
