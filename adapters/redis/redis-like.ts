@@ -65,6 +65,11 @@ export interface RedisLike {
   mget?(...keys: string[]): Promise<Array<string | null>>;
   /** Set by ioredis's `Cluster` client: multi-key commands across slots are not possible there. */
   readonly isCluster?: boolean;
+  /**
+   * A `Cluster` client's connections to its nodes (ioredis `nodes('all')`); the sync bus opens its
+   * subscriber as a `duplicate()` of one of them, so that a dropped subscription is noticed.
+   */
+  nodes?(role?: 'all' | 'master' | 'slave'): RedisLike[];
   /** Send a pub/sub message; resolves with the number of receivers (used by the sync bus). */
   publish?(channel: string, message: string): Promise<unknown>;
   /**
