@@ -1,5 +1,5 @@
 import { BackendDurabilityError, BotwireConfigError, callBackend } from 'botwire/adapter-kit';
-import { isNoScript, REDIS } from './errors.js';
+import { isClusterRefusal, isNoScript, REDIS } from './errors.js';
 import type { RedisArg, RedisLike } from './redis-like.js';
 import type { LuaScript } from './script.js';
 
@@ -40,6 +40,19 @@ export function checkDurability(owner: string, d: RedisDurability | undefined, c
   return { replicas: d.replicas, timeoutMs: d.timeoutMs };
 }
 
+/** Most times a write refused by a Cluster node (moved slot, failover in progress) is sent again. */
+const MAX_REFUSALS = 10;
+/** Pause before re-sending after CLUSTERDOWN/TRYAGAIN (ioredis's own `retryDelayOnClusterDown`). */
+const REFUSED_RETRY_MS = 100;
+
+/** Re-read the Cluster's slot map (resolves either way; a plain client has nothing to refresh). */
+function refreshSlots(client: RedisLike): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof client.refreshSlotsCache !== 'function') return resolve();
+    client.refreshSlotsCache(() => resolve());
+  });
+}
+
 /**
  * Run `script` and `WAIT` in one pipeline (one round trip; on a Cluster client the pipeline goes
  * to the node of the script's keys, the node that must replicate the write), under one deadline of
@@ -59,9 +72,21 @@ export function runDurable(
       p.call('WAIT', d.replicas, d.timeoutMs);
       return p.exec();
     };
-    let replies = await send(false);
-    // The server lost its script cache (restart, failover, SCRIPT FLUSH): nothing ran, send the source.
-    if (replies?.[0]?.[0] && isNoScript(replies[0][0])) replies = await send(true);
+    let bySource = false;
+    let replies = await send(bySource);
+    for (let refusals = 0; ; refusals++) {
+      const first = replies?.[0]?.[0];
+      // The server lost its script cache (restart, failover, SCRIPT FLUSH): nothing ran, send the source.
+      if (first && isNoScript(first) && !bySource) bySource = true;
+      // ioredis re-routes a pipeline only when all its commands failed alike; here WAIT succeeds
+      // on the node that refused the script (MOVED after a promotion, CLUSTERDOWN meanwhile), so
+      // the refusal came back as is and the slot map stayed stale: refresh it and send again.
+      else if (first && isClusterRefusal(first) && refusals < MAX_REFUSALS) {
+        if (!String(first.message).startsWith('MOVED')) await new Promise((r) => setTimeout(r, REFUSED_RETRY_MS));
+        await refreshSlots(client);
+      } else break;
+      replies = await send(bySource);
+    }
     if (!replies || replies.length < 2) throw new Error(`${script.name}: the pipeline with WAIT was not answered`);
     const [[err, reply], [waitErr, confirmed]] = replies as [[Error | null, unknown], [Error | null, unknown]];
     if (err) throw err;

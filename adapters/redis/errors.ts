@@ -17,8 +17,18 @@ const UNAVAILABLE_MESSAGES = [
 /** Refused before the command was written: no offline queue (`enableOfflineQueue: false`), no sentinel. */
 const UNSENT_MESSAGES = ["Stream isn't writeable", 'All sentinels are unreachable', "Cluster isn't ready and enableOfflineQueue options is false"];
 
+/**
+ * A Cluster node refused the command before running it: the slot lives elsewhere now (`MOVED`,
+ * `ASK`) or the cluster is failing over (`CLUSTERDOWN`, `TRYAGAIN`). ioredis follows these itself
+ * for single commands; they reach botwire raw only from a pipeline (the `durability` option's).
+ */
+export function isClusterRefusal(err: unknown): boolean {
+  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /.test(String((err as Error | null)?.message ?? err));
+}
+
 /** The kind of an ioredis error, or undefined for a reply error (a script's own failure, WRONGTYPE …). */
 export function classifyRedisError(err: unknown): BackendErrorKind | undefined {
+  if (isClusterRefusal(err)) return 'unsent';
   const message = err instanceof Error ? err.message : String(err);
   if (UNSENT_MESSAGES.some((m) => message.includes(m))) return 'unsent';
   if (UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return 'unavailable';

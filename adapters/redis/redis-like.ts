@@ -65,6 +65,11 @@ export interface RedisLike {
   mget?(...keys: string[]): Promise<Array<string | null>>;
   /** Set by ioredis's `Cluster` client: multi-key commands across slots are not possible there. */
   readonly isCluster?: boolean;
+  /**
+   * A `Cluster` client's connections to its nodes (ioredis `nodes('all')`); the sync bus opens its
+   * subscriber as a `duplicate()` of one of them, so that a dropped subscription is noticed.
+   */
+  nodes?(role?: 'all' | 'master' | 'slave'): RedisLike[];
   /** Send a pub/sub message; resolves with the number of receivers (used by the sync bus). */
   publish?(channel: string, message: string): Promise<unknown>;
   /**
@@ -74,6 +79,11 @@ export interface RedisLike {
   duplicate?(override?: Record<string, unknown> | readonly unknown[], clusterOverride?: Record<string, unknown>): RedisSubscriberLike;
   /** A pipeline; used only by the `durability` option, to send `WAIT` in the same round trip as each write. */
   pipeline?(): RedisPipelineLike;
+  /**
+   * Re-read the slot map (ioredis's `Cluster`); the `durability` option calls it when a node
+   * refused a pipelined write with `MOVED`/`CLUSTERDOWN` during a failover.
+   */
+  refreshSlotsCache?(callback?: (err?: Error | null) => void): void;
   /** `PING` (health checks); without it a one-line script is run instead. */
   ping?(): Promise<unknown>;
   /** Connection state (`wait`, `connecting`, `ready`, `reconnecting`, `end` …). */

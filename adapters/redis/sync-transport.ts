@@ -78,6 +78,10 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
   const probeMs = options.probeIntervalMs ?? 10_000;
   const probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
   let closed = false;
+  // Whether a subscription was ever live: a later one is a resumption (the bus then emits `$resync`).
+  let everLive = false;
+  // Cluster: the node whose subscriber connection just ended, avoided when picking the next one.
+  let lastNode: RedisLike | undefined;
   // Skip the async connection lookup on the hot path once the client is known and ready.
   const batcher = new PublishBatcher(() => {
     const ready = publisher;
@@ -91,14 +95,33 @@ export function redisSyncTransport(options: RedisSyncTransportOptions): SyncTran
       if (closed) return;
       // Reconnect forever (1 s at most between attempts); we resubscribe ourselves on `ready` so we
       // know when the subscription is live again, and queue nothing while offline.
-      const sub = duplicateFor(client, {
+      const subOptions = {
         lazyConnect: false, enableOfflineQueue: true, autoResubscribe: false, autoResendUnfulfilledCommands: false,
         maxRetriesPerRequest: null, connectTimeout: Math.min(timeoutMs, 10_000),
         retryStrategy: (attempt: number) => Math.min(50 * attempt, RETRY_MS),
-      }) as Subscriber;
+      };
+      let sub: Subscriber;
+      const nodes = client.isCluster === true && typeof client.nodes === 'function' ? client.nodes('all') : undefined;
+      if (nodes) {
+        // Not the Cluster's own subscriber: it moves to another node silently when its node dies,
+        // so the bus would never learn that events were missed (a SyncCache kept stale entries).
+        // A plain connection to one node (classic pub/sub reaches every node) reports its drops;
+        // after 3 failed reconnects it ends and the next node is tried.
+        const pool = nodes.filter((x) => x !== lastNode && typeof x.duplicate === 'function');
+        const node = pool[Math.floor(Math.random() * pool.length)];
+        if (!node) { retryTimer = setTimeout(() => start(events), 100); return; } // no node known yet
+        sub = node.duplicate!({ ...subOptions, retryStrategy: (attempt: number) => (attempt > 3 ? null : 50 * attempt) }) as Subscriber;
+        sub.on('end', () => {
+          if (closed || subscriber !== sub) return;
+          lastNode = node;
+          clearInterval(probeTimer);
+          start(events);
+        });
+      } else {
+        sub = duplicateFor(client, subOptions) as Subscriber;
+      }
       subscriber = sub;
       let live = false;
-      let everLive = false;
       let lostSinceLive = false;
       sub.on('error', (err) => { if (live) events.error(err); });
       sub.on('close', () => {
