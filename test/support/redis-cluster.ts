@@ -72,15 +72,15 @@ function portAccepts(port: number): Promise<boolean> {
   });
 }
 
-/** Six consecutive ports whose cluster bus ports (+10000) are free too. */
-async function freePorts(): Promise<number[]> {
+/** `count` (six unless told) consecutive ports whose cluster bus ports (+10000) are free too. */
+async function freePorts(count = 6): Promise<number[]> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = 21_000 + Math.floor(Math.random() * 20_000);
-    const ports = Array.from({ length: 6 }, (_, i) => base + i);
+    const ports = Array.from({ length: count }, (_, i) => base + i);
     const free = await Promise.all(ports.flatMap((p) => [portFree(p), portFree(p + 10_000)]));
     if (free.every(Boolean)) return ports;
   }
-  throw new Error('no six free ports (with their cluster bus ports) found for a private Redis Cluster');
+  throw new Error(`no ${count} free ports (with their cluster bus ports) found for a private Redis Cluster`);
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
@@ -204,4 +204,61 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
     waitHealthy,
     dispose,
   };
+}
+
+/** A running private Redis Cluster of masters only (no replicas, no failover). */
+export interface PrivateRedisMasters {
+  /** The masters' ports, in slot order: the first owns the lowest slots. */
+  readonly ports: readonly number[];
+  /** Startup nodes for an ioredis `Cluster`. */
+  readonly startupNodes: ReadonlyArray<{ host: string; port: number }>;
+  /** A new ioredis `Cluster` client on it (close it yourself). */
+  client(options?: ConstructorParameters<typeof Cluster>[1]): Cluster;
+  /** Kill every node and remove their files. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Start a private Redis Cluster of `masters` (1 or more) masters without replicas, the 16384 slots
+ * split evenly in ranges (`redis-cli --cluster create` refuses fewer than 3 masters, so the slots
+ * are assigned with `CLUSTER ADDSLOTSRANGE` and the nodes joined with `CLUSTER MEET`). For
+ * throughput runs on 1, 2 and 3 masters (bench/capacity.ts).
+ */
+export async function startRedisMasters(masters: number): Promise<PrivateRedisMasters> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'botwire-masters-'));
+  const ports = await freePorts(masters);
+  const children: ChildProcess[] = [];
+  const dispose = async (): Promise<void> => {
+    await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null
+      ? undefined
+      : new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGKILL'); })));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const p of ports) children.push(await launch(p, dir));
+    await Promise.all(ports.map((p, i) => onNode(p, async (r) => {
+      const from = Math.floor((16_384 * i) / masters);
+      const to = Math.floor((16_384 * (i + 1)) / masters) - 1;
+      // A node that never met another does not know its own address, and reports an empty host in
+      // CLUSTER SLOTS (a 1-master cluster), which a Cluster client cannot connect to.
+      await r.config('SET', 'cluster-announce-ip', '127.0.0.1');
+      await r.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to));
+      if (i > 0) await r.call('CLUSTER', 'MEET', '127.0.0.1', String(ports[0]));
+    })));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const ok = await Promise.all(ports.map((p) => onNode(p, async (r) => {
+        const info = String(await r.call('CLUSTER', 'INFO'));
+        return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`);
+      }).catch(() => false)));
+      if (ok.every(Boolean)) break;
+      if (Date.now() > deadline) throw new Error(`private Redis Cluster of ${masters} masters not healthy within 20 s`);
+      await sleep(50);
+    }
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  const startupNodes = ports.map((port) => ({ host: '127.0.0.1', port }));
+  return { ports, startupNodes, client: (options) => new Cluster(startupNodes, options), dispose };
 }
