@@ -135,6 +135,21 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('.job-title .state')?.getAttribute('data-state') === 'completed', undefined, { timeout: 15_000 });
     expect(await queue.get('flaky-1')).toMatchObject({ state: 'completed', result: { ok: true }, attempts: 1 });
+    // The failed attempt's error stays listed after the success.
+    expect(await page.locator('#job-errors > li').count()).toBe(1);
+    expect(await page.locator('#job-errors').textContent()).toContain('Attempt 1');
+  }, 60_000);
+
+  it('removes a finished job from its detail view after confirming', async () => {
+    await queue.add('flaky', {}, { id: 'flaky-rm' });
+    await page.goto(`${at}#/job/flaky-rm`);
+    await page.waitForFunction(() => document.querySelector('.job-title .state')?.getAttribute('data-state') === 'completed', undefined, { timeout: 15_000 });
+    await page.click('button[data-action="remove"]');
+    await page.locator('#job-remove-confirm').waitFor({ state: 'visible' });
+    expect(await queue.get('flaky-rm')).toBeDefined();
+    await page.click('#job-remove-confirm');
+    await page.locator('#job-removed').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await queue.get('flaky-rm')).toBeUndefined();
   }, 60_000);
 
   it('lists jobs with counts and schedules, filters them, and reads at 375 px in dark mode', async () => {

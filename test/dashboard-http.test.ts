@@ -15,6 +15,7 @@ import type { JobQueue } from 'botwire/jobs';
 import { dashboardAssets } from '../integrations/dashboard/assets.generated.js';
 
 let sourceUp = false;
+let flakyRuns = 0;
 let gate: Promise<void> = Promise.resolve();
 const bus = memorySyncBus();
 const store = memorySessionStore();
@@ -48,6 +49,7 @@ beforeAll(async () => {
         return { ...result, prices: [1, 2] };
       },
       boom: () => { throw new Error('source exploded'); },
+      flaky: () => { if (++flakyRuns <= 2) throw Object.assign(new Error(`flaky ${flakyRuns}`), { code: `E${flakyRuns}` }); return 'ok'; },
       slow: async ({ progress }) => { await progress(30, 'halfway there'); await gate; return 'done'; },
     },
   });
@@ -159,7 +161,7 @@ describe('dashboardHandler', () => {
     await runDue(queue, queue.handlers!, { budgetMs: 40_000 });
     const partial = await (await get('api/jobs/report-a')).json();
     expect(partial).toMatchObject({ state: 'partial', result: { main: 'report for 1' }, missing: ['prices'], progress: { pct: 40, message: 'fetching prices' } });
-    expect(partial.actions).toEqual({ retry: true, cancel: true, run: true });
+    expect(partial.actions).toEqual({ retry: true, cancel: true, run: true, remove: true });
     expect(partial.timeline.map((t: { what: string }) => t.what)).toContain('partial (attempt 1)');
 
     const ran = await post('api/jobs/boom-1/run');
@@ -182,6 +184,42 @@ describe('dashboardHandler', () => {
     const again = await post('api/jobs/report-c/cancel');
     expect(again.status).toBe(409);
     expect((await errorOf(again)).code).toBe('JOB_STATE');
+  });
+
+  it('shows the error of each attempt, removes a job that is not running, and refuses a running one', async () => {
+    const { runDue } = await import('botwire/jobs');
+    await queue.add('flaky', null, { id: 'flaky-1', attempts: 3, backoff: { type: 'fixed', delayMs: 0 } });
+    for (let i = 0; i < 3 && (await queue.get('flaky-1'))?.state !== 'completed'; i++) await runDue(queue, queue.handlers!, { budgetMs: 40_000 });
+    const detail = await (await get('api/jobs/flaky-1')).json();
+    expect(detail).toMatchObject({ state: 'completed', attempts: 3, result: 'ok', error: { message: 'flaky 2' }, actions: { remove: true } });
+    expect(detail.errors.map((e: { attempt: number; name: string; message: string; code: string }) => [e.attempt, e.name, e.message, e.code]))
+      .toEqual([[1, 'Error', 'flaky 1', 'E1'], [2, 'Error', 'flaky 2', 'E2']]);
+    expect(detail.errors[0].stack).toMatch(/^Error: flaky 1\n\s+at /);
+    expect(Date.parse(detail.errors[0].at)).toBeLessThanOrEqual(Date.parse(detail.errors[1].at));
+
+    const before = (await (await get('api/overview')).json()).counts.byName.flaky.completed;
+    const removed = await post('api/jobs/flaky-1/remove');
+    expect(removed.status).toBe(200);
+    expect(await removed.json()).toEqual({ id: 'flaky-1', removed: true });
+    expect(await queue.get('flaky-1')).toBeUndefined();
+    expect((await (await get('api/overview')).json()).counts.byName.flaky.completed).toBe(before - 1);
+    const again = await post('api/jobs/flaky-1/remove');
+    expect(again.status).toBe(404);
+    expect((await errorOf(again)).code).toBe('JOB_NOT_FOUND');
+
+    let release!: () => void;
+    gate = new Promise((r) => { release = r; });
+    await queue.add('slow', null, { id: 'slow-rm' });
+    const tick = runDue(queue, queue.handlers!, { budgetMs: 40_000 });
+    for (let i = 0; i < 200 && (await queue.get('slow-rm'))?.state !== 'active'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await (await get('api/jobs/slow-rm')).json()).actions.remove).toBe(false);
+    const refused = await post('api/jobs/slow-rm/remove');
+    expect(refused.status).toBe(409);
+    expect((await errorOf(refused)).code).toBe('JOB_STATE');
+    release();
+    await tick;
+    expect((await queue.get('slow-rm'))?.state).toBe('completed');
+    expect((await post('api/jobs/slow-rm/remove')).status).toBe(200);
   });
 
   it('looks sessions up, deletes with ifVersion, edits only as a compare-and-set', async () => {
@@ -267,7 +305,7 @@ describe('dashboardHandler', () => {
   describe('refusals', () => {
     const READS = ['api/overview', 'api/jobs', 'api/jobs/report-b', 'api/session?key=k', 'api/health', 'api/events', 'api/live'];
     const ACTIONS: Array<[string, unknown]> = [
-      ['api/jobs/report-b/retry', {}], ['api/jobs/report-b/cancel', {}], ['api/jobs/report-b/run', {}],
+      ['api/jobs/report-b/retry', {}], ['api/jobs/report-b/cancel', {}], ['api/jobs/report-b/run', {}], ['api/jobs/report-b/remove', {}],
       ['api/session/delete', { key: 'k' }], ['api/session/set', { key: 'k', data: 1, ifVersion: 0 }],
     ];
 
@@ -291,7 +329,9 @@ describe('dashboardHandler', () => {
         expect(res.status, path).toBe(403);
         expect((await errorOf(res)).code, path).toMatch(/^(FORBIDDEN|SESSION_EDIT_OFF)$/);
       }
-      expect(asked).toEqual(expect.arrayContaining([['job.retry', 'job'], ['job.cancel', 'job'], ['job.run', 'job'], ['session.delete', 'session'], ['session.edit', 'session']]));
+      expect(asked).toEqual(expect.arrayContaining([
+        ['job.retry', 'job'], ['job.cancel', 'job'], ['job.run', 'job'], ['job.remove', 'job'], ['session.delete', 'session'], ['session.edit', 'session'],
+      ]));
       expect((await get('api/session?key=k', auth('viewer'))).status).toBe(403);
       expect((await get('api/live', auth('viewer'))).status).toBe(403);
       expect((await get('api/overview', auth('viewer'))).status).toBe(200);
@@ -328,10 +368,12 @@ describe('dashboardHandler', () => {
         [get('api/nothing'), 404, 'NOT_FOUND'],
         [post('api/overview'), 405, 'METHOD_NOT_ALLOWED'],
         [get('api/jobs/report-b/retry'), 405, 'METHOD_NOT_ALLOWED'],
+        [get('api/jobs/report-b/remove'), 405, 'METHOD_NOT_ALLOWED'],
         [post('api/jobs/report-b/retry', '{not json'), 400, 'BAD_JSON'],
         [post('api/jobs/report-b/retry', '[1]'), 400, 'BAD_JSON'],
         [post('api/jobs/report-b/retry', JSON.stringify({ pad: 'x'.repeat(300_000) })), 413, 'BODY_TOO_LARGE'],
         [post('api/jobs/report-a/retry'), 409, 'JOB_STATE'],
+        [post('api/jobs/report-a/remove', '[1]'), 400, 'BAD_JSON'],
         [post('api/session/delete', { key: 42 }), 400, 'BAD_KEY'],
         [post('api/session/delete', { key: 'k', ifVersion: -1 }), 400, 'BAD_VERSION'],
       ];

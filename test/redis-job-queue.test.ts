@@ -155,6 +155,38 @@ describe.runIf(await needs('redis'))('redisJobQueue on the shared Redis', () => 
     await queue.close();
   });
 
+  it('leaves no trace of removed jobs in any key: indexes, lanes, debounce keys; counters at zero', async () => {
+    const p = prefix();
+    const queue = redisJobQueue({
+      defaultTimeoutMs: 5_000, client, prefix: p, groups: { concurrency: 1 },
+      handlers: { a: () => 1, bad: () => { throw new Error('x'); }, part: async ({ partial }) => { await partial(1, { missing: ['b'] }); } },
+    });
+    await queue.add('a', 1, { id: 'done' });
+    await queue.add('bad', 1, { id: 'failed', attempts: 1, group: 'chat-1' });
+    await queue.add('part', 1, { id: 'partial', attempts: 3, group: 'chat-2' });
+    await runDue(queue, undefined, { budgetMs: 10_000, retention: false });
+    await queue.add('a', 1, { id: 'grouped', group: 'chat-3' });
+    await queue.add('a', 1, { id: 'later', delayMs: 60_000, group: 'chat-3' });
+    const debounced = await queue.add('a', 1, { debounce: { id: 'typing', ms: 60_000 } });
+    await queue.add('a', 1, { id: 'cancelled' });
+    await queue.cancel('cancelled');
+    for (const id of ['done', 'failed', 'partial', 'grouped', 'later', debounced.id, 'cancelled']) expect(await queue.remove(id), id).toBe(true);
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'MATCH', `{${p}}*`, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    // Only the sequence and turn counters and the per-name counts stay (empty sets and hashes vanish in Redis).
+    const left = keys.map((k) => k.slice(`{${p}}`.length)).sort();
+    expect(left).toEqual(['c:a', 'c:bad', 'c:part', 'seq', 'turn', 'ut']);
+    for (const name of ['a', 'bad', 'part']) {
+      expect(Object.values(await client.hgetall(`{${p}}c:${name}`)).every((v) => v === '0'), name).toBe(true);
+    }
+    await queue.close();
+  });
+
   it('rejects a prefix containing braces, and a client that is not a Redis client', () => {
     expect(() => redisJobBackend({ client, prefix: 'a{b}' })).toThrow(/prefix/);
     expect(() => redisJobBackend({ client: {} as RedisLike })).toThrow(/client/);

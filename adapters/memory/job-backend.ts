@@ -182,6 +182,20 @@ class MemoryJobBackend implements JobBackend {
     return true;
   }
 
+  async remove(id: string): Promise<boolean> {
+    const rec = this.#jobs.get(id);
+    if (!rec || rec.job.state === 'active') return false;
+    this.#index.remove(rec);
+    this.#forget(rec);
+    return true;
+  }
+
+  /** Drop a job taken out of the index, and its debounce key while that still names it. */
+  #forget(rec: JobRec): void {
+    this.#jobs.delete(rec.job.id);
+    if (rec.debounceKey !== undefined && this.#debounced.get(rec.debounceKey) === rec.job.id) this.#debounced.delete(rec.debounceKey);
+  }
+
   async get(id: string): Promise<StoredJob | undefined> {
     const rec = this.#jobs.get(id);
     return rec && { ...rec.job };
@@ -211,11 +225,7 @@ class MemoryJobBackend implements JobBackend {
 
   async removeFinished(states: readonly JobState[], before: number, limit: number): Promise<number> {
     const gone = this.#index.takeFinished(states, before, limit);
-    for (const rec of gone) {
-      this.#jobs.delete(rec.job.id);
-      // Forget a debounce key only when it still names this job.
-      if (rec.debounceKey !== undefined && this.#debounced.get(rec.debounceKey) === rec.job.id) this.#debounced.delete(rec.debounceKey);
-    }
+    for (const rec of gone) this.#forget(rec);
     return gone.length;
   }
 

@@ -152,7 +152,7 @@ export class JobIndex {
     rec.lane!.due.get(rec.job.name)!.push(rec);
   }
 
-  /** Take `rec` out for good (retention). */
+  /** Take `rec` out for good (retention, remove). */
   remove(rec: JobRec): void {
     this.#detach(rec);
     this.#forget(rec.job.group);

@@ -147,6 +147,10 @@ class PostgresJobBackend implements WorkerBatchBackend {
     return (await this.#scalar('job_cancel', '$1, $2::float8', [id, now])) === true;
   }
 
+  async remove(id: string, now: number): Promise<boolean> {
+    return (await this.#scalar('job_remove', '$1, $2::float8', [id, now])) === true;
+  }
+
   async get(id: string): Promise<StoredJob | undefined> {
     return (await this.#rows(`SELECT * FROM ${this.#s}.job_get($1)`, [id]))[0];
   }

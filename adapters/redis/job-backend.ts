@@ -26,6 +26,7 @@ import { jobPartial } from './lua/job-partial-2.js';
 import { jobPromote } from './lua/job-promote-1.js';
 import { jobReclaim } from './lua/job-reclaim-1.js';
 import { jobRelease } from './lua/job-release-2.js';
+import { jobRemove } from './lua/job-remove-1.js';
 import { jobRemoveFinished } from './lua/job-remove-finished-1.js';
 import { jobRetry } from './lua/job-retry-1.js';
 import { finiteMax, keyBase, type RedisJobBackendOptions, type RedisJobQueueOptions } from './job-options.js';
@@ -170,6 +171,10 @@ class RedisJobBackend implements WorkerBatchBackend {
 
   async cancel(id: string, now: number): Promise<boolean> {
     return (await this.#run(jobCancel, [this.#key(`j:${id}`)], [id, now])) === 1;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return (await this.#run(jobRemove, [this.#key(`j:${id}`)], [id])) === 1;
   }
 
   async get(id: string): Promise<StoredJob | undefined> {

@@ -153,6 +153,10 @@ class SupabaseJobBackend implements WorkerBatchBackend {
     return this.#flag('job_cancel', { p_id: id, p_now: now });
   }
 
+  remove(id: string, now: number): Promise<boolean> {
+    return this.#flag('job_remove', { p_id: id, p_now: now });
+  }
+
   async get(id: string): Promise<StoredJob | undefined> {
     return (await this.#jobs('job_get', { p_id: id }, true))[0];
   }

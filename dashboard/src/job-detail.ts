@@ -1,4 +1,4 @@
-/** One job: payload, progress, partial result and missing parts, error, timeline, lease, actions. */
+/** One job: payload, progress, partial result and missing parts, errors per attempt, timeline, lease, actions. */
 import { ApiError, get, post } from './api';
 import { badge, fill, h, pretty, relative, section, when } from './dom';
 import { isLive, onEvent, onProgress } from './live';
@@ -7,12 +7,15 @@ import { current as selected, q } from './state';
 interface Detail {
   id: string; name: string; state: string; group: string | null; attempts: number; maxAttempts: number | null;
   progress: { pct: number; message?: string }; payload: unknown; result: unknown; hasResult: boolean; missing: string[];
-  error: { name: string; message: string; stack?: string } | null; priority: number; timeoutMs: number; createdAt: string; startedAt: string | null;
+  error: { name: string; message: string; stack?: string } | null; errors: Attempt[];
+  priority: number; timeoutMs: number; createdAt: string; startedAt: string | null;
   finishedAt: string | null; retryUntil: string | null; nextRunAt: string | null; updatedAt: string;
   lease: { until: string; lapsed: boolean; holder: string | null } | null;
   timeline: Array<{ at: string; what: string; detail?: string }>;
-  actions: { retry: boolean; cancel: boolean; run: boolean };
+  actions: { retry: boolean; cancel: boolean; run: boolean; remove: boolean };
 }
+
+interface Attempt { attempt: number; at: string; name: string; message: string; code: string | null; stack: string | null }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
@@ -26,6 +29,17 @@ function facts(d: Detail): HTMLElement {
     ...row('Created', when(d.createdAt)), ...row('Started', when(d.startedAt)), ...row('Finished', when(d.finishedAt)),
     ...(d.retryUntil ? row('Retry until', when(d.retryUntil)) : []), ...row('Priority', String(d.priority)), ...row('Timeout', `${d.timeoutMs / 1000} s`),
   );
+}
+
+/** The errors of the job's attempts, newest first, each stack behind a disclosure. */
+function attempts(d: Detail): HTMLElement | null {
+  if (d.errors.length === 0) return null;
+  const items = [...d.errors].reverse().map((e, i) => h('li', { 'data-attempt': e.attempt },
+    h('div', null, h('strong', null, `Attempt ${e.attempt}`), ' ', h('time', { datetime: e.at, class: 'muted' }, when(e.at))),
+    h('p', { class: 'error' }, h('strong', null, e.name), e.code ? ` [${e.code}]` : '', `: ${e.message}`),
+    e.stack ? h('details', null, h('summary', null, 'Stack'), h('pre', i === 0 ? { id: 'job-stack' } : null, e.stack)) : null));
+  return section(d.errors.length === 1 ? 'Error' : `Errors of the last ${d.errors.length} failed attempts, newest first`,
+    h('ul', { class: 'attempts plain', id: 'job-errors' }, ...items));
 }
 
 /** Render job `id` into `root`; returns its cleanup. */
@@ -47,11 +61,36 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
       }
     },
   }, label);
-  const buttons = { retry: act('retry', 'Retry'), cancel: act('cancel', 'Cancel'), run: act('run', 'Run now') };
+  let gone = false;
+  const confirmYes = h('button', {
+    class: 'danger', id: 'job-remove-confirm',
+    onclick: async () => {
+      status.textContent = 'Removing…';
+      try {
+        const res = await post<{ removed: boolean }>(q(`jobs/${encodeURIComponent(id)}/remove`));
+        gone = true;
+        fill(body, h('p', { id: 'job-removed' }, res.removed ? `Job ${id} was removed with its data.` : `Job ${id} was already gone.`));
+        status.textContent = '';
+      } catch (err) {
+        confirmBox.hidden = true;
+        status.textContent = err instanceof ApiError && err.code === 'JOB_STATE'
+          ? 'Remove refused: the job is running. Cancel it first, or wait for its run to end.'
+          : `Remove failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    },
+  }, 'Yes, remove');
+  const confirmBox = h('div', { class: 'confirm', hidden: true },
+    h('p', null, `Remove job ${id} with its payload, result and errors? This cannot be undone.`), confirmYes,
+    h('button', { onclick: () => { confirmBox.hidden = true; buttons.remove.focus(); } }, 'Keep it'));
+  const buttons = {
+    retry: act('retry', 'Retry'), cancel: act('cancel', 'Cancel'), run: act('run', 'Run now'),
+    remove: h('button', { class: 'danger', 'data-action': 'remove', onclick: () => { confirmBox.hidden = false; confirmYes.focus(); } }, 'Remove…'),
+  };
 
   function render(d: Detail): void {
     const focused = document.activeElement;
     for (const [k, b] of Object.entries(buttons)) b.disabled = !d.actions[k as keyof Detail['actions']];
+    if (!d.actions.remove) confirmBox.hidden = true;
     // The buttons are kept across renders; give focus back to the one that had it.
     queueMicrotask(() => { if (focused instanceof HTMLButtonElement && body.contains(focused) && !focused.disabled) focused.focus(); });
     fill(body,
@@ -59,11 +98,10 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
       h('div', { class: 'progress' },
         h('progress', { id: 'job-progress', max: 100, value: d.progress.pct, 'aria-label': 'Progress' }),
         h('span', { class: 'pct' }, `${d.progress.pct}%`), h('span', { class: 'muted message' }, d.progress.message ? ` ${d.progress.message}` : '')),
-      h('div', { class: 'actions' }, buttons.retry, buttons.cancel, buttons.run),
+      h('div', { class: 'actions' }, buttons.retry, buttons.cancel, buttons.run, buttons.remove),
+      confirmBox,
       facts(d),
-      d.error ? section('Last error', h('p', { class: 'error' }, h('strong', null, d.error.name), `: ${d.error.message}`),
-        d.error.stack ? h('details', null, h('summary', null, 'Stack'), h('pre', { id: 'job-stack' }, d.error.stack)) : null,
-        h('p', { class: 'muted' }, `Recorded by attempt ${d.attempts}. Errors of earlier attempts show in the timeline while the dashboard’s event buffer holds them.`)) : null,
+      attempts(d),
       section('Payload', h('pre', null, pretty(d.payload))),
       d.hasResult ? section(d.state === 'completed' ? 'Result' : 'Partial result', h('pre', { id: 'job-result' }, pretty(d.result))) : null,
       d.missing.length ? section('Missing parts', h('ul', { id: 'job-missing' }, ...d.missing.map((m) => h('li', null, m)))) : null,
@@ -73,6 +111,7 @@ export function jobDetailView(root: HTMLElement, id: string): () => void {
   }
 
   async function load(): Promise<void> {
+    if (gone) return;
     try {
       current = await get<Detail>(q(`jobs/${encodeURIComponent(id)}`));
       render(current);

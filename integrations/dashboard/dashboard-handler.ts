@@ -18,7 +18,7 @@ const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 /**
  * A web-standard `(Request) => Promise<Response>` serving the botwire dashboard — a prebuilt page
  * (no runtime dependency, assets inside the package) and the JSON endpoints it uses: job counts per
- * name and state, a filtered job list, a job in full with retry / cancel / run now, schedules,
+ * name and state, a filtered job list, a job in full with retry / cancel / run now / remove, schedules,
  * limits, sessions by key, bus events live over Server-Sent Events (with an ETag-polled fallback),
  * and health checks. Mount it in any framework that speaks `Request`/`Response`, or on Express and
  * `node:http` with `toNodeHandler` from `botwire/http/node`.
@@ -149,11 +149,16 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
     return cached(request, await listView(queue, filter));
   }
 
-  async function jobAction(request: Request, url: URL, id: string, action: 'retry' | 'cancel' | 'run'): Promise<Response> {
+  async function jobAction(request: Request, url: URL, id: string, action: 'retry' | 'cancel' | 'run' | 'remove'): Promise<Response> {
     sameSiteJson(request);
     await bodyOf(request);
     const [name, queue, job] = await jobOf(url, id);
     await allow(request, `job.${action}`, { kind: 'job', queue: name, job });
+    if (action === 'remove') {
+      // An active job answers 409 JOB_STATE: the page tells to cancel it first or wait.
+      const removed = await queue.remove(id);
+      return json(200, { id, removed });
+    }
     const after = action === 'cancel' ? await queue.cancel(id) : await queue.retry(id);
     return json(200, await detailView(queue, after, feed));
   }
@@ -184,7 +189,7 @@ export function dashboardHandler(options: DashboardOptions): (request: Request) 
       const [, queue, job] = await jobOf(url, parts[1]!);
       return cached(request, await detailView(queue, job, feed));
     }
-    if (parts[0] === 'jobs' && parts.length === 3 && (parts[2] === 'retry' || parts[2] === 'cancel' || parts[2] === 'run')) {
+    if (parts[0] === 'jobs' && parts.length === 3 && (parts[2] === 'retry' || parts[2] === 'cancel' || parts[2] === 'run' || parts[2] === 'remove')) {
       only('POST');
       return jobAction(request, url, parts[1]!, parts[2]);
     }

@@ -13,12 +13,13 @@ import type { SyncBus } from '../../src/sync/types.js';
  * What `authorize` is asked about:
  * - `view`: open the page and read jobs, counts, schedules, limits and health (asked first on
  *   every request; a refusal answers 401 and the page shows its sign-in hint)
- * - `job.retry`, `job.cancel`, `job.run`: the actions on one job (`run` starts a delayed job now)
+ * - `job.retry`, `job.cancel`, `job.run`, `job.remove`: the actions on one job (`run` starts a
+ *   delayed job now; `remove` deletes a job that is not running, with its data)
  * - `session.read`, `session.delete`, `session.edit`: one session key
  * - `events`: the live feed of bus events (job state changes included)
  */
 export type DashboardAction =
-  | 'view' | 'job.retry' | 'job.cancel' | 'job.run' | 'session.read' | 'session.delete' | 'session.edit' | 'events';
+  | 'view' | 'job.retry' | 'job.cancel' | 'job.run' | 'job.remove' | 'session.read' | 'session.delete' | 'session.edit' | 'events';
 
 /** The subject of an {@link DashboardAction}: the page, one job, one session key or the event feed. */
 export type DashboardSubject =

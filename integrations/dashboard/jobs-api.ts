@@ -1,6 +1,6 @@
 /**
  * The dashboard's job endpoints: counts, a filtered list, one job in full, schedules, limits, and
- * the actions retry / cancel / run now.
+ * the actions retry / cancel / run now / remove.
  *
  * @module
  */
@@ -111,7 +111,14 @@ export async function listView(queue: JobQueue, f: ListFilter) {
   return { jobs: rows, cursor: cursor ?? null };
 }
 
-/** One job in full: payload, result, missing parts, error, lease and the timeline known to this handler. */
+/** The errors kept per attempt, oldest first, with ISO times. */
+function attemptsView(job: Job) {
+  return job.errors.map((e) => ({
+    attempt: e.attempt, at: e.at.toISOString(), name: e.name, message: e.message, code: e.code ?? null, stack: e.stack ?? null,
+  }));
+}
+
+/** One job in full: payload, result, missing parts, errors per attempt, lease and the timeline known to this handler. */
 export async function detailView(queue: JobQueue, job: Job, feed: LiveFeed | undefined) {
   const raw = await queueInternals(queue).call('get', job.id, () => queue.backend.get(job.id));
   const now = queue.now();
@@ -128,7 +135,7 @@ export async function detailView(queue: JobQueue, job: Job, feed: LiveFeed | und
   return {
     ...jobRow(job),
     payload: job.payload, result: job.result ?? null, hasResult: job.result !== undefined, missing: job.missing,
-    error: job.error ?? null, priority: job.priority, timeoutMs: job.timeoutMs,
+    error: job.error ?? null, errors: attemptsView(job), priority: job.priority, timeoutMs: job.timeoutMs,
     createdAt: job.createdAt.toISOString(), startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null, retryUntil: job.retryUntil?.toISOString() ?? null,
     nextRunAt: PENDING.has(job.state) ? job.runAt.toISOString() : null,
@@ -138,6 +145,7 @@ export async function detailView(queue: JobQueue, job: Job, feed: LiveFeed | und
       retry: ['failed', 'cancelled', 'partial'].includes(job.state),
       cancel: ['waiting', 'delayed', 'partial', 'active'].includes(job.state),
       run: job.state === 'delayed' || (job.state === 'partial' && job.runAt.getTime() > now),
+      remove: job.state !== 'active' && typeof queue.backend.remove === 'function',
     },
   };
 }

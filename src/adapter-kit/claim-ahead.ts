@@ -55,6 +55,7 @@ class ClaimAheadBackend implements JobBackend {
   setLimits?: (entries: readonly JobLimitEntry[], now: number) => Promise<void>;
   getLimits?: () => Promise<JobLimitEntry[]>;
   health?: () => Promise<BackendHealth>;
+  remove?: (id: string, now: number) => Promise<boolean>;
   readonly #inner: WorkerBatchBackend;
   /** This process's subscribed workers: told when jobs claimed ahead for them arrive. */
   readonly #listeners = new Set<(name: string) => void>();
@@ -71,6 +72,8 @@ class ClaimAheadBackend implements JobBackend {
     if (inner.setLimits) this.setLimits = inner.setLimits.bind(inner);
     if (inner.getLimits) this.getLimits = inner.getLimits.bind(inner);
     if (inner.health) this.health = inner.health.bind(inner);
+    // A job claimed ahead is active in the backend, so remove refuses it like any running job.
+    if (inner.remove) this.remove = inner.remove.bind(inner);
     // Only a backend with wake-ups has long-running subscribers, the only workers that claim ahead.
     if (inner.subscribe) this.subscribe = (listener) => this.#subscribe(listener);
     const max = intInRange('maxCompletions', options.maxCompletions ?? 200, 1);

@@ -26,6 +26,7 @@
  *   `NewJob.group`/`debounce`, `ClaimArgs.groupConcurrency`, the `heldBack`/`retryAt` hint of
  *   {@link ClaimedJobs}, `replaced` in {@link AddResult}, and optional `setLimits`, `getLimits`,
  *   `addMany`, `counts`.
+ * - Optional `remove(id, now)`: delete one job that is not `active`, with its data (`JobQueue.remove`).
  *
  * @module
  */
@@ -82,7 +83,10 @@ export interface StoredJob {
   result?: string | undefined;
   /** JSON text: the parts still missing after a partial run (an array of strings). */
   missing?: string | undefined;
-  /** JSON text: the last error (`{ name, message }`). */
+  /**
+   * JSON text: the last error (`{ name, message, … }`), which also carries the errors of earlier
+   * attempts (the core writes it; backends store it as they get it).
+   */
   error?: string | undefined;
   /** Fencing token of the current lease (only while `active`). */
   leaseToken?: string | undefined;
@@ -296,6 +300,14 @@ export interface JobBackend extends BackendInfo {
    * are rejected). False when absent or already finished.
    */
   cancel(id: string, now: number): Promise<boolean>;
+
+  /**
+   * Optional: delete the job `id` in any state but `active` — with its stored data and its index,
+   * counter, group and debounce entries, as if it had never been added. An `active` job (held
+   * under a lease, lapsed or not) is left alone: its worker would still write its outcome. False
+   * when absent or `active`. Without it, `JobQueue.remove` throws `BotwireConfigError`.
+   */
+  remove?(id: string, now: number): Promise<boolean>;
 
   /** The job, or undefined. */
   get(id: string): Promise<StoredJob | undefined>;

@@ -1,6 +1,7 @@
 import { BotwireConfigError, JobSerializationError } from '../errors.js';
 import { pathOf } from '../internal/json-value.js';
 import { stringifyPlain } from '../internal/plain-json.js';
+import { decodeErrors } from './attempt-errors.js';
 import type { StoredJob } from './backend.js';
 import type { Backoff, Job, JobError } from './types.js';
 
@@ -86,6 +87,8 @@ export function toJobError(err: unknown): JobError {
   if (err instanceof Error) {
     const out: JobError = { name: err.name || 'Error', message: err.message || String(err) };
     if (typeof err.stack === 'string' && err.stack !== '') out.stack = err.stack.slice(0, MAX_STACK_LENGTH);
+    const code = (err as { code?: unknown }).code;
+    if ((typeof code === 'string' && code !== '') || (typeof code === 'number' && Number.isFinite(code))) out.code = String(code).slice(0, 100);
     return out;
   }
   if (typeof err === 'string') return { name: 'Error', message: err };
@@ -119,6 +122,7 @@ export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Jo
   const opt = (ms: number | undefined | null): Date | undefined => (ms === undefined || ms === null ? undefined : new Date(ms));
   // Parsed on first read: `add` returns the job and most callers never look at its payload again.
   let payload: P | typeof UNPARSED = UNPARSED;
+  const { error, errors } = decodeErrors(raw);
   return {
     id: raw.id,
     name: raw.name,
@@ -136,7 +140,8 @@ export function toJob<P = unknown, R = unknown>(raw: StoredJob, now: number): Jo
     progress: raw.progressMessage == null ? { pct: raw.progress } : { pct: raw.progress, message: raw.progressMessage },
     result: parse<R | undefined>(raw.result, undefined),
     missing: parse<string[]>(raw.missing, []),
-    error: parse<JobError | undefined>(raw.error, undefined),
+    error,
+    errors,
     timeoutMs: raw.timeoutMs,
     retryUntil: opt(raw.retryUntil),
     runAt: new Date(raw.runAt),

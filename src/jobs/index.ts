@@ -17,7 +17,7 @@ export type {
 export type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
 export { RUNNABLE_STATES, FINISHED_STATES } from './backend.js';
 export type {
-  AddManyResult, AddOptions, Backoff, BulkJob, Job, JobContext, JobError, JobEvent, JobEventBus, JobHandler, JobHandlers, JobPage,
+  AddManyResult, AddOptions, Backoff, BulkJob, Job, JobAttemptError, JobContext, JobError, JobEvent, JobEventBus, JobHandler, JobHandlers, JobPage,
   ListOptions, PartialOptions, TickSummary,
 } from './types.js';
 export { JobQueue, type JobQueueOptions, type RetentionOptions } from './job-queue.js';

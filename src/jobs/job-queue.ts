@@ -5,6 +5,7 @@ import type { Telemetry } from '../telemetry.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
 import { addMany } from './add-many.js';
+import { errorText } from './attempt-errors.js';
 import type { AddResult, ClaimArgs, JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
 import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
@@ -57,6 +58,7 @@ export function queueInternals(queue: JobQueue): QueueInternals {
 /** Allowed source states of the manual operations, for error messages. */
 const RETRYABLE: readonly JobState[] = ['failed', 'cancelled', 'partial', 'delayed'];
 const CANCELLABLE: readonly JobState[] = ['waiting', 'delayed', 'partial', 'active'];
+const REMOVABLE: readonly JobState[] = ['waiting', 'delayed', 'partial', 'completed', 'failed', 'cancelled'];
 const REMOVE_BATCH = 500;
 
 /**
@@ -314,6 +316,31 @@ export class JobQueue {
     return toJob(raw, this.now());
   }
 
+  /**
+   * Delete a job that is not running, with its payload, result and errors, as BullMQ's
+   * `job.remove()` does. Returns true when it was deleted, false when there is no such job (so
+   * removing twice is harmless). An `active` job is refused with `JobStateError` (its worker holds
+   * a lease and would still write its outcome): `cancel` it first, or wait for the run to end.
+   * Throws `BotwireConfigError` on a backend without `remove`. Publishes no event (no state follows).
+   *
+   * @example
+   * ```ts
+   * if (!(await queue.remove(id))) console.log('already gone');
+   * ```
+   */
+  async remove(id: string): Promise<boolean> {
+    assertJobId(id);
+    if (typeof this.backend.remove !== 'function') throw unsupported('remove');
+    // The backend answers false for both "absent" and "active"; a read tells them apart. A job that
+    // stopped being active in between is removed on a second try.
+    for (let turn = 0; ; turn++) {
+      if (await this.#call('remove', id, () => this.backend.remove!(id, this.now()))) return true;
+      const raw = await this.#call('get', id, () => this.backend.get(id));
+      if (!raw) return false;
+      if (raw.state === 'active' || turn > 0) throw new JobStateError(id, 'remove', raw.state, REMOVABLE);
+    }
+  }
+
   /** One page of jobs, newest first, filtered by state and/or name (for dashboards). */
   async list(options: ListOptions = {}): Promise<JobPage> {
     const limit = options.limit === undefined ? 50 : intInRange('list limit', options.limit, 1, 1000);
@@ -417,7 +444,7 @@ export class JobQueue {
         message: `The worker running attempt ${raw.attempts} stopped renewing its lease (crashed or blocked); the run was abandoned.`,
       };
       const at = this.#retryAt(raw, now);
-      const ok = await this.#call('fail', raw.id, () => this.backend.fail(raw.id, token, JSON.stringify(error), at, now));
+      const ok = await this.#call('fail', raw.id, () => this.backend.fail(raw.id, token, errorText(raw, error, now), at, now));
       if (ok) this.#publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
       if (ok && (this.#logger || this.#telemetry)) reportLapsed(this.#logger, this.#telemetry, raw, error, at);
     }

@@ -64,8 +64,10 @@ export function buildNewJob(name: string, payload: unknown, options: AddOptions,
 }
 
 /** The error for a feature the queue's backend does not implement. */
-export function unsupported(feature: JobFeature | 'limits option' | 'groups option'): BotwireConfigError {
+export function unsupported(feature: JobFeature | 'limits option' | 'groups option' | 'remove'): BotwireConfigError {
   return new BotwireConfigError(
-    `This job backend does not support ${feature}: its JobBackend.features do not list it.`,
+    feature === 'remove'
+      ? 'This job backend does not support remove: it has no JobBackend.remove method.'
+      : `This job backend does not support ${feature}: its JobBackend.features do not list it.`,
   );
 }

@@ -1,6 +1,7 @@
 import { BotwireConfigError, JobAbortedError, UnknownJobError } from '../errors.js';
 import type { TelemetrySpan } from '../telemetry.js';
 import type { StoredJob } from './backend.js';
+import { errorText } from './attempt-errors.js';
 import { encodeJson, toJob, toJobError } from './codec.js';
 import { queueInternals, type JobQueue } from './job-queue.js';
 import { claimSpan, jobSpan, outcomeName, reportRun, traceOf, type ClaimTiming } from './job-telemetry.js';
@@ -171,7 +172,7 @@ function recordFailure(queue: JobQueue, raw: StoredJob, token: string, error: Jo
     const now = queue.now();
     const at = q.retryAt(raw, now);
     if (note) { note.error = error; note.final = at === undefined; note.retryAt = at; }
-    const ok = await q.call('fail', raw.id, () => queue.backend.fail(raw.id, token, JSON.stringify(error), at, now));
+    const ok = await q.call('fail', raw.id, () => queue.backend.fail(raw.id, token, errorText(raw, error, now), at, now));
     // Events stay small: the stack is kept with the job only.
     if (ok) q.publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error: { name: error.name, message: error.message } });
     return ok ? 'failed' : 'lost';
@@ -191,7 +192,7 @@ function recordPartial(
     if (note) { note.error = error; note.final = error !== undefined; note.retryAt = at; }
     const missing = JSON.stringify(p.missing);
     const ok = await q.call('partial', raw.id, () => queue.backend.partial(
-      raw.id, token, p.result, missing, at ?? now, now, error ? { error: JSON.stringify(error) } : undefined,
+      raw.id, token, p.result, missing, at ?? now, now, error ? { error: errorText(raw, error, now) } : undefined,
     ));
     if (ok) q.publish(raw, error ? 'failed' : 'partial', error ? { missing: p.missing, error } : { missing: p.missing });
     return ok ? (error ? 'failed' : 'partial') : 'lost';

@@ -108,6 +108,26 @@ export interface JobError {
    * Not part of `jobs.<name>.<state>` events.
    */
   stack?: string | undefined;
+  /**
+   * The `code` of a thrown `Error` when it has a string or number one (`ECONNRESET`, `429`), as a
+   * string. Not part of `jobs.<name>.<state>` events.
+   */
+  code?: string | undefined;
+}
+
+/**
+ * The error one attempt of a job ended with, as kept in {@link Job.errors}. Earlier attempts keep
+ * at most 1,000 characters of their message and 2,000 of their stack; the latest keeps what
+ * {@link JobError} does.
+ */
+export interface JobAttemptError extends JobError {
+  /**
+   * Which run it was (`Job.attempts` when it ended). A manual `retry` starts counting again at 1,
+   * so numbers may repeat; `at` tells the runs apart.
+   */
+  attempt: number;
+  /** When the attempt's failure was recorded. */
+  at: Date;
 }
 
 /** A job as `JobQueue.get` returns it. */
@@ -128,7 +148,14 @@ export interface Job<P = unknown, R = unknown> {
   result?: R | undefined;
   /** Parts still missing after a partial run; empty when none. */
   missing: string[];
+  /** The error of the latest failed attempt (kept after a later success or a manual retry). */
   error?: JobError | undefined;
+  /**
+   * The errors of the latest failed attempts, oldest first, at most 10 (the last one is `error`):
+   * handler throws, timeouts, lost workers and partial runs out of retries. Empty when no attempt
+   * failed. Kept after a later success, so a job that failed twice and then completed shows both.
+   */
+  errors: JobAttemptError[];
   timeoutMs: number;
   retryUntil?: Date | undefined;
   /** When the job is (or was) due. */

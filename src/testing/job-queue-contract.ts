@@ -7,6 +7,7 @@ import { JobQueue, type JobQueueOptions } from '../jobs/job-queue.js';
 import { runDue } from '../jobs/run-due.js';
 import type { JobHandlers } from '../jobs/types.js';
 import { inputCases } from './job-queue-contract-inputs.js';
+import { manageCases } from './job-queue-contract-manage.js';
 import { runnerCases } from './job-queue-contract-runners.js';
 import { Clock, sleep, until, type Ctx } from './job-contract-support.js';
 
@@ -30,7 +31,7 @@ export interface JobQueueContractOptions {
 /**
  * The behaviour every {@link JobBackend} must show, as a vitest suite: states, idempotency,
  * priorities, delays, retries with backoff and deadlines, timeouts, partial results, lease loss and
- * fencing, cancel/retry/list/retention, workers, budgeted ticks and schedules.
+ * fencing, cancel/retry/remove/list/retention, errors per attempt, workers, budgeted ticks and schedules.
  *
  * @example
  * ```ts
@@ -411,6 +412,7 @@ export function jobQueueContract(
       }));
     });
 
+    manageCases(withQueue);
     inputCases(withQueue);
     runnerCases(withQueue, scale);
   });

@@ -246,7 +246,7 @@ describe.runIf(withPostgres)('Postgres privileges', () => {
   it('fresh install where the defaults grant everybody everything: only the owner and service_role get in', async () => {
     const schema = uniqueName('bw_fresh');
     const result = await migrateAsOwner(schema);
-    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
     await expectLockedDown(schema);
   });
 
@@ -327,6 +327,9 @@ describe.runIf(withPostgres)('Postgres privileges', () => {
       expect((await one(`SELECT created FROM ${q}.job_add_many(ARRAY['g1'], ARRAY['g'], ARRAY['{}'], ARRAY[0], ARRAY[$1::float8], ARRAY[1], ARRAY['{}'], ARRAY[1000::float8], ARRAY[NULL::float8], ARRAY['chat'], ARRAY[NULL], $1)`, [now])).created).toBe(true);
       expect((await one(`SELECT (job).id FROM ${q}.job_claim(ARRAY['g'], 1, 1e9, 'tok2', 5000, $1, NULL, 1)`, [now])).id).toBe('g1');
       expect((await one(`SELECT n FROM ${q}.job_counts(NULL, $1) WHERE state = 'completed'`, [now])).n).toBe('1');
+      // 006_job_remove: a finished job goes; the claimed (active) one stays.
+      expect((await one(`SELECT ${q}.job_remove('j', $1) AS ok`, [now])).ok).toBe(true);
+      expect((await one(`SELECT ${q}.job_remove('g1', $1) AS ok`, [now])).ok).toBe(false);
       expect((await one(`SELECT ok FROM ${q}.semaphore_acquire('s', 't', 1, 1000, $1)`, [now])).ok).toBe(true);
       expect((await one(`SELECT ${q}.semaphore_release('s', 't', $1) AS ok`, [now])).ok).toBe(true);
       const spill = await one(`SELECT ${q}.sync_spill('bw_test_spill', 'x', 1000) AS id`);
