@@ -1,52 +1,28 @@
-import { BotwireConfigError, JobConflictError, JobNotFoundError, JobStateError, UnknownJobError } from '../errors.js';
+import { BotwireConfigError, JobConflictError, UnknownJobError } from '../errors.js';
 import { callBackend } from '../adapter-kit/backend-call.js';
-import { errorFields, logs, type Logger } from '../logger.js';
+import { logs, type Logger } from '../logger.js';
 import type { Telemetry } from '../telemetry.js';
-import { newToken } from '../internal/token.js';
-import { batchSize, intInRange, positiveMs } from '../internal/validate.js';
+import { intInRange } from '../internal/validate.js';
 import { addMany } from './add-many.js';
-import { errorText } from './attempt-errors.js';
-import type { AddResult, ClaimArgs, JobBackend, JobState, StoredJob } from './backend.js';
+import { cancelJob, removeJob, retryJob } from './job-actions.js';
+import type { AddResult, JobBackend, JobState, StoredJob } from './backend.js';
 import { FINISHED_STATES } from './backend.js';
-import { backoffDelay, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import { assertJobId, assertJobName, parseBackoff, toJob } from './codec.js';
-import type { JobCounts, JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
-import type { JobQueueOptions, RetentionOptions } from './queue-options.js';
-import { limitEntries, validateLimit } from './limits.js';
+import type { JobCounts, JobFeature, JobLimit } from './fleet-backend.js';
+import { resolveQueueOptions, type JobQueueOptions, type QueueSettings } from './queue-options.js';
+import type { QueueInternals } from './queue-internals.js';
+import { enqueueScheduleSlots, reclaimLapsedJobs, removeFinishedJobs } from './queue-maintenance.js';
+import { validateLimit } from './limits.js';
 import { probeHealth, type HealthReport } from '../health.js';
-import { buildNewJob, unsupported, type JobDefaults } from './new-job.js';
-import { jobSpan, reportLapsed, traceMany, withTrace } from './job-telemetry.js';
-import { dueSlots, scheduleEntry, scheduleInfo, slotId, type ScheduleEntry, type ScheduleInfo, type ScheduleOptions } from './schedule.js';
+import { buildNewJob, unsupported } from './new-job.js';
+import { jobSpan, traceMany, withTrace } from './job-telemetry.js';
+import { scheduleEntry, scheduleInfo, type ScheduleEntry, type ScheduleInfo, type ScheduleOptions } from './schedule.js';
 import type {
-  AddManyResult, AddOptions, Backoff, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
+  AddManyResult, AddOptions, BulkJob, Job, JobError, JobEventBus, JobHandlers, JobPage, ListOptions,
 } from './types.js';
 
 export type { JobQueueOptions, RetentionOptions } from './queue-options.js';
-
-/**
- * What `Worker`, `runDue` and the runner use of a queue beyond its public API; reached through
- * {@link queueInternals}, never exported from the package.
- * @internal
- */
-export interface QueueInternals {
-  /** Run one backend call with the queue's time bound and error classification. */
-  call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R>;
-  /** Publish `jobs.<name>.<state>` to the bus, never letting the bus break the queue. */
-  publish(raw: Pick<StoredJob, 'id' | 'name' | 'attempts'>, state: JobState, extra?: { missing?: string[]; error?: JobError }): void;
-  /**
-   * When to run next after a run of `raw` ended without success: epoch ms, or undefined when
-   * attempts or the `retryUntil` deadline are exhausted.
-   */
-  retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined;
-  /** Write `options.limits` once per queue object (again after a failure); resolves when written. */
-  ensureLimits(): Promise<void>;
-  /** The claim fields the queue's options add (`groupConcurrency`). */
-  readonly claimExtras: Pick<ClaimArgs, 'groupConcurrency'>;
-  /** The queue's `logger` option. */
-  readonly logger: Logger | undefined;
-  /** The queue's `telemetry` option. */
-  readonly telemetry: Telemetry | undefined;
-}
 
 let internalsOf: (queue: JobQueue) => QueueInternals;
 
@@ -54,12 +30,6 @@ let internalsOf: (queue: JobQueue) => QueueInternals;
 export function queueInternals(queue: JobQueue): QueueInternals {
   return internalsOf(queue);
 }
-
-/** Allowed source states of the manual operations, for error messages. */
-const RETRYABLE: readonly JobState[] = ['failed', 'cancelled', 'partial', 'delayed'];
-const CANCELLABLE: readonly JobState[] = ['waiting', 'delayed', 'partial', 'active'];
-const REMOVABLE: readonly JobState[] = ['waiting', 'delayed', 'partial', 'completed', 'failed', 'cancelled'];
-const REMOVE_BATCH = 500;
 
 /**
  * Durable jobs with progress, partial results, retries with backoff and deadlines, on any
@@ -83,15 +53,10 @@ export class JobQueue {
   readonly leaseMs: number;
   /** Background error sink. */
   readonly onError: (error: unknown) => void;
-  readonly #random: () => number;
-  readonly #timeoutMs: number;
-  readonly #defaultBackoff: Backoff;
-  /** Defaults of `add` (the backoff encoded once, not per add) and the backend's features. */
-  readonly #defaults: JobDefaults;
-  readonly #retention: Required<RetentionOptions>;
+  /** The options checked, with defaults filled in. */
+  readonly #settings: QueueSettings;
   readonly #bus: JobEventBus | undefined;
   readonly #schedules = new Map<string, ScheduleEntry>();
-  readonly #limits: JobLimitEntry[];
   #limitsWritten: Promise<void> | undefined;
   readonly #internals: QueueInternals;
   readonly #logger: Logger | undefined;
@@ -104,40 +69,16 @@ export class JobQueue {
   constructor(backend: JobBackend, options: JobQueueOptions = {}) {
     this.backend = backend;
     this.handlers = options.handlers;
-    for (const name of Object.keys(options.handlers ?? {})) assertJobName(name);
-    this.now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.leaseMs = positiveMs('leaseMs', options.leaseMs ?? 30_000);
-    this.#timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 5_000);
-    this.#defaultBackoff = validateBackoff(options.defaultBackoff ?? DEFAULT_BACKOFF);
-    const r = options.retention ?? {};
-    this.#retention = {
-      completedMs: positiveMs('retention.completedMs', r.completedMs ?? 86_400_000),
-      failedMs: positiveMs('retention.failedMs', r.failedMs ?? 604_800_000),
-      cancelledMs: positiveMs('retention.cancelledMs', r.cancelledMs ?? 86_400_000),
-    };
+    const settings = this.#settings = resolveQueueOptions(options, backend.features ?? []);
+    this.now = settings.now;
+    this.leaseMs = settings.leaseMs;
+    this.onError = settings.onError;
     this.#bus = options.bus;
     const logger = this.#logger = options.logger;
     this.#telemetry = options.telemetry;
-    this.onError = options.onError ?? (logger
-      ? (e) => logger.error({ error: errorFields(e) }, 'botwire jobs: background error')
-      : (e) => console.error('[botwire jobs]', e));
-    const features = backend.features ?? [];
-    this.#limits = limitEntries(options.limits);
-    if (this.#limits.length > 0 && !features.includes('limits')) throw unsupported('limits option');
-    let groupConcurrency: number | undefined;
-    if (options.groups !== undefined) {
-      groupConcurrency = intInRange('groups.concurrency', options.groups?.concurrency ?? 1, 1, 1_000_000);
-      if (!features.includes('groups')) throw unsupported('groups option');
-    }
-    this.#defaults = {
-      maxPayloadBytes: intInRange('maxPayloadBytes', options.maxPayloadBytes ?? 262_144, 1),
-      timeoutMs: positiveMs('defaultTimeoutMs', options.defaultTimeoutMs ?? 30_000),
-      attempts: intInRange('defaultAttempts', options.defaultAttempts ?? 3, 1),
-      backoffText: JSON.stringify(this.#defaultBackoff), groups: groupConcurrency !== undefined, features,
-    };
+    const { groupConcurrency } = settings;
     this.#internals = {
-      call: (operation, subject, run) => callBackend(this.backend, operation, this.#timeoutMs, run, subject),
+      call: (operation, subject, run) => callBackend(this.backend, operation, settings.timeoutMs, run, subject),
       publish: (raw, state, extra) => this.#publish(raw, state, extra),
       retryAt: (raw, now, delayMs) => this.#retryAt(raw, now, delayMs),
       ensureLimits: () => this.#ensureLimits(),
@@ -148,18 +89,18 @@ export class JobQueue {
 
   /** Throw unless the backend implements `feature`. */
   #need(feature: JobFeature): void {
-    if (!this.#defaults.features.includes(feature)) throw unsupported(feature);
+    if (!this.#settings.defaults.features.includes(feature)) throw unsupported(feature);
   }
 
   #ensureLimits(): Promise<void> {
-    if (this.#limits.length === 0) return Promise.resolve();
-    this.#limitsWritten ??= this.#call('setLimits', undefined, () => this.backend.setLimits!(this.#limits, this.now()))
+    if (this.#settings.limits.length === 0) return Promise.resolve();
+    this.#limitsWritten ??= this.#call('setLimits', undefined, () => this.backend.setLimits!(this.#settings.limits, this.now()))
       .catch((err: unknown) => { this.#limitsWritten = undefined; throw err; });
     return this.#limitsWritten;
   }
 
   #call<R>(operation: string, subject: string | undefined, run: () => Promise<R>): Promise<R> {
-    return callBackend(this.backend, operation, this.#timeoutMs, run, subject);
+    return callBackend(this.backend, operation, this.#settings.timeoutMs, run, subject);
   }
 
   #publish(raw: Pick<StoredJob, 'id' | 'name' | 'attempts'>, state: JobState, extra: { missing?: string[]; error?: JobError } = {}): void {
@@ -185,7 +126,7 @@ export class JobQueue {
   async add<P = unknown>(name: string, payload: P, options: AddOptions = {}): Promise<Job<P>> {
     this.#assertKnown(name);
     const now = this.now();
-    const job = buildNewJob(name, payload, options, now, this.#defaults);
+    const job = buildNewJob(name, payload, options, now, this.#settings.defaults);
     // A child of the caller's span; its traceparent travels with the job to the run (job-telemetry.ts).
     const span = jobSpan(this.#telemetry, 'botwire.job.add', 'producer', job);
     if (span) job.backoff = withTrace(job.backoff, span.traceparent());
@@ -222,7 +163,7 @@ export class JobQueue {
     const now = this.now();
     const built = jobs.map((j) => {
       this.#assertKnown(j?.name);
-      return buildNewJob(j.name, j.payload, j.options ?? {}, now, this.#defaults);
+      return buildNewJob(j.name, j.payload, j.options ?? {}, now, this.#settings.defaults);
     });
     const span = traceMany(this.#telemetry, built);
     let results: AddResult[];
@@ -283,37 +224,21 @@ export class JobQueue {
     return raw && toJob<P, R>(raw, this.now());
   }
 
-  async #require(id: string): Promise<StoredJob> {
-    const raw = await this.#call('get', id, () => this.backend.get(id));
-    if (!raw) throw new JobNotFoundError(id);
-    return raw;
-  }
-
   /**
    * Run a `failed`, `cancelled`, `partial` or `delayed` job again now, with a fresh count of attempts.
    * A partial job keeps its result and missing parts, so the handler only fetches what is missing.
    * Throws `JobNotFoundError`, or `JobStateError` for waiting/active/completed jobs.
    */
-  async retry(id: string): Promise<Job> {
-    assertJobId(id);
-    const ok = await this.#call('retry', id, () => this.backend.retry(id, this.now()));
-    const raw = await this.#require(id);
-    if (!ok) throw new JobStateError(id, 'retry', raw.state, RETRYABLE);
-    this.#publish(raw, 'waiting');
-    return toJob(raw, this.now());
+  retry(id: string): Promise<Job> {
+    return retryJob(this, this.#internals, id);
   }
 
   /**
    * Cancel a job that has not finished. A running handler's `signal` aborts at its next heartbeat
    * and its result is discarded. Throws `JobNotFoundError`, or `JobStateError` when already finished.
    */
-  async cancel(id: string): Promise<Job> {
-    assertJobId(id);
-    const ok = await this.#call('cancel', id, () => this.backend.cancel(id, this.now()));
-    const raw = await this.#require(id);
-    if (!ok) throw new JobStateError(id, 'cancel', raw.state, CANCELLABLE);
-    this.#publish(raw, 'cancelled');
-    return toJob(raw, this.now());
+  cancel(id: string): Promise<Job> {
+    return cancelJob(this, this.#internals, id);
   }
 
   /**
@@ -328,17 +253,8 @@ export class JobQueue {
    * if (!(await queue.remove(id))) console.log('already gone');
    * ```
    */
-  async remove(id: string): Promise<boolean> {
-    assertJobId(id);
-    if (typeof this.backend.remove !== 'function') throw unsupported('remove');
-    // The backend answers false for both "absent" and "active"; a read tells them apart. A job that
-    // stopped being active in between is removed on a second try.
-    for (let turn = 0; ; turn++) {
-      if (await this.#call('remove', id, () => this.backend.remove!(id, this.now()))) return true;
-      const raw = await this.#call('get', id, () => this.backend.get(id));
-      if (!raw) return false;
-      if (raw.state === 'active' || turn > 0) throw new JobStateError(id, 'remove', raw.state, REMOVABLE);
-    }
+  remove(id: string): Promise<boolean> {
+    return removeJob(this, this.#internals, id);
   }
 
   /** One page of jobs, newest first, filtered by state and/or name (for dashboards). */
@@ -360,22 +276,7 @@ export class JobQueue {
    * `budgetMs`, no batch starts after that much time has passed.
    */
   async removeFinished(options: { batchSize?: number; budgetMs?: number } = {}): Promise<number> {
-    const batch = batchSize(options.batchSize, REMOVE_BATCH);
-    const until = options.budgetMs === undefined ? Infinity : Date.now() + positiveMs('budgetMs', options.budgetMs);
-    const now = this.now();
-    const rules: Array<[JobState, number]> = [
-      ['completed', this.#retention.completedMs], ['failed', this.#retention.failedMs], ['cancelled', this.#retention.cancelledMs],
-    ];
-    let total = 0;
-    for (const [state, ttl] of rules) {
-      for (;;) {
-        const n = await this.#call('removeFinished', undefined, () => this.backend.removeFinished([state], now - ttl, batch));
-        total += n;
-        if (Date.now() >= until) return total;
-        if (n < batch) break;
-      }
-    }
-    return total;
+    return removeFinishedJobs(this, this.#internals, this.#settings.retention, options);
   }
 
   /**
@@ -390,7 +291,7 @@ export class JobQueue {
    */
   schedule(name: string, cron: string, payload: unknown, options: ScheduleOptions = {}): void {
     this.#assertKnown(name);
-    const entry = scheduleEntry(name, cron, payload, options, this.#defaults.maxPayloadBytes);
+    const entry = scheduleEntry(name, cron, payload, options, this.#settings.defaults.maxPayloadBytes);
     this.#schedules.set(entry.key, entry);
   }
 
@@ -406,25 +307,13 @@ export class JobQueue {
   }
 
   /** Add the jobs of due (and upcoming) schedule slots; returns how many were newly created. */
-  async enqueueScheduled(): Promise<number> {
-    let created = 0;
-    const now = this.now();
-    for (const entry of this.#schedules.values()) {
-      for (const slot of dueSlots(entry, now)) {
-        const id = slotId(entry, slot);
-        const res = await this.#call('add', id, () => this.backend.add({
-          id, name: entry.name, payload: entry.payload, priority: 0, runAt: slot, maxAttempts: this.#defaults.attempts,
-          backoff: this.#defaults.backoffText, timeoutMs: this.#defaults.timeoutMs,
-        }, now));
-        if (res.created) { created++; this.#publish(res.job, res.job.state); }
-      }
-    }
-    return created;
+  enqueueScheduled(): Promise<number> {
+    return enqueueScheduleSlots(this, this.#internals, this.#schedules.values(), this.#settings.defaults);
   }
 
   #retryAt(raw: StoredJob, now: number, delayMs?: number): number | undefined {
     if (raw.maxAttempts > 0 && raw.attempts >= raw.maxAttempts) return undefined;
-    const delay = delayMs ?? backoffDelay(parseBackoff(raw.backoff, this.#defaultBackoff), raw.attempts, this.#random);
+    const delay = delayMs ?? backoffDelay(parseBackoff(raw.backoff, this.#settings.defaultBackoff), raw.attempts, this.#settings.random);
     const at = now + delay;
     if (raw.retryUntil !== undefined && raw.retryUntil !== null && at > raw.retryUntil) return undefined;
     return at;
@@ -434,21 +323,8 @@ export class JobQueue {
    * Recover jobs whose worker stopped heart-beating (crashed, frozen): each counts as a failed
    * attempt and is retried with backoff, or fails for good. Returns how many were recovered.
    */
-  async reclaimLapsed(limit = 100): Promise<number> {
-    const token = newToken();
-    const now = this.now();
-    const lapsed = await this.#call('reclaim', undefined, () => this.backend.reclaim(token, this.leaseMs, limit, now));
-    for (const raw of lapsed) {
-      const error: JobError = {
-        name: 'JobLeaseLapsedError',
-        message: `The worker running attempt ${raw.attempts} stopped renewing its lease (crashed or blocked); the run was abandoned.`,
-      };
-      const at = this.#retryAt(raw, now);
-      const ok = await this.#call('fail', raw.id, () => this.backend.fail(raw.id, token, errorText(raw, error, now), at, now));
-      if (ok) this.#publish(raw, at === undefined ? 'failed' : at <= now ? 'waiting' : 'delayed', { error });
-      if (ok && (this.#logger || this.#telemetry)) reportLapsed(this.#logger, this.#telemetry, raw, error, at);
-    }
-    return lapsed.length;
+  reclaimLapsed(limit = 100): Promise<number> {
+    return reclaimLapsedJobs(this, this.#internals, limit);
   }
 
   /**
@@ -475,7 +351,7 @@ export class JobQueue {
    */
   health(): Promise<HealthReport> {
     const { backend } = this;
-    return probeHealth(backend, this.#timeoutMs, backend.health ? () => backend.health!() : async () => { await backend.get('$botwire:health'); });
+    return probeHealth(backend, this.#settings.timeoutMs, backend.health ? () => backend.health!() : async () => { await backend.get('$botwire:health'); });
   }
 
   /** Stage in which `shutdown()` closes it: after workers, gateways and buses. */

@@ -1,6 +1,11 @@
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import type { Telemetry } from '../telemetry.js';
-import type { JobLimit } from './fleet-backend.js';
+import { intInRange, positiveMs } from '../internal/validate.js';
+import { DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
+import { assertJobName } from './codec.js';
+import type { JobFeature, JobLimit, JobLimitEntry } from './fleet-backend.js';
+import { limitEntries } from './limits.js';
+import { unsupported, type JobDefaults } from './new-job.js';
 import type { Backoff, JobEventBus, JobHandlers } from './types.js';
 
 /** How long finished jobs are kept before `removeFinished` deletes them, per state. */
@@ -85,5 +90,65 @@ export interface JobQueueOptions {
   groups?: {
     /** Most jobs of one group running at once. @default 1 */
     concurrency?: number;
+  };
+}
+
+/**
+ * A queue's options checked, with their defaults filled in: what `JobQueue` keeps of them.
+ * @internal
+ */
+export interface QueueSettings {
+  now: () => number;
+  /** Random source for backoff jitter. */
+  random: () => number;
+  leaseMs: number;
+  /** `operationTimeoutMs`. */
+  timeoutMs: number;
+  defaultBackoff: Backoff;
+  retention: Required<RetentionOptions>;
+  onError: (error: unknown) => void;
+  limits: JobLimitEntry[];
+  /** `groups.concurrency`, when the `groups` option is given. */
+  groupConcurrency: number | undefined;
+  /** Defaults of `add` (the backoff encoded once, not per add) and the backend's features. */
+  defaults: JobDefaults;
+}
+
+/**
+ * Check `options` (throwing `BotwireConfigError` for the first bad one, and for `limits`/`groups`
+ * a backend without those `features` cannot honour) and fill in their defaults.
+ * @internal
+ */
+export function resolveQueueOptions(options: JobQueueOptions, features: readonly JobFeature[]): QueueSettings {
+  for (const name of Object.keys(options.handlers ?? {})) assertJobName(name);
+  const leaseMs = positiveMs('leaseMs', options.leaseMs ?? 30_000);
+  const timeoutMs = positiveMs('operationTimeoutMs', options.operationTimeoutMs ?? 5_000);
+  const defaultBackoff = validateBackoff(options.defaultBackoff ?? DEFAULT_BACKOFF);
+  const r = options.retention ?? {};
+  const retention = {
+    completedMs: positiveMs('retention.completedMs', r.completedMs ?? 86_400_000),
+    failedMs: positiveMs('retention.failedMs', r.failedMs ?? 604_800_000),
+    cancelledMs: positiveMs('retention.cancelledMs', r.cancelledMs ?? 86_400_000),
+  };
+  const { logger } = options;
+  const onError = options.onError ?? (logger
+    ? (e: unknown) => logger.error({ error: errorFields(e) }, 'botwire jobs: background error')
+    : (e: unknown) => console.error('[botwire jobs]', e));
+  const limits = limitEntries(options.limits);
+  if (limits.length > 0 && !features.includes('limits')) throw unsupported('limits option');
+  let groupConcurrency: number | undefined;
+  if (options.groups !== undefined) {
+    groupConcurrency = intInRange('groups.concurrency', options.groups?.concurrency ?? 1, 1, 1_000_000);
+    if (!features.includes('groups')) throw unsupported('groups option');
+  }
+  const defaults: JobDefaults = {
+    maxPayloadBytes: intInRange('maxPayloadBytes', options.maxPayloadBytes ?? 262_144, 1),
+    timeoutMs: positiveMs('defaultTimeoutMs', options.defaultTimeoutMs ?? 30_000),
+    attempts: intInRange('defaultAttempts', options.defaultAttempts ?? 3, 1),
+    backoffText: JSON.stringify(defaultBackoff), groups: groupConcurrency !== undefined, features,
+  };
+  return {
+    now: options.now ?? Date.now, random: options.random ?? Math.random, leaseMs, timeoutMs, defaultBackoff, retention, onError,
+    limits, groupConcurrency, defaults,
   };
 }
