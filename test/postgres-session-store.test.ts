@@ -47,7 +47,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
   });
 
   describe('postgres specifics', () => {
-    it('issues exactly one query per get, getMany, set, acquire, commit, release, extend, touch', async () => {
+    it('issues exactly one query per get, getMany, set, acquire, commit, release, extend, touch, inspect', async () => {
       const client = counting(pool);
       const store = postgresSessionStore({ client, schema, prefix: uniqueName('rt') + ':' });
       const steps: Array<[string, () => Promise<unknown>]> = [
@@ -55,6 +55,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
         ['get', () => store.get('k')],
         ['getMany', () => store.getMany(['k', 'x', 'y'])],
         ['touch', () => store.touch('k', 10_000)],
+        ['inspect', () => store.inspect('k')],
       ];
       for (const [name, step] of steps) {
         const before = client.count;

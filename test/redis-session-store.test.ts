@@ -61,16 +61,18 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(client.status).toBe('ready');
   });
 
-  it('runs get as one plain GET, and set, acquire and commit as exactly one EVALSHA each', async () => {
+  it('runs get as one plain GET, and set, acquire, inspect and commit as exactly one EVALSHA each', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:rt:` });
     await store.set('warm', 0); // the server may not know the scripts yet (EVAL once)
     await (await store.acquire('warm')).commit(1);
     await store.get('warm');
+    await store.inspect('warm');
     const ops: Record<string, () => Promise<unknown>> = {
       set: () => store.set('k', 1, { ttlMs: 60_000 }),
       get: () => store.get('k'),
       acquire: async () => { lease = await store.acquire('k'); },
+      inspect: async () => { expect((await store.inspect('k')).lease).toBeDefined(); },
       commit: () => lease!.commit(2),
       touch: () => store.touch('k', 60_000),
       'delete (CAS)': () => store.delete('k', { ifVersion: 2 }),
