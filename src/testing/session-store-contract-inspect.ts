@@ -2,9 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { BotwireConfigError, SessionKeyError, SessionLockTimeoutError } from '../errors.js';
 import { leaseHolder } from '../session/lease-holder.js';
-import type { SessionStoreHarness } from './session-store-contract.js';
+import type { SessionStore } from '../session/session-store.js';
 
-type WithStore = (fn: (h: SessionStoreHarness, elapse: (ms: number) => Promise<void>) => Promise<void>) => () => Promise<void>;
+/** The suite's per-test wrapper (a fresh store, and time that passes, really or by `advance`). */
+type WithStore = (fn: (h: { store: SessionStore<unknown> }, elapse: (ms: number) => Promise<void>) => Promise<void>) => () => Promise<void>;
 
 /**
  * How far apart two clocks' readings of one moment may be: the store's and the backend's (a
