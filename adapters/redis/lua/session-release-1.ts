@@ -3,8 +3,9 @@ import { luaScript } from '../script.js';
 /**
  * Drop a lease if it is ours, and wake waiters (only while a failed acquire's marker lives).
  *
- * KEYS[1] record `<prefix>{<key>}`; its lease `…:lease` (value `<acquiredAt:15>:<token>`), waiter marker `…:w` and the release
- *   channel `<prefix>released` are derived (see session-commit), the message is the record key.
+ * KEYS[1] record `<prefix>{<key>}`; its lease `…:lease` (value `<acquiredAt:15>:<token>`), waiter
+ *   marker `…:w` and the release channel `<prefix>released` are derived (see session-commit), the
+ *   message is the record key.
  * ARGV[1] token
  *
  * Returns 1 when released, 0 when it had lapsed or changed hands.
