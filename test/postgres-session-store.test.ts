@@ -113,7 +113,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       expect((await store.get('same'))?.version).toBe(1);
     });
 
-    it('reports a lease taken before migration 006 (acquired_at NULL) without an age, and keeps acquired_at through hand-over', async () => {
+    it('reports a lease taken before migration 007 (acquired_at NULL) without an age, and keeps acquired_at through hand-over', async () => {
       const store = postgresSessionStore({ client: pool, schema, prefix: uniqueName('age') + ':' });
       const key = `${store.prefix}k`;
       const lease = await store.acquire('k', { leaseMs: 10_000 });
