@@ -10,12 +10,15 @@
 export * from './errors.js';
 export type {
   SessionBackend, RawSessionRecord, CasResult, AcquireAttempt, CommitArgs, CommitWrite, CommitResult,
+  RawSessionLease, RawSessionInspection,
 } from './session/backend.js';
 export { SessionStore, type SessionStoreOptions } from './session/session-store.js';
 export type {
   SessionRecord, SetOptions, AcquireOptions, CommitOptions, SessionLease, HandOverOptions,
+  SessionInspection, SessionLeaseInfo,
 } from './session/types.js';
 export { MAX_KEY_BYTES } from './session/codec.js';
+export { leaseHolder } from './session/lease-holder.js';
 export { jsonCodec, type ValueCodec } from './codec/value-codec.js';
 export { RateLimitStore, type RateLimitStoreOptions } from './rate-limit/rate-limit-store.js';
 export type { RateLimitBackend, RateLimitHit } from './rate-limit/rate-limit-backend.js';

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseHolder } from 'botwire';
 import { dashboardHandler } from 'botwire/dashboard';
 import { toNodeHandler } from 'botwire/http/node';
 import { Worker, type JobQueue } from 'botwire/jobs';
@@ -178,15 +179,28 @@ describe.runIf((available || IN_CI) && (await needs('redis')))('browser: the das
     await phone.close();
   }, 60_000);
 
-  it('looks a session up and deletes it after confirming', async () => {
+  it('looks a session up with its lease holder and age, and deletes it after confirming', async () => {
     await store.set('chat:42', { step: 'checkout', cart: [{ sku: 'tea', qty: 2 }] }, { ttlMs: 3_600_000 });
+    // A handler busy with this chat (a slow payment call) holds the lease while we look.
+    const busy = await store.acquire('chat:42', { leaseMs: 30_000 });
+    await sleep(1_200);
     await page.goto(`${at}#/sessions`);
     await page.fill('#session-key', 'chat:42');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#session-data', { timeout: 10_000 });
     expect(await page.locator('#session-data').textContent()).toContain('"step": "checkout"');
     expect(await page.locator('#session-version').textContent()).toBe('1');
+    const lease = page.locator('#session-lease');
+    expect(await lease.getAttribute('data-holder')).toBe(leaseHolder(busy.token));
+    const shown = (await lease.textContent())!.match(new RegExp(`^held (\\d+\\.\\d) s by ${leaseHolder(busy.token)}, lapses in (\\d+\\.\\d) s \\(`));
+    expect(shown, (await lease.textContent())!).not.toBeNull();
+    expect(Number(shown![1])).toBeGreaterThanOrEqual(1.2);
+    expect(Number(shown![1]) + Number(shown![2])).toBeCloseTo(30, 0);
+    expect(await page.content()).not.toContain(busy.token);
     await page.screenshot({ path: `${SHOTS}dashboard-sessions.png` });
+    await busy.release();
+    await page.locator('#session-key').press('Enter'); // look again: free now
+    await page.waitForFunction(() => document.getElementById('session-lease')?.textContent === 'free', undefined, { timeout: 10_000 });
     await page.click('#session-delete');
     expect(await store.get('chat:42')).toBeDefined();
     await page.click('#session-confirm');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryJobQueue, memorySessionStore, memorySyncBus } from 'botwire/memory';
 import { basicAuthorize, dashboardHandler, type DashboardAction } from 'botwire/dashboard';
 import { toNodeHandler } from 'botwire/http/node';
-import { BotwireConfigError } from 'botwire';
+import { BotwireConfigError, leaseHolder } from 'botwire';
 import type { JobQueue } from 'botwire/jobs';
 import { dashboardAssets } from '../integrations/dashboard/assets.generated.js';
 
@@ -227,7 +227,7 @@ describe('dashboardHandler', () => {
     const found = await (await get('api/session?key=chat%3A42')).json();
     expect(found).toMatchObject({ key: 'chat:42', found: true, data: { step: 'pay', cart: [1, 2] }, version: 1 });
     expect(found.expiresAt).toMatch(/^\d{4}-/);
-    expect(await (await get('api/session?key=nobody')).json()).toEqual({ key: 'nobody', found: false });
+    expect(await (await get('api/session?key=nobody')).json()).toEqual({ key: 'nobody', found: false, lease: null });
 
     expect((await post('api/session/set', { key: 'chat:42', data: { step: 'done' }, ifVersion: 1 })).status).toBe(200);
     const stale = await post('api/session/set', { key: 'chat:42', data: { step: 'x' }, ifVersion: 1 });
@@ -238,6 +238,39 @@ describe('dashboardHandler', () => {
     const deleted = await post('api/session/delete', { key: 'chat:42', ifVersion: 2 });
     expect(await deleted.json()).toEqual({ key: 'chat:42', deleted: true });
     expect(await store.get('chat:42')).toBeUndefined();
+  });
+
+  it('shows who holds a session\'s lease (a fingerprint, never the token), for how long and until when', async () => {
+    await store.set('chat:7', { step: 'pay' });
+    expect((await (await get('api/session?key=chat%3A7')).json()).lease).toBeNull();
+    const lease = await store.acquire('chat:7', { leaseMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 150));
+    const text = await (await get('api/session?key=chat%3A7')).text();
+    // Neither the token nor its per-process part (which, with a counter, would let one guess it).
+    expect(text).not.toContain(lease.token);
+    expect(text).not.toContain(lease.token.slice(0, 12));
+    const held = JSON.parse(text);
+    expect(held).toMatchObject({ key: 'chat:7', found: true, version: 1, lease: { holder: leaseHolder(lease.token) } });
+    expect(held.lease.heldMs).toBeGreaterThanOrEqual(150);
+    expect(held.lease.heldMs).toBeLessThan(5_000);
+    expect(held.lease.expiresInMs).toBeGreaterThan(25_000);
+    expect(held.lease.expiresInMs).toBeLessThanOrEqual(30_000 - 150);
+    expect(Date.parse(held.lease.expiresAt) - Date.parse(held.lease.acquiredAt)).toBeGreaterThanOrEqual(30_000 - 5);
+    expect(Date.parse(held.lease.expiresAt) - Date.parse(held.lease.acquiredAt)).toBeLessThanOrEqual(30_000 + 5);
+    // A lease on a key with no record yet (a chat's first update) is shown as well.
+    const first = await store.acquire('chat:8');
+    expect(await (await get('api/session?key=chat%3A8')).json()).toMatchObject({ found: false, lease: { holder: leaseHolder(first.token) } });
+    await first.release();
+    await lease.commit({ step: 'paid' });
+    expect(await (await get('api/session?key=chat%3A7')).json()).toMatchObject({ version: 2, lease: null });
+
+    // A store that cannot inspect leases: the record is shown, the lease left out rather than called free.
+    const plain = dashboardHandler({ queue, store: { get: (k) => store.get(k), set: (k, d, o) => store.set(k, d, o), delete: (k, o) => store.delete(k, o) }, authorize: () => true });
+    const other = await store.acquire('chat:7');
+    const body = await (await plain(new Request('http://x/api/session?key=chat%3A7'))).json();
+    expect(body).toMatchObject({ found: true, version: 2 });
+    expect('lease' in body).toBe(false);
+    await other.release();
   });
 
   it('runs health checks with latency; a throw or a timeout is failing', async () => {

@@ -41,7 +41,7 @@ function baselineCases(label: string, open: () => Promise<{ db: PgQueryable; clo
 
     it('has one migration per capability', () => {
       // 001–004 are the baseline; 005 and later are migrations in their own right.
-      expect(migrations.map((m) => `${m.version} ${m.name}`)).toEqual(['1 sessions', '2 jobs', '3 sync', '4 rate_limit', '5 job_fleet', '6 job_remove']);
+      expect(migrations.map((m) => `${m.version} ${m.name}`)).toEqual(['1 sessions', '2 jobs', '3 sync', '4 rate_limit', '5 job_fleet', '6 job_remove', '7 session_inspect']);
     });
 
     it('builds the same schema as the pre-baseline migrations 001–009, catalog entry for catalog entry', async () => {
@@ -107,7 +107,7 @@ function baselineCases(label: string, open: () => Promise<{ db: PgQueryable; clo
       const ok = fresh('bw_okp');
       await migrate(db, { schema: ok });
       await run(migrationSql({ schema: ok }));
-      expect(await recorded(ok)).toEqual(['1 sessions', '2 jobs', '3 sync', '4 rate_limit', '5 job_fleet', '6 job_remove']);
+      expect(await recorded(ok)).toEqual(['1 sessions', '2 jobs', '3 sync', '4 rate_limit', '5 job_fleet', '6 job_remove', '7 session_inspect']);
     });
   });
 }

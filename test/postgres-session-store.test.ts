@@ -4,6 +4,7 @@ import { migrate, postgresSessionStore, type PgQueryable } from '../adapters/pos
 import {
   BackendForbiddenError, BackendSchemaError, BackendUnavailableError, BotwireConfigError, SessionLeaseLostError, SessionSerializationError,
 } from '../src/errors.js';
+import { leaseHolder } from '../src/session/lease-holder.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
@@ -47,7 +48,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
   });
 
   describe('postgres specifics', () => {
-    it('issues exactly one query per get, getMany, set, acquire, commit, release, extend, touch', async () => {
+    it('issues exactly one query per get, getMany, set, acquire, commit, release, extend, touch, inspect', async () => {
       const client = counting(pool);
       const store = postgresSessionStore({ client, schema, prefix: uniqueName('rt') + ':' });
       const steps: Array<[string, () => Promise<unknown>]> = [
@@ -55,6 +56,7 @@ describe.runIf(run)('Postgres session store (pg)', () => {
         ['get', () => store.get('k')],
         ['getMany', () => store.getMany(['k', 'x', 'y'])],
         ['touch', () => store.touch('k', 10_000)],
+        ['inspect', () => store.inspect('k')],
       ];
       for (const [name, step] of steps) {
         const before = client.count;
@@ -109,6 +111,20 @@ describe.runIf(run)('Postgres session store (pg)', () => {
       const after = (await pool.query(`SELECT xmin::text AS x, xmax::text AS m, ctid::text AS c FROM "${schema}".sessions WHERE key = $1`, [`${store.prefix}same`])).rows[0];
       expect(after).toEqual(before);
       expect((await store.get('same'))?.version).toBe(1);
+    });
+
+    it('reports a lease taken before migration 007 (acquired_at NULL) without an age, and keeps acquired_at through hand-over', async () => {
+      const store = postgresSessionStore({ client: pool, schema, prefix: uniqueName('age') + ':' });
+      const key = `${store.prefix}k`;
+      const lease = await store.acquire('k', { leaseMs: 10_000 });
+      const taken = (await pool.query(`SELECT acquired_at FROM "${schema}".session_leases WHERE key = $1`, [key])).rows[0].acquired_at;
+      expect(taken).toBeInstanceOf(Date);
+      const next = await lease.handOver({ n: 1 });
+      expect((await pool.query(`SELECT acquired_at FROM "${schema}".session_leases WHERE key = $1`, [key])).rows[0].acquired_at).toEqual(taken);
+      await pool.query(`UPDATE "${schema}".session_leases SET acquired_at = NULL WHERE key = $1`, [key]);
+      expect((await store.inspect('k')).lease).toMatchObject({ holder: leaseHolder(next.token), acquiredAt: undefined });
+      await next.release();
+      expect((await store.inspect('k')).lease).toBeUndefined();
     });
 
     it('loses no update when the unlogged leases vanish (as after a crash or failover): a holder commits only at the version it read', async () => {

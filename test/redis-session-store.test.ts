@@ -5,6 +5,7 @@ import { redisSessionBackend, redisSessionStore, type RedisLike, type RedisSessi
 import { BATCH_FLUSH_AT, BATCH_FLUSH_MAX, ScriptBatcher } from '../adapters/redis/script-batcher.js';
 import { batchScripts, luaScript } from '../adapters/redis/script.js';
 import { BackendUnavailableError, BotwireConfigError, SessionCorruptError, SessionLockTimeoutError } from '../src/errors.js';
+import { leaseHolder } from '../src/session/lease-holder.js';
 import { sessionStoreContract } from '../src/testing/index.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { deleteKeys } from './support/redis-keys.js';
@@ -61,16 +62,18 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(client.status).toBe('ready');
   });
 
-  it('runs get as one plain GET, and set, acquire and commit as exactly one EVALSHA each', async () => {
+  it('runs get as one plain GET, and set, acquire, inspect and commit as exactly one EVALSHA each', async () => {
     const c = counting(client);
     const store = redisSessionStore<number>({ client: c.client, prefix: `${run}:rt:` });
     await store.set('warm', 0); // the server may not know the scripts yet (EVAL once)
     await (await store.acquire('warm')).commit(1);
     await store.get('warm');
+    await store.inspect('warm');
     const ops: Record<string, () => Promise<unknown>> = {
       set: () => store.set('k', 1, { ttlMs: 60_000 }),
       get: () => store.get('k'),
       acquire: async () => { lease = await store.acquire('k'); },
+      inspect: async () => { expect((await store.inspect('k')).lease).toBeDefined(); },
       commit: () => lease!.commit(2),
       touch: () => store.touch('k', 60_000),
       'delete (CAS)': () => store.delete('k', { ifVersion: 2 }),
@@ -259,6 +262,30 @@ describe.runIf(await needs('redis'))('botwire/redis on the shared Redis', () => 
     expect(await client.get(backend.recordKey('k'))).toBe('000000000000000:2:{"n":2}');
     expect(await client.pttl(backend.recordKey('k'))).toBe(-1);
     expect((await store.get('k'))?.expiresAt).toBeUndefined();
+    await store.close();
+  });
+
+  it('keeps the acquisition time in the lease value; a bare token (an older botwire\'s lease) still excludes and fences', async () => {
+    const store = redisSessionStore({ client, prefix: `${run}:leasevalue:` });
+    const backend = store.backend as RedisSessionBackend;
+    const leaseKey = `${backend.recordKey('k')}:lease`;
+    const before = Date.now();
+    const lease = await store.acquire('k', { leaseMs: 10_000 });
+    const value = (await client.get(leaseKey))!;
+    expect(value).toBe(`${value.slice(0, 15)}:${lease.token}`);
+    expect(Number(value.slice(0, 15))).toBeGreaterThanOrEqual(before);
+    expect(Number(value.slice(0, 15))).toBeLessThanOrEqual(Date.now());
+    await lease.extend(20_000);
+    const next = await lease.handOver({ n: 1 }, { keepLeaseMs: 20_000 });
+    expect(await client.get(leaseKey)).toBe(value); // extend and hand-over move the expiry only
+    await next.release();
+    // A lease taken by a botwire that stored the bare token: shown without an age, and honoured.
+    await client.set(leaseKey, 'older-process-token', 'PX', 10_000);
+    const seen = (await store.inspect('k')).lease;
+    expect(seen).toMatchObject({ holder: leaseHolder('older-process-token'), acquiredAt: undefined });
+    expect(seen!.expiresAt - Date.now()).toBeGreaterThan(9_000);
+    await expect(store.acquire('k', { waitMs: 0 })).rejects.toBeInstanceOf(SessionLockTimeoutError);
+    await client.del(leaseKey);
     await store.close();
   });
 

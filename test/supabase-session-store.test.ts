@@ -39,13 +39,14 @@ describe.runIf(run)('Supabase session store (supabase-js â†’ PostgREST double â†
     corruptionImpossibleBecause: 'the data column is jsonb, which Postgres validates on every write, so it cannot hold undecodable bytes',
   });
 
-  it('sends exactly one HTTP request per get, getMany, set, delete, touch, acquire, extend, commit, release and cleanup, all rpc()', async () => {
+  it('sends exactly one HTTP request per get, getMany, set, delete, touch, inspect, acquire, extend, commit, release and cleanup, all rpc()', async () => {
     const store = supabaseSessionStore({ client: s.client, schema: s.schema, prefix: uniqueName('rt') + ':' });
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['set', () => store.set('k', { a: 1 })],
       ['get', () => store.get('k')],
       ['getMany', () => store.getMany(['k', 'x', 'y'])],
       ['touch', () => store.touch('k', 10_000)],
+      ['inspect', () => store.inspect('k')],
       ['delete', () => store.delete('k')],
       ['cleanup', () => store.cleanup()],
     ];

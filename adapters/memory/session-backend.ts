@@ -1,5 +1,6 @@
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionInspection, RawSessionRecord, SessionBackend,
+  SessionStoreOptions,
 } from 'botwire';
 import { intInRange, positiveMs, SessionStore } from 'botwire/adapter-kit';
 
@@ -29,7 +30,8 @@ export interface MemorySessionBackendOptions {
 export interface MemorySessionStoreOptions extends SessionStoreOptions, MemorySessionBackendOptions {}
 
 interface Entry { data: string; version: number; expiresAt: number | undefined }
-interface Lease { token: string; until: number }
+/** `since`: when `token` took the lease (kept through re-acquire, extend and hand-over). */
+interface Lease { token: string; until: number; since: number }
 
 /** What a memory session backend holds: records and leases, expired ones not swept yet included. */
 export interface MemorySessionStats { records: number; leases: number }
@@ -176,7 +178,8 @@ class MemoryBackend implements MemorySessionBackend {
   async acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
     const holder = this.#holder(key);
     if (holder && holder.token !== token) return { ok: false, retryInMs: holder.until - this.#now() };
-    this.#leases.set(key, { token, until: this.#now() + leaseMs });
+    const now = this.#now();
+    this.#leases.set(key, { token, until: now + leaseMs, since: holder?.since ?? now });
     const [record] = await this.get([key]);
     return { ok: true, record };
   }
@@ -190,7 +193,7 @@ class MemoryBackend implements MemorySessionBackend {
     if (write.kind === 'set') result = this.#write(key, write.data, write.ttlMs);
     else if (write.kind === 'delete') { this.#records.delete(key); result = 0; }
     else if (write.ttlMs !== undefined && current) current.expiresAt = this.#now() + write.ttlMs;
-    if (keepLeaseMs !== undefined) this.#leases.set(key, { token, until: this.#now() + keepLeaseMs });
+    if (keepLeaseMs !== undefined) this.#leases.set(key, { token, until: this.#now() + keepLeaseMs, since: holder?.since ?? this.#now() });
     else this.#released(key);
     return { ok: true, version: result };
   }
@@ -206,6 +209,13 @@ class MemoryBackend implements MemorySessionBackend {
     if (this.#holder(key)?.token !== token) return false;
     this.#released(key);
     return true;
+  }
+
+  async inspect(key: string): Promise<RawSessionInspection> {
+    const [record] = await this.get([key]);
+    const l = this.#holder(key);
+    const now = this.#now();
+    return { record, lease: l && { token: l.token, heldMs: now - l.since, expiresInMs: l.until - now } };
   }
 
   async cleanup(limit: number): Promise<number> {

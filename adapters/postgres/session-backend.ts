@@ -1,5 +1,6 @@
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionInspection, RawSessionRecord, SessionBackend,
+  SessionStoreOptions,
 } from 'botwire';
 import {
   BotwireConfigError, ReleaseWaiters, SessionStore, sleep, WriteBatcher, type BackendErrorKind,
@@ -68,6 +69,21 @@ interface AcquireRow { ok: boolean; retry_in_ms: unknown; data: string | null; v
 interface VersionRow { ok: boolean; version: unknown }
 
 interface SetCall { key: string; data: string; ttlMs: number | undefined; ifVersion: number | undefined }
+
+/** session_inspect's row: NULLs for an absent record or a free key. */
+interface InspectRow {
+  data: string | null; version: unknown; expires_at_ms: unknown;
+  lease_token: string | null; lease_held_ms: unknown; lease_expires_in_ms: unknown;
+}
+
+function inspection(r: InspectRow): RawSessionInspection {
+  return {
+    record: r.data == null ? undefined : { data: r.data, version: num(r.version), expiresAt: r.expires_at_ms == null ? undefined : num(r.expires_at_ms) },
+    lease: r.lease_token == null ? undefined : {
+      token: r.lease_token, heldMs: r.lease_held_ms == null ? undefined : num(r.lease_held_ms), expiresInMs: num(r.lease_expires_in_ms),
+    },
+  };
+}
 
 class PostgresSessionBackend implements SessionBackend {
   readonly name = 'Postgres';
@@ -198,6 +214,12 @@ class PostgresSessionBackend implements SessionBackend {
     const ok = (await this.#one(`SELECT ${this.#s}.session_release($1, $2) AS ok`, [key, token])).ok === true;
     this.#releases.wakeOne(key);
     return ok;
+  }
+
+  /** One call of session_inspect (007_session_inspect.sql). */
+  async inspect(key: string): Promise<RawSessionInspection> {
+    return inspection(await this.#one(
+      `SELECT data, version, expires_at_ms, lease_token, lease_held_ms, lease_expires_in_ms FROM ${this.#s}.session_inspect($1)`, [key]));
   }
 
   async cleanup(limit: number): Promise<number> {

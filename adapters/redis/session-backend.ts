@@ -1,16 +1,20 @@
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionInspection, RawSessionRecord, SessionBackend,
+  SessionStoreOptions,
 } from 'botwire';
 import type { BackendHealth } from 'botwire/adapter-kit';
 import { BotwireConfigError, callBackend, SessionStore, type BackendErrorKind } from 'botwire/adapter-kit';
 import { RedisConnection } from './connection.js';
 import { checkDurability, runDurable, type RedisDurability } from './durability.js';
 import { classifyRedisError, REDIS } from './errors.js';
-import { cas, committed, EXPIRY_DIGITS, expiryHeader, parseRecord, tag, type Reply } from './session-record.js';
+import {
+  cas, committed, EXPIRY_DIGITS, expiryHeader, keepField, leaseValue, parseInspection, parseRecord, tag, type Reply,
+} from './session-record.js';
 import { sessionAcquire } from './lua/session-acquire-1.js';
 import { sessionCommit } from './lua/session-commit-1.js';
 import { sessionDelete } from './lua/session-delete-1.js';
 import { sessionExtend } from './lua/session-extend-1.js';
+import { sessionInspect } from './lua/session-inspect-1.js';
 import { sessionRelease } from './lua/session-release-1.js';
 import { sessionSet } from './lua/session-set-1.js';
 import { sessionTouch } from './lua/session-touch-1.js';
@@ -73,8 +77,8 @@ const SESSION_SCRIPTS = [sessionAcquire, sessionCommit, sessionSet, sessionDelet
 /**
  * {@link SessionBackend} on Redis. A record is ONE string `<prefix>{<key>}` =
  * `<expiresAt, 15 digits>:<version>:<json>` with native PX expiry, so a read is a plain `GET`
- * parsed here; the lease is `<prefix>{<key>}:lease` holding the token with PX. Every write is one
- * Lua script run by EVALSHA.
+ * parsed here; the lease is `<prefix>{<key>}:lease` holding `<acquiredAt:15>:<token>` with PX.
+ * Every write is one Lua script run by EVALSHA.
  */
 class RedisSessionBackendImpl implements RedisSessionBackend {
   readonly name = 'Redis';
@@ -191,7 +195,7 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
   acquire(key: string, token: string, leaseMs: number): Promise<AcquireAttempt> {
     const record = this.recordKey(key);
     const sentAt = performance.now();
-    return this.#run(sessionAcquire, [record], [token, Math.ceil(leaseMs)], (r): AcquireAttempt => {
+    return this.#run(sessionAcquire, [record], [leaseValue(token), Math.ceil(leaseMs)], (r): AcquireAttempt => {
       if (typeof r === 'string') return { ok: true, record: parseRecord(key, r) };
       const n = Number(r);
       if (n === 0) return { ok: true, record: undefined };
@@ -202,7 +206,7 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
 
   commit({ key, token, version, write, keepLeaseMs }: CommitArgs): Promise<CommitResult> {
     const ttlMs = write.kind === 'delete' ? undefined : write.ttlMs;
-    const packed = `${token} ${version} ${write.kind} ${ttlMs === undefined ? '-' : Math.ceil(ttlMs)} ${keepLeaseMs === undefined ? '-' : Math.ceil(keepLeaseMs)} ${expiryHeader(ttlMs)}`;
+    const packed = `${token} ${version} ${write.kind} ${ttlMs === undefined ? '-' : Math.ceil(ttlMs)} ${keepLeaseMs === undefined ? '-' : keepField(keepLeaseMs)} ${expiryHeader(ttlMs)}`;
     return this.#write(sessionCommit, key, [packed, write.kind === 'set' ? write.data : ''], committed);
   }
 
@@ -212,6 +216,11 @@ class RedisSessionBackendImpl implements RedisSessionBackend {
 
   async release(key: string, token: string): Promise<boolean> {
     return Number(await this.#run(sessionRelease, [this.recordKey(key)], [token])) === 1;
+  }
+
+  /** One script reading the record, the lease and its PTTL (alone, never in a merged batch: it answers an array). */
+  inspect(key: string): Promise<RawSessionInspection> {
+    return this.#run(sessionInspect, [this.recordKey(key)], [], (r) => parseInspection(key, r));
   }
 
   /** Redis expires records natively (PEXPIRE): nothing to clean up. */

@@ -1,10 +1,11 @@
 /**
  * The layout of a Redis session record — ONE string `<expiresAt, 15 digits>:<version>:<json>` — and
- * the decoding of the session scripts' replies.
+ * of its lease — `<acquiredAt, 15 digits>:<token>` — and the decoding of the session scripts'
+ * replies.
  *
  * @module
  */
-import type { CasResult, CommitResult, RawSessionRecord } from 'botwire';
+import type { CasResult, CommitResult, RawSessionInspection, RawSessionRecord } from 'botwire';
 import { SessionCorruptError } from 'botwire/adapter-kit';
 
 /** Width of the expiry field at the start of every stored value (epoch ms, zero-padded). */
@@ -35,10 +36,41 @@ export function tag(key: string): string {
   return key.includes('}') || key.includes('%') ? key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D')) : key;
 }
 
+/** `ms` as the 15 zero-padded digits that start a record or lease value. */
+const stamp = (ms: number): string => String(Math.min(ms, MAX_EXPIRY)).padStart(EXPIRY_DIGITS, '0');
+
+/**
+ * The value of a lease taken now: `<now:15>:<token>`. The time rides along in the value the lease
+ * key holds anyway, so taking a lease stays one `SET NX` and the scripts compare tokens from byte 17.
+ */
+export function leaseValue(token: string): string {
+  return `${stamp(Date.now())}:${token}`;
+}
+
+/** A commit's keep field: `<ms>,<now:15>` (the time of a lapsed lease taken anew). */
+export function keepField(keepLeaseMs: number): string {
+  return `${Math.ceil(keepLeaseMs)},${stamp(Date.now())}`;
+}
+
+/** Decode session-inspect's `[record, lease value, lease PTTL]`. */
+export function parseInspection(key: string, reply: unknown): RawSessionInspection {
+  const [value, lease, pttl] = reply as [string | null, string | null, number];
+  const record = value === null ? undefined : parseRecord(key, value);
+  const expiresInMs = Number(pttl);
+  if (typeof lease !== 'string' || !(expiresInMs > 0)) return { record, lease: undefined };
+  const head = lease.slice(0, EXPIRY_DIGITS);
+  if (lease.charCodeAt(EXPIRY_DIGITS) !== 58 || !/^\d+$/.test(head)) {
+    // A bare token: taken by a botwire from before lease values carried their time.
+    return { record, lease: { token: lease, heldMs: undefined, expiresInMs } };
+  }
+  // The time comes from the clock of the process that took the lease: never report a negative age.
+  return { record, lease: { token: lease.slice(EXPIRY_DIGITS + 1), heldMs: Math.max(0, Date.now() - Number(head)), expiresInMs } };
+}
+
 /** The header start `<expiresAt:15>:` for a write with `ttlMs` (fixed width, so touch can patch it in place). */
 export function expiryHeader(ttlMs: number | undefined): string {
   if (ttlMs === undefined) return NO_EXPIRY;
-  return `${String(Math.min(Date.now() + Math.ceil(ttlMs), MAX_EXPIRY)).padStart(EXPIRY_DIGITS, '0')}:`;
+  return `${stamp(Date.now() + Math.ceil(ttlMs))}:`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type {
-  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionRecord, SessionBackend, SessionStoreOptions,
+  AcquireAttempt, CasResult, CommitArgs, CommitResult, RawSessionInspection, RawSessionRecord, SessionBackend,
+  SessionStoreOptions,
 } from 'botwire';
 import { SessionSerializationError, SessionStore, WriteBatcher, type BackendErrorKind } from 'botwire/adapter-kit';
 import { schemaClient, type SupabaseClientLike } from './client.js';
@@ -41,6 +42,11 @@ interface AcquireRow { ok: boolean; retry_in_ms: number | null; data: string | n
 interface VersionRow { ok: boolean; version: number | null }
 interface SetCall { key: string; data: string; ttlMs: number | undefined; ifVersion: number | undefined }
 interface GetRow { key: string; data: string; version: number; expires_at_ms: number | null }
+/** session_inspect's OUT parameters: nulls for an absent record or a free key. */
+interface InspectRow {
+  data: string | null; version: number | null; expires_at_ms: number | null;
+  lease_token: string | null; lease_held_ms: number | null; lease_expires_in_ms: number | null;
+}
 
 /**
  * jsonb refuses a few things JSON.stringify emits (\u0000 → 22P05, lone surrogates → 22P02): bad
@@ -151,6 +157,17 @@ class SupabaseSessionBackend implements SessionBackend {
 
   release(key: string, token: string): Promise<boolean> {
     return this.#rpc.call<boolean>('session_release', { p_key: key, p_token: token }, 'boolean');
+  }
+
+  /** One rpc() of session_inspect (a read: retried like the others when no answer came). */
+  async inspect(key: string): Promise<RawSessionInspection> {
+    const r = await this.#rpc.call<InspectRow>('session_inspect', { p_key: key }, 'row', true);
+    return {
+      record: r.data == null ? undefined : { data: r.data, version: num(r.version), expiresAt: r.expires_at_ms == null ? undefined : num(r.expires_at_ms) },
+      lease: r.lease_token == null ? undefined : {
+        token: r.lease_token, heldMs: r.lease_held_ms == null ? undefined : num(r.lease_held_ms), expiresInMs: num(r.lease_expires_in_ms),
+      },
+    };
   }
 
   async cleanup(limit: number): Promise<number> {

@@ -58,8 +58,12 @@ export interface DashboardOptions {
   queue?: JobQueue;
   /** Several queues by name, e.g. `{ reports: reportQueue, mail: mailQueue }`. Exclusive with `queue`. */
   queues?: Record<string, JobQueue>;
-  /** A session store: enables looking up (and deleting) sessions by key. */
-  store?: Pick<SessionStore<unknown>, 'get' | 'set' | 'delete'>;
+  /**
+   * A session store: enables looking up (and deleting) sessions by key. A `SessionStore` whose
+   * backend can `inspect` (memory, Redis, Postgres, Supabase) also shows who holds the key's lease
+   * (a fingerprint, never the token), for how long and until when.
+   */
+  store?: Pick<SessionStore<unknown>, 'get' | 'set' | 'delete'> & Partial<Pick<SessionStore<unknown>, 'inspect' | 'backend'>>;
   /** A sync bus: enables the live event feed and live job state changes (give the queue the same bus). */
   bus?: Pick<SyncBus, 'subscribe'>;
   /** Health checks by label, each run when the page asks (with a timeout). */

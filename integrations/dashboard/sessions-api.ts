@@ -4,11 +4,12 @@
  * @module
  */
 import type { SessionStore } from '../../src/session/session-store.js';
+import type { SessionLeaseInfo } from '../../src/session/types.js';
 import type { DashboardHealthCheck } from './dashboard-options.js';
 import { refuse } from './refusal.js';
 
-/** What the dashboard uses of a session store. @internal */
-export type SessionStoreLike = Pick<SessionStore<unknown>, 'get' | 'set' | 'delete'>;
+/** What the dashboard uses of a session store (`inspect` when its backend has it). @internal */
+export type SessionStoreLike = Pick<SessionStore<unknown>, 'get' | 'set' | 'delete'> & Partial<Pick<SessionStore<unknown>, 'inspect' | 'backend'>>;
 
 function versionOf(body: Record<string, unknown>, required: boolean): number | undefined {
   const v = body.ifVersion;
@@ -19,13 +20,39 @@ function versionOf(body: Record<string, unknown>, required: boolean): number | u
   return v;
 }
 
-/** One session as the page shows it; `found: false` when there is none (or it expired). */
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The lease as the page shows it: the holder's fingerprint (never its token: a token fences
+ * writes), how long it has held the key and when it lapses. Durations are worked out here, on the
+ * store's clock, so a browser with a wrong clock still shows the right age.
+ */
+function leaseView(lease: SessionLeaseInfo | undefined, now: number) {
+  if (!lease) return null;
+  const held = lease.acquiredAt;
+  return {
+    holder: lease.holder,
+    acquiredAt: held === undefined ? null : iso(held),
+    heldMs: held === undefined ? null : Math.max(0, now - held),
+    expiresAt: iso(lease.expiresAt),
+    expiresInMs: Math.max(0, lease.expiresAt - now),
+  };
+}
+
+/**
+ * One session as the page shows it; `found: false` when there is none (or it expired). `lease` is
+ * `null` when the key is free, and absent when the store cannot tell (no `inspect` on its backend).
+ * With `inspect`, record and lease come from the same single round trip.
+ */
 export async function sessionView(store: SessionStoreLike, key: string) {
-  const rec = await store.get(key);
-  if (!rec) return { key, found: false as const };
+  const inspectable = typeof store.inspect === 'function' && typeof store.backend?.inspect === 'function';
+  const seen = inspectable ? await store.inspect!(key) : { record: await store.get(key), lease: undefined };
+  const lease = inspectable ? { lease: leaseView(seen.lease, Date.now()) } : {};
+  const rec = seen.record;
+  if (!rec) return { key, found: false as const, ...lease };
   return {
     key, found: true as const, data: rec.data, version: rec.version,
-    expiresAt: rec.expiresAt === undefined ? null : new Date(rec.expiresAt).toISOString(),
+    expiresAt: rec.expiresAt === undefined ? null : iso(rec.expiresAt), ...lease,
   };
 }
 

@@ -50,7 +50,7 @@ const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_
 /** Messages of the same failures from wrappers that drop `code`, and of a `fetch` that never got a response. */
 const UNSENT_MESSAGES = ['connect ECONNREFUSED', 'Failed to fetch', 'fetch failed'];
 /** Operations that change nothing on the server, so their outcome is never in doubt. */
-const READS = new Set(['get', 'getMany', 'list', 'countDue', 'health', 'sync subscribe']);
+const READS = new Set(['get', 'getMany', 'inspect', 'list', 'countDue', 'health', 'sync subscribe']);
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -5,6 +5,13 @@
  * Each method is one round trip to the backend (one Lua script, one SQL function call, one RPC).
  * Adapters never parse session data: `data` is the JSON text exactly as the core produced it.
  *
+ * Compatibility: this file is the contract between the core and the adapters. Changes after its
+ * first commit are additive and backward compatible only (new optional members), each noted here:
+ * - Optional `health()`: the adapter's own one-round-trip check (see {@link SessionBackend.health}).
+ * - Optional `inspect(key)`: the record and the live lease on a key, in one round trip, for
+ *   `SessionStore.inspect` and the dashboard. Adapters without it make `store.inspect` throw
+ *   `BotwireConfigError`; nothing else uses it.
+ *
  * @module
  */
 import type { BackendInfo } from '../adapter-kit/backend-call.js';
@@ -18,6 +25,33 @@ export interface RawSessionRecord {
   version: number;
   /** Epoch milliseconds when the record expires, if it has a TTL. */
   expiresAt?: number | undefined;
+}
+
+/**
+ * A live lease as {@link SessionBackend.inspect} reports it. Durations are measured on the
+ * backend's own clock (the one that decides when leases lapse), so the store can anchor them on its
+ * caller's clock without comparing two clocks.
+ */
+export interface RawSessionLease {
+  /** The holder's token, exactly as given to `acquire`. The store never shows it as it is. */
+  token: string;
+  /**
+   * How long the token has held the lease without a break, in ms: from the acquire that took it,
+   * through re-acquires with the same token, `extend` and hand-overs (`commit` with
+   * `keepLeaseMs`). `undefined` when the backend cannot tell (a lease taken before it recorded
+   * the time, e.g. by an older version during an upgrade).
+   */
+  heldMs: number | undefined;
+  /** Milliseconds until the lease lapses unless extended (> 0: a lapsed lease is not reported). */
+  expiresInMs: number;
+}
+
+/** What {@link SessionBackend.inspect} answers: the live record and the live lease, either may be absent. */
+export interface RawSessionInspection {
+  /** The record as {@link SessionBackend.get} would return it. */
+  record: RawSessionRecord | undefined;
+  /** The lease if someone holds it and it has not lapsed. */
+  lease: RawSessionLease | undefined;
 }
 
 /** Outcome of a compare-and-set style write. */
@@ -104,6 +138,12 @@ export interface SessionBackend extends BackendInfo {
    * probe key instead.
    */
   health?(): Promise<BackendHealth>;
+  /**
+   * Optional: read the live record and the live lease of `key` in ONE round trip, without taking,
+   * extending or waiting for the lease. For looking at a key (`SessionStore.inspect`, the
+   * dashboard), never on the update path.
+   */
+  inspect?(key: string): Promise<RawSessionInspection>;
   /** Release connections the adapter opened itself (never a client the user passed in). */
   close(): Promise<void>;
 }

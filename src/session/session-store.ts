@@ -2,12 +2,13 @@ import { BackendUnavailableError, BotwireConfigError, SessionConflictError, Sess
 import { callBackend, classifyBackendError, outcomeOf, sleep } from '../adapter-kit/backend-call.js';
 import { newToken } from '../internal/token.js';
 import { batchSize, intInRange, nonNegativeMs, positiveMs, version } from '../internal/validate.js';
-import type { RawSessionRecord, SessionBackend } from './backend.js';
+import type { RawSessionInspection, RawSessionRecord, SessionBackend } from './backend.js';
 import { jsonCodec, type ValueCodec } from '../codec/value-codec.js';
 import { assertFits, assertKey, decode, encode } from './codec.js';
 import { StoreLease, type LeaseHost } from './session-lease.js';
 import { probeHealth, type HealthReport } from '../health.js';
-import type { AcquireOptions, HeldLease, SessionLease, SessionRecord, SetOptions } from './types.js';
+import { leaseHolder } from './lease-holder.js';
+import type { AcquireOptions, HeldLease, SessionInspection, SessionLease, SessionRecord, SetOptions } from './types.js';
 
 /** Options of {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -255,6 +256,46 @@ export class SessionStore<T = unknown> {
 
   #lease(key: string, full: string, token: string, leaseMs: number, raw: RawSessionRecord | undefined): StoreLease<T> {
     return new StoreLease<T>(this.#host, key, full, token, leaseMs, this.#decode(key, raw), this.backend.verbatim === true ? raw?.data : undefined);
+  }
+
+  /**
+   * Look at a key without touching it: its record (as {@link get} reads it) and who holds its lease,
+   * since when and until when, in one round trip. Takes, extends and waits for nothing, so it is
+   * safe while a handler holds the lease (the dashboard's session view uses it). The holder is a
+   * fingerprint of its token ({@link leaseHolder}), never the token. Throws `BotwireConfigError`
+   * when the backend has no `inspect` (an adapter of your own that predates it).
+   *
+   * @example
+   * ```ts
+   * const { record, lease } = await store.inspect('chat:42');
+   * if (lease) console.log(`held ${Date.now() - (lease.acquiredAt ?? Date.now())} ms by ${lease.holder}`);
+   * ```
+   */
+  inspect(key: string): Promise<SessionInspection<T>> {
+    let full: string;
+    try {
+      full = this.#full(key);
+      if (typeof this.backend.inspect !== 'function') {
+        throw new BotwireConfigError(`The ${this.backend.name} session backend cannot inspect keys: it implements no SessionBackend.inspect().`);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const asked = Date.now();
+    return this.#call('inspect', key, () => this.backend.inspect!(full), (raw) => this.#inspection(key, raw, asked));
+  }
+
+  #inspection(key: string, raw: RawSessionInspection, asked: number): SessionInspection<T> {
+    const record = this.#decode(key, raw.record);
+    const l = raw.lease;
+    if (!l) return { record, lease: undefined };
+    // The backend measured on its own clock; anchor on ours at the middle of the round trip (it
+    // looked somewhere in between), so neither the age nor the expiry is off by more than half of it.
+    const at = (asked + Date.now()) / 2;
+    return {
+      record,
+      lease: { holder: leaseHolder(l.token), acquiredAt: l.heldMs === undefined ? undefined : Math.round(at - l.heldMs), expiresAt: Math.round(at + l.expiresInMs) },
+    };
   }
 
   /**

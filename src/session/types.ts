@@ -23,6 +23,35 @@ export interface SetOptions {
   ifVersion?: number;
 }
 
+/**
+ * Who holds a key's lease right now, as {@link SessionStore.inspect} reports it. Never the token
+ * itself: the token fences writes, so only a short fingerprint of it is shown.
+ */
+export interface SessionLeaseInfo {
+  /**
+   * 8 hex digits derived from the holder's token (a 32-bit FNV-1a hash): the same for every look
+   * at one holding, different (but for rare collisions) for the next holder, and no help in
+   * guessing the token. `holder === leaseHolder(lease.token)` tells whether `lease` is the holder.
+   */
+  holder: string;
+  /**
+   * Epoch ms (this process's clock) when the holder took the lease; it stays put through
+   * `extend()` and `handOver()`. `undefined` when the backend cannot tell (a lease taken before
+   * the backend recorded the time, e.g. by an older version during an upgrade).
+   */
+  acquiredAt: number | undefined;
+  /** Epoch ms (this process's clock) when the lease lapses unless extended. */
+  expiresAt: number;
+}
+
+/** What {@link SessionStore.inspect} finds under a key: the live record and the live lease, each optional. */
+export interface SessionInspection<T> {
+  /** The record, as {@link SessionStore.get} reads it; `undefined` when absent or expired. */
+  record: SessionRecord<T> | undefined;
+  /** The lease, when someone holds it and it has not lapsed; `undefined` when the key is free. */
+  lease: SessionLeaseInfo | undefined;
+}
+
 /** Options of {@link SessionStore.acquire}. */
 export interface AcquireOptions {
   /**

@@ -4,6 +4,7 @@ import {
   SessionLockTimeoutError, SessionSerializationError,
 } from '../errors.js';
 import type { SessionStore } from '../session/session-store.js';
+import { inspectCases } from './session-store-contract-inspect.js';
 import { valueCases, valueRows, type InputRow } from './session-store-contract-values.js';
 
 /** What a factory hands the session contract suite for one test. */
@@ -418,5 +419,7 @@ export function sessionStoreContract(
         expect((await store.get('badcommit'))?.data).toBe('ok');
       }));
     });
+
+    inspectCases(withStore);
   });
 }

@@ -11,7 +11,9 @@ import { luaScript } from '../script.js';
  * ARGV[1] `<token> <version read at acquire, 0 = none> <set|delete|none> <ttl ms|-> <keep lease ms|-> <expiresAt:15>:`
  *   (one argument instead of six: every argument costs the client a conversion and a length
  *   prefix, and a merged batch carries dozens of calls). ttl `-`: for 'set' no expiry, for 'none'
- *   leave the expiry alone. keep `-`: release the lease. The expiry header starts the new value.
+ *   leave the expiry alone. keep `-`: release the lease; else `<ms>,<now:15>`, the time starting
+ *   the lease value (`<acquiredAt:15>:<token>`) when the lease had lapsed and is taken anew. The
+ *   expiry header starts the new value.
  * ARGV[2] data (JSON text) for 'set', else ''
  *
  * Returns the version (0 after a delete or when there is no record), or -1 when fenced off
@@ -23,7 +25,7 @@ local lease, marker = KEYS[1] .. ':lease', KEYS[1] .. ':w'
 local holder = redis.call('GET', lease)
 local cur = tonumber(string.match(redis.call('GETRANGE', KEYS[1], 16, 40), '^%d+')) or 0
 if holder then
-  if holder ~= token then return -1 end
+  if string.sub(holder, 17) ~= token then return -1 end
 elseif cur ~= tonumber(read) then
   return -1
 end
@@ -43,7 +45,12 @@ elseif ttl ~= '-' and cur > 0 then
   redis.call('SETRANGE', KEYS[1], 0, string.sub(header, 1, 15))
 end
 if keep ~= '-' then
-  redis.call('SET', lease, token, 'PX', keep)
+  local ms, now = string.match(keep, '^(%d+),(%d+)$')
+  if holder then
+    redis.call('PEXPIRE', lease, ms)
+  else
+    redis.call('SET', lease, now .. ':' .. token, 'PX', ms)
+  end
 else
   if holder then redis.call('DEL', lease) end
   if redis.call('EXISTS', marker) == 1 then redis.call('PUBLISH', string.match(KEYS[1], '^[^{]*') .. 'released', KEYS[1]) end
