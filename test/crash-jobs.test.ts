@@ -63,7 +63,9 @@ describe.runIf(await needs('postgres'))('crash safety on Postgres', () => {
       child = spawn(process.execPath, [workerFile, DATABASE_URL, schema], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
       // Kill ~2 s after the worker is up (its start-up time varies a lot on a loaded machine).
       await new Promise((r) => { child!.stdout!.once('data', r); child!.once('exit', r); });
-      await new Promise((r) => setTimeout(r, KILL_EVERY_MS * (0.5 + Math.random())));
+      // The first two kills come early (0.5–1 s, a few hundred jobs each at ~400 jobs/s), so the
+      // run always spans at least two kills; later ones at random points ~1–3 s in.
+      await new Promise((r) => setTimeout(r, KILL_EVERY_MS * (kills < 2 ? 0.25 + 0.25 * Math.random() : 0.5 + Math.random())));
       if ((await completed()) < JOBS) {
         child.kill('SIGKILL');
         kills++;

@@ -126,6 +126,11 @@ export class ClaimAheadBuffer {
     return withinMs === Infinity || (held.own && performance.now() - held.at <= withinMs);
   }
 
+  /** Whether the last backend claim of any shape was held back (no wake-up since). */
+  get anyHeld(): boolean {
+    return this.#held.size > 0;
+  }
+
   /** The backend woke `name` (a slot freed, a limit changed, a job became due): claims of shapes with it ask again. */
   woken(name: string): void {
     for (const [key, held] of this.#held) if (held.names.includes(name)) this.#held.delete(key);

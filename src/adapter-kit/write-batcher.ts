@@ -13,27 +13,31 @@ export class WriteBatcher<I, R> {
   readonly #maxBatch: number;
   readonly #send: (batch: I[]) => Promise<R[]>;
   #pending: Array<{ item: I; done: (r: R) => void; fail: (err: unknown) => void }> = [];
-  #flushing = false;
+  #inFlight = 0;
+  readonly #maxInFlight: () => number;
 
   /**
    * @param maxBatch most items per write (bounds a statement's or script's run time)
    * @param send writes one batch and returns one result per item, in the batch's order
+   * @param maxInFlight how many writes may be under way at once, asked whenever an item arrives
+   *   (default one: items wait for the write in flight and leave together with the next)
    */
-  constructor(maxBatch: number, send: (batch: I[]) => Promise<R[]>) {
+  constructor(maxBatch: number, send: (batch: I[]) => Promise<R[]>, maxInFlight: () => number = () => 1) {
     this.#maxBatch = maxBatch;
     this.#send = send;
+    this.#maxInFlight = maxInFlight;
   }
 
   /** Queue one item; resolves with its own result, rejects with its batch's error. */
   push(item: I): Promise<R> {
     return new Promise((done, fail) => {
       this.#pending.push({ item, done, fail });
-      if (!this.#flushing) void this.#flush();
+      if (this.#inFlight < this.#maxInFlight()) void this.#flush();
     });
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
+    this.#inFlight++;
     try {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, this.#maxBatch);
@@ -45,7 +49,7 @@ export class WriteBatcher<I, R> {
         }
       }
     } finally {
-      this.#flushing = false;
+      this.#inFlight--;
     }
   }
 }
