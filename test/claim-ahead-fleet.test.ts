@@ -126,4 +126,50 @@ describe('withClaimAhead with fleet features', () => {
     expect(seen[3]!.claim).toMatchObject({ limit: 2 });
     await stop();
   });
+
+  it('hands back, never runs, jobs whose claim answered after half their lease (the lease may have lapsed and the job moved on)', async () => {
+    const memory = memoryJobBackend();
+    const base = batchOver(memory);
+    let delayMs = 0;
+    const handedBack: string[] = [];
+    // The memory backend behind a reply that arrives late: the claim is written at once, its answer
+    // comes delayMs later (as behind a connection held by a replication WAIT).
+    const inner = new Proxy(base, {
+      get(target, prop) {
+        if (prop === 'subscribe') return async () => async () => {};
+        if (prop === 'workerBatch') {
+          return async (b: WorkerBatch): Promise<WorkerBatchResult> => {
+            const reply = await target.workerBatch(b);
+            if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+            return reply;
+          };
+        }
+        if (prop === 'handBack') return async (id: string, token: string, now: number) => { handedBack.push(id); return target.handBack(id, token, now); };
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const wrapped = withClaimAhead(inner);
+    const stop = await wrapped.subscribe!(() => {});
+    const now = Date.now();
+    for (const id of ['a', 'b', 'c']) {
+      await memory.add({ id, name: 'x', payload: '1', priority: 0, runAt: 0, maxAttempts: 3, backoff: '{}', timeoutMs: 1_000 }, now);
+    }
+    const claim = (token: string, limit = 1): Promise<ClaimedJobs> =>
+      wrapped.claim({ names: ['x'], limit, maxTimeoutMs: 1e9, token, leaseMs: 200, now: Date.now() });
+    expect((await claim('c1')).map((j) => j.id)).toEqual(['a']);
+    delayMs = 150; // more than half the 200 ms lease
+    expect(await wrapped.complete('a', 'c1', 'null', Date.now())).toBe(true); // its refill claimed b, answered late
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handedBack).toEqual(['b']);
+    expect(await memory.get('b')).toMatchObject({ state: 'waiting', attempts: 0 });
+    // A worker's own claim answered late goes back the same way.
+    expect(await claim('c2')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handedBack).toHaveLength(2);
+    expect(await memory.get(handedBack[1]!)).toMatchObject({ state: 'waiting', attempts: 0 });
+    delayMs = 0;
+    expect((await claim('c3', 2)).map((j) => j.id).sort()).toEqual(['b', 'c']);
+    await stop();
+  });
 });

@@ -38,6 +38,17 @@ interface Completion { id: string; token: string; result: string; now: number }
  */
 const HELD_FRESH_MS = 100;
 
+/**
+ * Whether jobs claimed by a call sent at `sentAt` came back too late to run: after half their
+ * lease. A reply can arrive long after the backend wrote the claim (a connection held by a
+ * replication `WAIT`, a failover): by then the lease may have lapsed and the job been handed to
+ * another worker, and running it here would run it twice at once. Such jobs go back uncounted
+ * instead (a hand-back fenced by their token, a no-op when the job moved on).
+ */
+function lateFor(sentAt: number, leaseMs: number): boolean {
+  return performance.now() - sentAt > leaseMs / 2;
+}
+
 /** A batch entry that only asks for a call, so that pending starts get written. */
 const FLUSH_STARTS = Symbol('flush starts');
 
@@ -146,11 +157,16 @@ class ClaimAheadBackend implements JobBackend {
       groupConcurrency: a.groupConcurrency,
     };
     let reply: WorkerBatchResult;
+    const sentAt = performance.now();
     try {
       reply = await this.#inner.workerBatch({ now: a.now, started, completions: [], claim });
     } catch (err) {
       this.#buffer.restoreStarts(started);
       throw err;
+    }
+    if (reply.jobs.length && lateFor(sentAt, a.leaseMs)) {
+      void this.#handBack(reply.jobs);
+      return [];
     }
     // The core sees when its claim started the run; the backend learns it from started().
     const jobs: ClaimedJobs = reply.jobs.map((job) => ({ ...job, startedAt: a.now }));
@@ -187,6 +203,7 @@ class ClaimAheadBackend implements JobBackend {
       if (s.key === shape!.key) claim.limit++;
     }
     let reply: WorkerBatchResult;
+    const sentAt = performance.now();
     try {
       reply = await this.#inner.workerBatch({ now, started, completions, claim });
     } catch (err) {
@@ -195,7 +212,9 @@ class ClaimAheadBackend implements JobBackend {
     }
     // A refill left jobs behind: the slots this process freed were all it could get.
     if (shape && reply.heldBack && reply.retryAt === undefined) buffer.noteHeld(shape, true);
-    if (shape && reply.jobs.length) {
+    if (shape && reply.jobs.length && lateFor(sentAt, shape.leaseMs)) {
+      void this.#handBack(reply.jobs);
+    } else if (shape && reply.jobs.length) {
       buffer.offer(shape, reply.jobs);
       // A worker with free slots sleeps until a wake-up or its poll: tell it its jobs are here, so
       // they start now instead of holding (limited) slots until the buffer hands them back.
