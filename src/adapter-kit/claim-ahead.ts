@@ -15,7 +15,7 @@ import { newToken } from '../internal/token.js';
 import { intInRange } from '../internal/validate.js';
 import type { BackendErrorKind } from './backend-call.js';
 import { ClaimAheadBuffer, type ClaimShape } from './claim-ahead-buffer.js';
-import type { WorkerBatchBackend, WorkerClaim, WorkerBatchResult } from './worker-batch.js';
+import type { WorkerBatch, WorkerBatchBackend, WorkerClaim, WorkerBatchResult } from './worker-batch.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** Options of {@link withClaimAhead}. */
@@ -156,18 +156,7 @@ class ClaimAheadBackend implements JobBackend {
       names: a.names, limit, maxTimeoutMs: a.maxTimeoutMs, leaseMs: a.leaseMs, token: a.token, waiter: a.waiter,
       groupConcurrency: a.groupConcurrency,
     };
-    let reply: WorkerBatchResult;
-    const sentAt = performance.now();
-    try {
-      reply = await this.#inner.workerBatch({ now: a.now, started, completions: [], claim });
-    } catch (err) {
-      this.#buffer.restoreStarts(started);
-      throw err;
-    }
-    if (reply.jobs.length && lateFor(sentAt, a.leaseMs)) {
-      void this.#handBack(reply.jobs);
-      return [];
-    }
+    const reply = await this.#workerBatch({ now: a.now, started, completions: [], claim }, a.leaseMs);
     // The core sees when its claim started the run; the backend learns it from started().
     const jobs: ClaimedJobs = reply.jobs.map((job) => ({ ...job, startedAt: a.now }));
     if (reply.heldBack) jobs.heldBack = true;
@@ -202,19 +191,10 @@ class ClaimAheadBackend implements JobBackend {
       }
       if (s.key === shape!.key) claim.limit++;
     }
-    let reply: WorkerBatchResult;
-    const sentAt = performance.now();
-    try {
-      reply = await this.#inner.workerBatch({ now, started, completions, claim });
-    } catch (err) {
-      buffer.restoreStarts(started);
-      throw err;
-    }
+    const reply = await this.#workerBatch({ now, started, completions, claim }, shape?.leaseMs);
     // A refill left jobs behind: the slots this process freed were all it could get.
     if (shape && reply.heldBack && reply.retryAt === undefined) buffer.noteHeld(shape, true);
-    if (shape && reply.jobs.length && lateFor(sentAt, shape.leaseMs)) {
-      void this.#handBack(reply.jobs);
-    } else if (shape && reply.jobs.length) {
+    if (shape && reply.jobs.length) {
       buffer.offer(shape, reply.jobs);
       // A worker with free slots sleeps until a wake-up or its poll: tell it its jobs are here, so
       // they start now instead of holding (limited) slots until the buffer hands them back.
@@ -228,6 +208,24 @@ class ClaimAheadBackend implements JobBackend {
       buffer.settle(c.id, c.token);
       return reply.flags[i++] === 1;
     });
+  }
+
+  /**
+   * One worker batch. Its starts go back to the buffer when the call fails; jobs it claimed whose
+   * answer came after half their lease (see {@link lateFor}) are handed back, not returned.
+   */
+  async #workerBatch(batch: WorkerBatch, leaseMs: number | undefined): Promise<WorkerBatchResult> {
+    const sentAt = performance.now();
+    let reply: WorkerBatchResult;
+    try {
+      reply = await this.#inner.workerBatch(batch);
+    } catch (err) {
+      this.#buffer.restoreStarts(batch.started);
+      throw err;
+    }
+    if (leaseMs === undefined || reply.jobs.length === 0 || !lateFor(sentAt, leaseMs)) return reply;
+    void this.#handBack(reply.jobs);
+    return { ...reply, jobs: [] };
   }
 
   started(id: string, token: string, now: number): void {

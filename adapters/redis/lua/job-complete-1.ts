@@ -78,9 +78,7 @@ local limited = {}
 for name, ids in pairs(byName) do
   redis.call('HINCRBY', T .. 'c:' .. name, 'active', -#ids)
   redis.call('HINCRBY', T .. 'c:' .. name, 'completed', #ids)
-  local gone = 0
-  for j = 1, #ids, 1000 do gone = gone + redis.call('ZREM', T .. 'an:' .. name, unpack(ids, j, math.min(j + 999, #ids))) end
-  if gone > 0 then limited[#limited + 1] = name end
+  if bulk('ZREM', T .. 'an:' .. name, ids) > 0 then limited[#limited + 1] = name end
 end
 -- A refill replaces completed runs only; a worker's own claim (no completions) takes its limit.
 local prefetch = tonumber(ARGV[3])

@@ -53,11 +53,14 @@ local T = ARGV[1]
 local function jkey(id) return T .. 'j:' .. id end
 -- One job as a row (every value false when the job does not exist).
 local function row(id) return redis.call('HMGET', jkey(id), ${JOB_ROW_ARGS}) end
--- One command over many arguments, in chunks that stay far below Lua's unpack limit (~8000).
+-- One command over many arguments, in chunks that stay far below Lua's unpack limit (~8000);
+-- answers the sum of the replies (ZADD and ZREM count what they changed).
 local function bulk(cmd, key, list)
+  local n = 0
   for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+    n = n + redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
   end
+  return n
 end
 local function member(ra, sq, id)
   local r = tonumber(ra) or 0
