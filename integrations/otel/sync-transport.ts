@@ -3,13 +3,11 @@ import type { SyncTransport } from '../../src/sync/backend.js';
 import type { SyncBusStats } from '../../src/sync/types.js';
 import type { Telemetry } from '../../src/telemetry.js';
 
-const TOPIC = /"topic":"((?:[^"\\]|\\.)*)"/;
-
 /**
  * A SyncBus transport with spans: `botwire.sync.publish` around each broker send (a child of the
- * span that published) and `botwire.sync.deliver` around the delivery of each text received from the
- * broker (the handlers run inside it). The bus's `stats()` become observed counters, read only
- * when the meter collects.
+ * span that published); the bus itself starts `botwire.sync.deliver` around each event it delivers
+ * (the handlers run inside it). The bus's `stats()` become observed counters, read only when the
+ * meter collects.
  */
 export function instrumentSyncTransport(
   telemetry: Telemetry, meter: Meter, transport: SyncTransport, stats: () => SyncBusStats, instanceId: string,
@@ -25,22 +23,7 @@ export function instrumentSyncTransport(
   return {
     name: transport.name,
     maxPayloadBytes: transport.maxPayloadBytes,
-    open(events) {
-      transport.open({
-        ...events,
-        message(text) {
-          const span = telemetry.startSpan('botwire.sync.deliver', 'consumer');
-          if (!span) return events.message(text);
-          const topic = TOPIC.exec(text)?.[1];
-          if (topic !== undefined) span.setAttribute('botwire.sync.topic', topic);
-          try {
-            telemetry.withSpan(span, () => events.message(text));
-          } finally {
-            span.end();
-          }
-        },
-      });
-    },
+    open: (events) => transport.open(events),
     send(text, topic) {
       const span = telemetry.startSpan('botwire.sync.publish', 'producer');
       if (!span) return transport.send(text, topic);
@@ -51,5 +34,6 @@ export function instrumentSyncTransport(
       });
     },
     close: () => transport.close(),
+    ...(transport.health ? { health: () => transport.health!() } : {}),
   };
 }

@@ -123,6 +123,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
   private readonly maxInFlight: number;
   private readonly report: (error: unknown) => void;
   private readonly log: Logger | undefined;
+  private readonly telemetry: Telemetry | undefined;
   private readonly counters: SyncBusStats = { published: 0, received: 0, dropped: 0, rejected: 0, duplicates: 0, resyncs: 0 };
   private readonly signer: EnvelopeSigner | undefined;
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
@@ -141,6 +142,7 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
       throw new BotwireConfigError('createSyncBus needs a `transport` (from an adapter such as redisSyncBus, or your own SyncTransport).');
     }
     this.log = options.logger;
+    this.telemetry = options.telemetry;
     this.instanceId = options.instanceId ?? crypto.randomUUID();
     if (typeof this.instanceId !== 'string' || this.instanceId.length === 0 || this.instanceId.length > 128) {
       throw new BotwireConfigError('SyncBus `instanceId` must be a non-empty string of at most 128 characters, unique per running instance.');
@@ -349,7 +351,15 @@ class SyncBusImpl<TM extends object> implements SyncBus<TM> {
     }
     if (missed > 0) this.resync({ reason: 'gap', origin: envelope.origin, missed });
     this.counters.received++;
-    this.deliver(envelope);
+    // The delivery span starts only here, past echoes and refused texts: those are not deliveries.
+    const span = this.telemetry?.startSpan('botwire.sync.deliver', 'consumer');
+    if (!span) return this.deliver(envelope);
+    span.setAttribute('botwire.sync.topic', envelope.topic);
+    try {
+      this.telemetry!.withSpan(span, () => this.deliver(envelope));
+    } finally {
+      span.end();
+    }
   }
 
   /** Count and report a received text that was not delivered. */
