@@ -6,7 +6,7 @@ import type { Job } from '../../src/jobs/types.js';
 import { intInRange } from '../../src/internal/validate.js';
 import { checkAccess, type JobsHttpAction, type JobsHttpOptions, type JobsHttpSubject } from './jobs-options.js';
 import { errorResponse, etagOf, fail, isJsonContentType, json, matchesEtag, readBody } from './respond.js';
-import { cronRefusal, runCleanup } from './cleanup-handler.js';
+import { checkCronSecret, cronRefusal, runCleanup } from './cleanup-handler.js';
 
 const PENDING = new Set(['waiting', 'delayed', 'active', 'partial']);
 const ID = new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${MAX_JOB_ID_LENGTH}}$`);
@@ -67,9 +67,7 @@ export function jobsHttpHandler(options: JobsHttpOptions): (request: Request) =>
   const onError = options.onError ?? queue.onError;
   const exposeErrors = options.exposeErrors === true;
   const { cronSecret } = options;
-  if (cronSecret !== undefined && (typeof cronSecret !== 'string' || cronSecret.length < 16)) {
-    throw new BotwireConfigError('cronSecret must be a string of at least 16 characters; generate one with `openssl rand -hex 32`.');
-  }
+  if (cronSecret !== undefined) checkCronSecret('jobsHttpHandler', cronSecret);
 
   const authorize = options.authorize as ((r: Request, a: JobsHttpAction, s: JobsHttpSubject) => boolean | Promise<boolean>) | undefined;
   const allowed = async (request: Request, action: JobsHttpAction, subject: JobsHttpSubject): Promise<boolean> =>
