@@ -30,9 +30,12 @@ const START_MIN_AGE_MS = 10;
 /** Bound on remembered claim tokens (runs lost without a final call never settle). */
 const MAX_TOKENS = 10_000;
 
-// The budget (maxTimeoutMs) is not part of the key: a tick's budget shrinks claim by claim, so
-// `take` checks each job's timeout against the claim's budget instead.
-function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>): ClaimShape {
+/**
+ * The shape of a claim; made once per claim and passed to the buffer's methods. The budget
+ * (maxTimeoutMs) is not part of the key: a tick's budget shrinks claim by claim, so `take` checks
+ * each job's timeout against the claim's budget instead.
+ */
+export function shapeOf(a: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>): ClaimShape {
   return {
     key: `${a.leaseMs}|${a.groupConcurrency ?? ''}|${a.names.join('\n')}`, names: a.names, leaseMs: a.leaseMs,
     maxTimeoutMs: a.maxTimeoutMs, groupConcurrency: a.groupConcurrency,
@@ -103,25 +106,24 @@ export class ClaimAheadBuffer {
   }
 
   /**
-   * A backend claim of `args`' shape answered `heldBack` (jobs left behind by a limit or a group
+   * A backend claim of `shape` answered `heldBack` (jobs left behind by a limit or a group
    * cap, `retryAt` unset) or not. While held, a claim partly answered from the buffer need not ask
    * the backend for the rest: the slots it would need are taken until a wake-up says one freed.
    */
-  noteHeld(args: Pick<ClaimArgs, 'names' | 'leaseMs' | 'maxTimeoutMs' | 'groupConcurrency'>, held: boolean, own = false): void {
-    const shape = shapeOf(args);
+  noteHeld(shape: ClaimShape, held: boolean, own = false): void {
     if (held) this.#held.set(shape.key, { names: shape.names, at: performance.now(), own });
     else this.#held.delete(shape.key);
   }
 
   /**
-   * Whether the last backend claim of `args`' shape was held back and no wake-up for its names
+   * Whether the last backend claim of `shape` was held back and no wake-up for its names
    * came since; with `withinMs`, only when that answer came from a worker's own claim at most that
    * long ago. A refill's held-back answer may stand for a rate window (refills take no job of a
    * rate-limited name and learn no `retryAt`), which a worker must go on asking about.
    */
-  isHeld(args: ClaimArgs, withinMs = Infinity): boolean {
+  isHeld(shape: ClaimShape, withinMs = Infinity): boolean {
     if (this.#held.size === 0) return false;
-    const held = this.#held.get(shapeOf(args).key);
+    const held = this.#held.get(shape.key);
     if (held === undefined) return false;
     return withinMs === Infinity || (held.own && performance.now() - held.at <= withinMs);
   }
@@ -137,10 +139,10 @@ export class ClaimAheadBuffer {
   }
 
   /** Remember the shape of a claim whose jobs are now running under `token`. */
-  remember(token: string, args: ClaimArgs, count: number): void {
+  remember(token: string, shape: ClaimShape, count: number): void {
     if (count === 0 || this.#subscribers === 0) return;
     if (this.#shapes.size >= MAX_TOKENS) this.#shapes.delete(this.#shapes.keys().next().value!);
-    this.#shapes.set(token, { shape: shapeOf(args), open: count });
+    this.#shapes.set(token, { shape, open: count });
   }
 
   /** The claim shape to refill for a completion under `token`, while prefetching is on. */
@@ -148,9 +150,9 @@ export class ClaimAheadBuffer {
     return this.#subscribers > 0 ? this.#shapes.get(token)?.shape : undefined;
   }
 
-  /** Up to `args.limit` buffered jobs fitting `args`, now fenced by `args.token` (aliased). */
-  take(args: ClaimArgs): StoredJob[] {
-    const key = shapeOf(args).key;
+  /** Up to `args.limit` buffered jobs of `shape` fitting `args`, now fenced by `args.token` (aliased). */
+  take(args: ClaimArgs, shape: ClaimShape): StoredJob[] {
+    const key = shape.key;
     const list = this.#buffer.get(key);
     if (!list?.length) return [];
     const out: StoredJob[] = [];

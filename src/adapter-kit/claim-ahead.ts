@@ -14,7 +14,7 @@ import type { JobCounts, JobFeature, JobLimitEntry } from '../jobs/fleet-backend
 import { newToken } from '../internal/token.js';
 import { intInRange } from '../internal/validate.js';
 import type { BackendErrorKind } from './backend-call.js';
-import { ClaimAheadBuffer, type ClaimShape } from './claim-ahead-buffer.js';
+import { ClaimAheadBuffer, shapeOf, type ClaimShape } from './claim-ahead-buffer.js';
 import type { WorkerBatch, WorkerBatchBackend, WorkerClaim, WorkerBatchResult } from './worker-batch.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -112,9 +112,10 @@ class ClaimAheadBackend implements JobBackend {
   claim(a: ClaimArgs): Promise<ClaimedJobs> {
     // Nothing to claim for: the inner backend answers as it would unwrapped.
     if (a.names.length === 0) return this.#inner.claim(a);
-    const ahead = this.#buffer.take(a);
+    const shape = shapeOf(a);
+    const ahead = this.#buffer.take(a, shape);
     if (ahead.length >= a.limit) {
-      this.#buffer.remember(a.token, a, ahead.length);
+      this.#buffer.remember(a.token, shape, ahead.length);
       return Promise.resolve(ahead);
     }
     // The slots the rest would need are still taken (see noteHeld): no round trip for nothing. With
@@ -122,25 +123,25 @@ class ClaimAheadBackend implements JobBackend {
     // outcome went out (whose refill already took the slot it freed) and would ask for nothing,
     // while a slot freed without a wake-up (a crashed holder's lease lapsing) is found by its
     // next poll, once the answer is older than HELD_FRESH_MS.
-    if (this.#buffer.isHeld(a, ahead.length ? Infinity : HELD_FRESH_MS)) {
+    if (this.#buffer.isHeld(shape, ahead.length ? Infinity : HELD_FRESH_MS)) {
       const jobs: ClaimedJobs = ahead;
       jobs.heldBack = true;
-      this.#buffer.remember(a.token, a, jobs.length);
+      this.#buffer.remember(a.token, shape, jobs.length);
       return Promise.resolve(jobs);
     }
     const limit = a.limit - ahead.length;
     // A subscribed worker's claim leaves startedAt to started(); a tick's counts at once.
     const fresh = this.#buffer.enabled ? this.#claimForWorker(a, limit) : this.#inner.claim(limit === a.limit ? a : { ...a, limit });
     return fresh.then((jobs) => {
-      if (this.#buffer.enabled) this.#buffer.noteHeld(a, !!jobs.heldBack && jobs.retryAt === undefined, true);
+      if (this.#buffer.enabled) this.#buffer.noteHeld(shape, !!jobs.heldBack && jobs.retryAt === undefined, true);
       if (!ahead.length) {
-        this.#buffer.remember(a.token, a, jobs.length);
+        this.#buffer.remember(a.token, shape, jobs.length);
         return jobs;
       }
       const all: ClaimedJobs = ahead.concat(jobs);
       if (jobs.heldBack) all.heldBack = true;
       if (jobs.retryAt !== undefined) all.retryAt = jobs.retryAt;
-      this.#buffer.remember(a.token, a, all.length);
+      this.#buffer.remember(a.token, shape, all.length);
       return all;
     });
   }
