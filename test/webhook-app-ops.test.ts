@@ -1,7 +1,8 @@
 /**
  * webhook-app in production wiring: the `/sync` gateway admits the admin token and Mini App
  * `initData` (botwire/ws `initDataAuthorizer`), and a server process stopped with SIGTERM runs
- * botwire's `shutdown()` — a job in flight finishes, the admins are told, the exit code is 0.
+ * botwire's `shutdown()` — a job in flight finishes, the admins are told, the exit code is 0 — and
+ * logs JSON lines through pino, one per update from `updateLog()`.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -94,7 +95,7 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
   const sent = (chatId: number) => telegram.storage.botMessages
     .filter((m) => String(m.message.chat_id) === String(chatId)).map((m) => String(m.message.text));
 
-  it('a job in flight finishes, the admins are told, every step is clean and the exit code is 0', async () => {
+  it('a job in flight finishes, the admins are told, every step is clean and the exit code is 0; pino lines, one per update', async () => {
     const app = await spawnApp({
       ...DEMO_SECRETS, ADMIN_IDS: '1,2', BACKEND: 'memory', TELEGRAM_API_ROOT: telegram.config.apiURL,
       WORKER: '1', NOTIFY_ADMINS: '1', LOG_LEVEL: 'info', IMAGINE_MS: '1500-1500', HOSTNAME: 'bot-1',
@@ -104,6 +105,14 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
       for (let i = 0; i < 100 && (sent(1).length === 0 || sent(2).length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(sent(1)).toEqual([expect.stringMatching(/^✅ bot-1: worker started \(report, imagine × 4\)$/)]);
       expect(sent(2)).toEqual(sent(1));
+
+      // An update through the webhook: updateLog() writes one line for it through the app's pino logger.
+      const hook = await fetch(`${app.url}/api/bot`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': DEMO_SECRETS.WEBHOOK_SECRET },
+        body: JSON.stringify({ update_id: 9, message: { message_id: 1, date: Math.floor(Date.now() / 1000), text: '/help', entities: [{ type: 'bot_command', offset: 0, length: 5 }], chat: { id: 88, type: 'private' }, from: { id: 88, is_bot: false, first_name: 'H' } } }),
+      });
+      expect(hook.status).toBe(200);
+      expect(sent(88)).toEqual([expect.stringContaining('/start — main menu')]);
 
       const added = await fetch(`${app.url}/api/jobs/imagine`, {
         method: 'POST', headers: { authorization: `Bearer ${DEMO_SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -131,6 +140,12 @@ describe('webhook-app: SIGTERM runs shutdown()', () => {
       expect(finished).toMatchObject({ ok: true, signal: 'SIGTERM' });
       expect(finished.steps.map((s) => s.step)).toEqual(['intake', 'drain', 'flush', 'close-transports', 'close-stores', 'close-resources']);
       expect(logs.map((l) => l.event).filter(Boolean)).toEqual(['worker.started', 'shutdown.started', 'worker.stopped', 'shutdown.finished']);
+      // pino's lines (pid, hostname, the level by name), the update's text redacted to its length.
+      expect(logs.find((l) => l.msg === 'botwire update')).toMatchObject({
+        level: 'info', name: 'webhook-app', pid: expect.any(Number), hostname: expect.any(String),
+        updateId: 9, type: 'message', chatId: 88, userId: 88, command: '/help', outcome: 'ok', textLength: 5,
+      });
+      expect(app.logs()).not.toContain('"text":"/help"');
     } finally {
       await app.stop();
     }

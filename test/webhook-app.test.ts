@@ -15,6 +15,7 @@ import { createApp, type App } from '../examples/webhook-app/src/app.js';
 import { readConfig } from '../examples/webhook-app/src/config.js';
 import { assertInOrder, EDIT_FLOW_EXPECTED, playConversation } from '../examples/webhook-app/src/demo/conversation.js';
 import { DEMO_SECRETS, Harness } from '../examples/webhook-app/src/demo/harness.js';
+import type { AppTopics } from '../examples/webhook-app/src/topics.js';
 import { DATABASE_URL, needs, REDIS_URL, uniqueName } from './support/services.js';
 import { withSupabase } from './support/supabase.js';
 
@@ -361,6 +362,69 @@ describe('webhook-app: the Vercel functions and crons', () => {
       await (await (await import('../examples/webhook-app/src/app.js')).getApp()).close();
     } finally {
       process.env = saved;
+    }
+  });
+});
+
+describe('webhook-app: the events catalogue', () => {
+  /** The seed's catalogue (seeds/004): every topic must be published by the app's own paths. */
+  const CATALOGUE = [
+    'scenarios.created', 'scenarios.updated', 'scenarios.deleted',
+    'buttons.created', 'buttons.updated', 'buttons.deleted',
+    'tasks.created', 'tasks.updated', 'tasks.deleted',
+    'settings.updated',
+    'users.created', 'users.updated', 'users.balance_updated',
+    'payouts.created', 'payouts.updated', 'payouts.approved', 'payouts.declined',
+  ] as const satisfies ReadonlyArray<keyof AppTopics>;
+
+  it('every create, update and delete — admin API, bot paths, payouts — publishes its catalogue topic', async () => {
+    const app = await createApp(readConfig({ ...DEMO_SECRETS, BACKEND: 'memory', LOG_LEVEL: 'silent', TELEGRAM_API_ROOT: 'http://127.0.0.1:1' }));
+    try {
+      const seen: string[] = [];
+      app.backend.bus.subscribe('**', (e) => { if (!e.topic.startsWith('jobs.')) seen.push(e.topic); });
+      const auth = { authorization: `Bearer ${DEMO_SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
+      /** Call the admin API; return the topics that call published. */
+      const admin = async (method: string, path: string, body?: unknown, status = 200): Promise<string[]> => {
+        const from = seen.length;
+        const r = await app.fetch(new Request(`http://app.test/api/admin/${path}`, { method, headers: auth, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }));
+        expect(r.status, `${method} ${path}: ${r.status === 204 ? '' : await r.clone().text()}`).toBe(status);
+        return seen.slice(from);
+      };
+      /** Run a data path the bot uses; return the topics it published. */
+      const bot = async (run: () => Promise<unknown>): Promise<string[]> => {
+        const from = seen.length;
+        await run();
+        return seen.slice(from);
+      };
+
+      const rows = { buttons: { label: '❓ Help', action: 'help' }, tasks: { title: 'Share a post', reward: 3 }, scenarios: { title: 'Intro', text: 'Hello' } };
+      for (const [collection, row] of Object.entries(rows)) {
+        const created = await app.fetch(new Request(`http://app.test/api/admin/${collection}`, { method: 'POST', headers: auth, body: JSON.stringify(row) }));
+        expect(created.status).toBe(201);
+        expect(seen.at(-1)).toBe(`${collection}.created`);
+        const { id } = (await created.json()) as { id: number };
+        expect(await admin('PATCH', `${collection}/${id}`, collection === 'buttons' ? { label: '❔ Help' } : { title: 'Renamed' })).toEqual([`${collection}.updated`]);
+        expect(await admin('DELETE', `${collection}/${id}`, undefined, 204)).toEqual([`${collection}.deleted`]);
+      }
+      // A refused write publishes nothing.
+      expect(await admin('PATCH', 'buttons/999', { label: 'x' }, 400)).toEqual([]);
+      expect(await admin('PUT', 'settings', { key: 'welcome', value: 'Hi!' })).toEqual(['settings.updated']);
+
+      // The bot's paths: /start registers the user, a task credits the balance, /payout requests one.
+      expect(await bot(() => app.data.ensureUser(42, 'Dana'))).toEqual(['users.created']);
+      expect(await bot(() => app.data.ensureUser(42, 'Dana'))).toEqual([]); // seen before: no event
+      expect(await bot(() => app.data.completeTask(42, 2))).toEqual(['users.balance_updated']);
+      expect(await admin('PATCH', 'users/42', { name: 'Dana S.' })).toEqual(['users.updated']);
+      expect(await admin('POST', 'users/42/balance', { delta: 5 })).toEqual(['users.balance_updated']);
+      const p1 = await app.data.requestPayout(42, 10);
+      const p2 = await app.data.requestPayout(42, 10);
+      expect(seen.slice(-2)).toEqual(['payouts.created', 'payouts.created']);
+      expect(await admin('POST', `payouts/${p1.id}/approve`, {})).toEqual(['users.balance_updated', 'payouts.updated', 'payouts.approved']);
+      expect(await admin('POST', `payouts/${p2.id}/decline`, {})).toEqual(['payouts.updated', 'payouts.declined']);
+
+      expect([...new Set(seen)].filter((t) => (CATALOGUE as readonly string[]).includes(t)).sort()).toEqual([...CATALOGUE].sort());
+    } finally {
+      await app.close();
     }
   });
 });

@@ -68,6 +68,7 @@ export async function createApp(config: AppConfig = readConfig(), log: Logger = 
     ...(fleet.includes('groups') ? { groups: { concurrency: 1 } } : {}),
     // Job state changes as `jobs.<name>.<state>` events: the ops dashboard shows them live.
     bus: backend.bus,
+    logger: log,
     onError: (err) => log.error({ err }, 'job error'),
   });
   const bot = createBot({ config, backend, data, cache, queue, log });

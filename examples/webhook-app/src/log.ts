@@ -1,26 +1,21 @@
 /**
- * The app's logger: a small console logger with pino's call shape (`log.info(obj, msg)`), botwire's
- * `Logger`, so the session middleware and `updateLog()` log through it too. Swap in `pino()` for
- * production logging; call sites keep their shape.
+ * The app's logger: pino, writing JSON lines to stderr (stdout stays free for the server's
+ * "listening on" line). One logger for the app's own lines, botwire's session middleware, the job
+ * queue and `updateLog()` — pino's `(fields, message)` call form is botwire's `Logger`, and its
+ * `isLevelEnabled` lets botwire skip building lines the level drops.
  */
-export interface Logger {
-  debug(obj: unknown, msg?: string): void;
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-}
+import pino from 'pino';
 
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Logger = pino.Logger;
 
-/** JSON lines on stderr from `level` up (`LOG_LEVEL`, default `info`; `silent` for none). */
+/**
+ * A pino logger at `level` (`LOG_LEVEL`: `debug`, `info` — the default —, `warn`, `error`, `silent`).
+ * Levels are written by name (`"level":"info"`), and the destination is synchronous so the last
+ * lines of a shutdown are written before the process exits.
+ */
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', name = 'webhook-app'): Logger {
-  const min = level === 'silent' ? LEVELS.length : Math.max(0, LEVELS.indexOf(level as never));
-  const at = (i: number) => (obj: unknown, msg?: string): void => {
-    if (i < min) return;
-    const fields = typeof obj === 'string' ? { msg: obj } : { ...(obj as object), msg };
-    const line = JSON.stringify({ level: LEVELS[i], time: Date.now(), name, ...fields }, (_k, v: unknown) =>
-      v instanceof Error ? { name: v.name, message: v.message } : v);
-    process.stderr.write(`${line}\n`);
-  };
-  return { debug: at(0), info: at(1), warn: at(2), error: at(3) };
+  return pino(
+    { name, level, formatters: { level: (label) => ({ level: label }) } },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }

@@ -13,9 +13,17 @@ export interface ConversationOptions {
   skipRateLimit?: boolean;
 }
 
-/** The edit flow alone (also what the Telegraf twin runs): photo → Edit → name → restart → buyin → done. */
+/**
+ * The edit flow alone (also what the Telegraf twin runs): /new → Edit → a bad line, an early `done`,
+ * `cancel`; then photo → Edit → name → restart → buyin (a bad one first) → done.
+ */
 export async function editFlow(h: Harness, restart: () => Promise<void>): Promise<void> {
   const alice = h.user(1001, 'Alice');
+  await alice.say('/new');
+  await alice.press('edit');
+  await alice.say('hello');
+  await alice.say('done');
+  await alice.say('cancel');
   await alice.photo('Sunday Major');
   await alice.press('edit');
   await alice.say('name:TestTournament123');
@@ -65,7 +73,11 @@ export async function playConversation(h: Harness, options: ConversationOptions)
 
 /** What the edit flow must show, in order (the grammY app and the Telegraf twin alike). */
 export const EDIT_FLOW_EXPECTED = [
-  '🏆 Draft tournament',
+  '🏆 Draft tournament\nName: —\nBuy-in: —\n[✏️ Edit]', // /new: a card without a photo
+  'I did not understand "hello"',
+  'Almost there', // done before name and buy-in
+  'Cancelled. Nothing was saved.',
+  '🏆 Draft tournament\nName: —\nBuy-in: —\nPhoto: attached',
   '✓ name = TestTournament123',
   'cold start next',
   '"abc" is not a buy-in',
