@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryJobQueue, memoryRateLimitStore, memorySessionStore } from 'botwire/memory';
 import { redisJobQueue, redisRateLimitStore, redisSessionStore } from '../adapters/redis/index.js';
 import { postgresJobQueue, postgresRateLimitStore, postgresSessionStore } from '../adapters/postgres/index.js';
+import { supabaseRateLimitStore, supabaseSessionStore } from '../adapters/supabase/index.js';
 import { cleanupHandler, jobsHttpHandler, type CleanupSummary } from '../integrations/http/index.js';
 import { runDue } from '../src/jobs/run-due.js';
 import type { JobQueue } from '../src/jobs/job-queue.js';
 import { SessionStore } from '../src/session/session-store.js';
 import { withPgSchema, type PgSchema } from './support/pg-schema.js';
 import { REDIS_URL, needs, uniqueName } from './support/services.js';
+import { withSupabase, type SupabaseSetup } from './support/supabase.js';
 
 const SECRET = 'cleanup-secret-0123456789abcdef';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -161,5 +163,36 @@ describe.runIf(await needs('postgres'))('/cron/cleanup on Postgres', () => {
     expect(first).toBeGreaterThanOrEqual(2);
     expect(first).toBeLessThan(40);
     expect(await limits.cleanup({ batchSize: 2 })).toBe(40 - first);
+  });
+});
+
+describe.runIf(await needs('postgres'))('/cron/cleanup on Supabase (supabase-js → PostgREST double → Postgres)', () => {
+  let s: SupabaseSetup;
+  beforeAll(async () => { s = await withSupabase('bw_supa_cleanup'); });
+  afterAll(() => s?.drop());
+
+  it('deletes expired sessions and past rate-limit windows through rpc, keeps live ones, and counts them', async () => {
+    const store = supabaseSessionStore<{ a: number }>({ client: s.client, schema: s.schema });
+    const limits = supabaseRateLimitStore({ client: s.client, schema: s.schema });
+    await store.set('old:1', { a: 1 }, { ttlMs: 1 });
+    await store.set('old:2', { a: 2 }, { ttlMs: 1 });
+    await store.set('live', { a: 3 }, { ttlMs: 60_000 });
+    await store.set('forever', { a: 4 });
+    for (const key of ['a', 'b']) await limits.hit(key, { limit: 5, windowMs: 1 });
+    await limits.hit('live', { limit: 5, windowMs: 60_000 });
+    await sleep(20);
+    const handler = cleanupHandler({ cronSecret: SECRET, sessions: store, rateLimits: limits });
+    s.double.resetRequests();
+    const res = await handler(request());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ sessions: 2, jobs: 0, rateLimits: 2, complete: true, errors: [] });
+    // One rpc per store: each batch came back short of the batch size.
+    expect(Object.fromEntries(s.double.requests.byRoute)).toEqual({ 'POST /rpc/session_cleanup': 1, 'POST /rpc/rate_limit_cleanup': 1 });
+    expect(await (await handler(request())).json()).toMatchObject({ sessions: 0, rateLimits: 0, complete: true });
+    const sessions = await s.pool.query(`SELECT key FROM "${s.schema}".sessions ORDER BY key`);
+    expect(sessions.rows.map((r: { key: string }) => r.key)).toEqual(['forever', 'live']);
+    expect((await store.get('live'))?.data).toEqual({ a: 3 });
+    const counters = await s.pool.query(`SELECT key FROM "${s.schema}".rate_limits`);
+    expect(counters.rows.map((r: { key: string }) => r.key)).toEqual(['rl:live']);
   });
 });

@@ -3,12 +3,16 @@
  * test/postgrest-double.test.ts): each becomes the typed error the Postgres adapter raises, a read
  * never comes back as "no session", and a write's outcome is stated, never guessed.
  */
+import { BotError, type Context } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { supabaseSessionStore, type SupabaseClientLike } from '../adapters/supabase/index.js';
-import { BackendSchemaError, BackendUnavailableError } from '../src/errors.js';
-import { startPostgrest, supabaseClientFor } from './support/postgrest.js';
+import { session, type SessionFlavor } from '../integrations/grammy/index.js';
+import { BackendForbiddenError, BackendSchemaError, BackendUnavailableError } from '../src/errors.js';
+import { startPostgrest, supabaseClientFor, type PostgrestFault } from './support/postgrest.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
+import { chatId } from './support/session-middleware-suite.js';
 import { withSupabase, type SupabaseSetup } from './support/supabase.js';
+import { grammyBot, textUpdate } from './support/telegram.js';
 
 const run = await needs('postgres');
 
@@ -23,6 +27,15 @@ function counted(client: SupabaseClientLike): SupabaseClientLike & { calls: stri
     },
   };
 }
+
+/** Refusals by a gateway in front of PostgREST (an API gateway's "Invalid API key", a proxy's empty 403): no PostgREST `code`. */
+const GATEWAY_REFUSALS: Array<[string, PostgrestFault, string]> = [
+  ['401 with its own JSON', {
+    status: 401, contentType: 'application/json',
+    body: '{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}',
+  }, '(HTTP 401: Invalid API key)'],
+  ['403 with an empty body', { status: 403, contentType: 'text/plain', body: '' }, '(HTTP 403: '],
+];
 
 const HTML_502 = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
 
@@ -146,6 +159,43 @@ describe.runIf(run)('Supabase error mapping', () => {
     expect(err).toBeInstanceOf(BackendSchemaError);
     expect((err as Error).message).toContain('schema "botwire_not_exposed" is not exposed by the Data API');
     expect((err as Error).message).toContain('Exposed schemas');
+  });
+
+  it.each(GATEWAY_REFUSALS)('a gateway\'s %s: BackendForbiddenError naming the service-role key, not retried, and a failed load writes nothing', async (_what, fault, shown) => {
+    const client = counted(s.client);
+    const st = store(client);
+    const c = chatId();
+    await st.set(String(c), { n: 1 });
+    const row = async (): Promise<unknown[]> =>
+      (await s.pool.query(`SELECT data, version::int AS version FROM "${s.schema}".sessions WHERE key = $1`, [`${st.prefix}${c}`])).rows;
+    const refused = (err: unknown): void => {
+      expect(err).toBeInstanceOf(BackendForbiddenError);
+      expect((err as Error).message).toMatch(/service-role key, never the anon key/);
+      expect((err as Error).message).toContain(shown);
+    };
+    client.calls.length = 0;
+    s.double.failNext(fault);
+    refused(await st.get(String(c)).catch((e: unknown) => e));
+    s.double.failNext(fault);
+    refused(await st.acquire(String(c), { waitMs: 0 }).catch((e: unknown) => e));
+    // Refused at once: a read is not resent as after an outage.
+    expect(client.calls).toEqual(['session_get', 'session_acquire']);
+
+    // The session middleware whose load is refused: the handler does not run and nothing is written.
+    for (const concurrency of ['serialize', 'optimistic', 'none'] as const) {
+      const bot = grammyBot<Context & SessionFlavor<{ n: number }>>();
+      let handled = 0;
+      bot.use(session({ store: st, concurrency, initial: () => ({ n: 0 }) }));
+      bot.on('message', (ctx) => { handled++; ctx.session.n++; });
+      client.calls.length = 0;
+      s.double.failNext(fault);
+      const err = await bot.handleUpdate(textUpdate(c, 'refused')).then(() => undefined, (e: unknown) => e);
+      expect(err, concurrency).toBeInstanceOf(BotError);
+      refused((err as BotError).error);
+      expect(handled, concurrency).toBe(0);
+      expect(client.calls, concurrency).toEqual([concurrency === 'serialize' ? 'session_acquire' : 'session_get']);
+    }
+    expect(await row()).toEqual([{ data: { n: 1 }, version: 1 }]);
   });
 
   it('a SQL error of no known kind reaches the caller as SupabaseRpcError with its code, not as an outage', async () => {
