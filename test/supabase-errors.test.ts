@@ -34,7 +34,7 @@ const GATEWAY_REFUSALS: Array<[string, PostgrestFault, string]> = [
     status: 401, contentType: 'application/json',
     body: '{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}',
   }, '(HTTP 401: Invalid API key)'],
-  ['403 with an empty body', { status: 403, contentType: 'text/plain', body: '' }, '(HTTP 403: '],
+  ['403 with an empty body', { status: 403, contentType: 'text/plain', body: '' }, '(HTTP 403)'],
 ];
 
 const HTML_502 = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';

@@ -82,7 +82,8 @@ export function rpcFailure(schema: string, fn: string, status: number, error: Su
         `older than this botwire; or schema "${schema}" is not among the exposed schemas (Project Settings → API).`);
   }
   if (code === '42501' || status === 401 || status === 403 || code?.startsWith('PGRST30')) {
-    return new BackendForbiddenError(NAME, `${fn} (HTTP ${status}${code ? ` ${code}` : ''}: ${firstLine(error?.message ?? '')})`, cause);
+    const said = firstLine(error?.message ?? '');
+    return new BackendForbiddenError(NAME, `${fn} (HTTP ${status}${code ? ` ${code}` : ''}${said ? `: ${said}` : ''})`, cause);
   }
   return new SupabaseRpcError(fn, status, error, kindOf(status, code, error));
 }
