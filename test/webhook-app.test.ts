@@ -4,6 +4,7 @@
  * with two app processes behind a round-robin relay. Plus the routes' refusals, in process.
  */
 import { createHmac } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -327,6 +328,33 @@ describe('webhook-app: /api/cron/cleanup on PGlite', () => {
       await app.close();
     }
   }, 60_000);
+});
+
+describe('webhook-app: the log level comes from the config', () => {
+  /** Run the fixture with `LOG_LEVEL: level` in the config and `envLevel` in its environment; its pino lines. */
+  const run = (level: string, envLevel: string): Array<Record<string, unknown>> => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/webhook-app-log-level.ts', level], {
+      encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: envLevel },
+    });
+    expect({ status: r.status, stdout: r.stdout.trim() }, r.stderr).toEqual({ status: 0, stdout: '{"hook":200,"cleanup":200}' });
+    return r.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+
+  it('silent in the config: no pino line on stderr, whatever LOG_LEVEL the process has', () => {
+    expect(run('silent', 'info')).toEqual([]);
+  });
+
+  it('info in the config: the update line and the cleanup line, whatever LOG_LEVEL the process has', () => {
+    const lines = run('info', 'silent');
+    expect(lines.find((l) => l.msg === 'botwire update')).toMatchObject({ level: 'info', name: 'webhook-app', updateId: 9, command: '/help', outcome: 'ok' });
+    expect(lines.find((l) => l.msg === 'cleanup')).toMatchObject({ level: 'info', complete: true });
+  });
+
+  it('readConfig: LOG_LEVEL defaults to info and must be one of pino\'s levels', () => {
+    expect(readConfig({ ...DEMO_SECRETS }).logLevel).toBe('info');
+    expect(readConfig({ ...DEMO_SECRETS, LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => readConfig({ ...DEMO_SECRETS, LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL must be one of/);
+  });
 });
 
 describe('webhook-app: the Vercel functions and crons', () => {

@@ -50,8 +50,11 @@ export interface App {
 
 const notFound = (): Response => Response.json({ error: { code: 'NOT_FOUND', message: 'no such route' } }, { status: 404 });
 
-/** Open the backend, seed the default records and wire the bot, jobs and routes. */
-export async function createApp(config: AppConfig = readConfig(), log: Logger = createLogger()): Promise<App> {
+/**
+ * Open the backend, seed the default records and wire the bot, jobs and routes. `log` defaults to a
+ * pino logger at `config.logLevel`.
+ */
+export async function createApp(config: AppConfig = readConfig(), log: Logger = createLogger(config.logLevel)): Promise<App> {
   const backend = await openBackend(config);
   const data = new AppData(new Records(backend.records), backend.bus);
   await data.seed();

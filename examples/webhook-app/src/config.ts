@@ -8,6 +8,10 @@
  */
 export type BackendKind = 'pglite' | 'postgres' | 'redis' | 'postgres-redis' | 'supabase' | 'memory';
 
+/** pino's levels, most to least verbose, and `silent` (no lines at all). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
 export interface AppConfig {
   backend: BackendKind;
   botToken: string;
@@ -45,6 +49,8 @@ export interface AppConfig {
   notifyAdmins: boolean;
   /** How long running jobs may finish on SIGTERM before they are handed back to the queue. @default 10000 */
   shutdownGraceMs: number;
+  /** The app's pino level (`LOG_LEVEL`); `silent` writes no lines. @default 'info' */
+  logLevel: LogLevel;
 }
 
 /** Read the configuration from `env`; refuses to start without the secrets a deployment needs. */
@@ -56,6 +62,8 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   };
   const kinds: readonly string[] = ['pglite', 'postgres', 'redis', 'postgres-redis', 'supabase', 'memory'];
   if (env.BACKEND && !kinds.includes(env.BACKEND)) throw new Error(`BACKEND must be one of ${kinds.join(', ')} (or unset)`);
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (or unset)`);
   const backend: BackendKind = env.BACKEND ? env.BACKEND as BackendKind
     : env.SUPABASE_URL ? 'supabase'
       : env.REDIS_URL && env.DATABASE_URL ? 'postgres-redis'
@@ -86,5 +94,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     botInfo: env.BOT_INFO,
     notifyAdmins: env.NOTIFY_ADMINS === '1',
     shutdownGraceMs: Number(env.SHUTDOWN_GRACE_MS ?? 10_000),
+    logLevel: logLevel as LogLevel,
   };
 }
