@@ -5,13 +5,14 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, postgresJobBackend, postgresJobQueue, postgresRateLimitStore, postgresSessionStore } from '../adapters/postgres/index.js';
+import { migrate, postgresJobBackend, postgresJobQueue, postgresRateLimitStore, postgresSemaphoreBackend, postgresSessionStore } from '../adapters/postgres/index.js';
 import { runDue } from '../src/jobs/run-due.js';
+import { semaphore } from '../src/jobs/semaphore.js';
 import { Worker } from '../src/jobs/worker.js';
-import { jobQueueContract, sessionStoreContract } from '../src/testing/index.js';
+import { jobQueueContract, semaphoreContract, sessionStoreContract } from '../src/testing/index.js';
 import { startPgBouncer, type PrivatePgBouncer } from './support/pgbouncer.js';
 import { rateLimitSuite } from './support/rate-limit-suite.js';
-import { BotwireConfigError } from '../src/errors.js';
+import { BotwireConfigError, SemaphoreTimeoutError } from '../src/errors.js';
 import { postgresSyncBus } from '../adapters/postgres/index.js';
 import { DATABASE_URL, needs, uniqueName } from './support/services.js';
 
@@ -126,6 +127,15 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
     }
   });
 
+  // `listen` left on: the backend sees the pooler on its first wait and backs off instead of listening.
+  semaphoreContract('postgres through PgBouncer', () => {
+    const backend = postgresSemaphoreBackend({ client: pooled, schema, preparedStatements: prepared });
+    return {
+      backend,
+      teardown: async () => { await backend.close(); await direct.query(`DELETE FROM "${schema}".semaphore_holders`); },
+    };
+  });
+
   describe('LISTEN refuses the pooler', () => {
     it('the sync bus (connectionString or pool) rejects ready() with a BotwireConfigError asking for a direct connection', async () => {
       for (const source of [{ connectionString: bouncer.url }, { client: pooled }]) {
@@ -150,6 +160,21 @@ describe.runIf(run)('Postgres through PgBouncer (transaction mode)', () => {
       await worker.start();
       await worker.stop();
       await queue.close();
+    });
+
+    it('semaphore waiters: a pooled connection is seen at the first wait and they back off instead; sessionPooler: true listens', async () => {
+      const name = uniqueName('sem');
+      for (const sessionPooler of [false, true]) {
+        const backend = postgresSemaphoreBackend({ client: pooled, schema, preparedStatements: prepared, sessionPooler });
+        const sem = semaphore(backend, `${name}-${sessionPooler}`, { limit: 1, onError: () => undefined });
+        const held = await sem.acquire();
+        const err = await sem.acquire({ waitMs: 100 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SemaphoreTimeoutError);
+        // Without sessionPooler the pooler was detected: the backend gave up its release wake-ups.
+        expect(backend.waitForRelease === undefined).toBe(!sessionPooler);
+        await held.release();
+        await backend.close();
+      }
     });
 
     it('a direct connection passes the same check (the bus comes up)', async () => {

@@ -41,6 +41,11 @@ export class ChannelListener {
     return this.#stop !== undefined;
   }
 
+  /** True once the first connection turned out to go through a pooler: it will never listen. */
+  get pooled(): boolean {
+    return this.#pooled !== undefined;
+  }
+
   /** Start listening if not already; resolves false (never rejects) when that failed or took too long. */
   start(timeoutMs: number): Promise<boolean> {
     if (this.#stop) return Promise.resolve(true);

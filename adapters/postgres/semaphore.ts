@@ -17,6 +17,20 @@ export interface PostgresSemaphoreBackendOptions {
    * @default true
    */
   listen?: boolean;
+  /**
+   * Send the statements as named prepared statements on node-postgres (`pg`). Set `false` behind a
+   * pooler that cannot keep them across transactions (PgBouncer in transaction mode before 1.21,
+   * Supavisor port 6543), as for `postgresJobQueue`. PGlite ignores it.
+   * @default true
+   */
+  preparedStatements?: boolean;
+  /**
+   * `client` goes through a session-mode pooler (PgBouncer `pool_mode = session`, Supavisor port
+   * 5432), where LISTEN works: waiters listen without checking for a pooler. Otherwise a pooled
+   * connection is detected at the first wait and waiters back off with jitter instead.
+   * @default false
+   */
+  sessionPooler?: boolean;
 }
 
 /** Channel `semaphore_release` notifies on; the payload is `<quoted schema>:<name>`. */
@@ -35,7 +49,7 @@ class PostgresSemaphoreBackend implements SemaphoreBackend {
     if (typeof options?.client?.query !== 'function') {
       throw new BotwireConfigError('postgresSemaphoreBackend needs `client`: a pg.Pool, pg.Client or PGlite instance.');
     }
-    this.#query = preparedQuery(options.client, true);
+    this.#query = preparedQuery(options.client, options.preparedStatements ?? true);
     this.#s = quoteSchema(options.schema ?? DEFAULT_SCHEMA);
     if (options.listen !== false && canListen(options.client)) {
       const prefix = `${this.#s}:`;
@@ -45,7 +59,7 @@ class PostgresSemaphoreBackend implements SemaphoreBackend {
         // A release may have been missed while the connection was down: every waiter retries.
         this.#waiters.wakeAll();
         void this.#channel?.start(2_000);
-      });
+      }, options.sessionPooler ? { mode: 'allow' } : { mode: 'poll' });
       this.waitForRelease = (name, timeoutMs) => this.#wait(name, timeoutMs);
     }
   }
@@ -77,7 +91,12 @@ class PostgresSemaphoreBackend implements SemaphoreBackend {
 
   async #wait(name: string, timeoutMs: number): Promise<void> {
     // The first wait opens the LISTEN; a failed start leaves the caller's own timeout as the bound.
-    await this.#channel!.start(5_000);
+    // Through a pooler no release can ever be heard: from then on the semaphore's own jittered
+    // back-off (5 ms doubling to 200 ms) paces the retries instead of the holder's lease.
+    if (!(await this.#channel!.start(5_000)) && this.#channel!.pooled) {
+      this.waitForRelease = undefined;
+      return;
+    }
     if (!this.#waiters.released(name)) await this.#waiters.park(name, timeoutMs);
   }
 
