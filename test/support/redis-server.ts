@@ -4,10 +4,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { portAccepts } from './ports.js';
 
 /** Whether a `redis-server` binary is on PATH. */
 export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -26,15 +26,6 @@ export interface PrivateRedis {
   resume(): void;
   /** Kill it and remove its files. */
   dispose(): Promise<void>;
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 async function launch(port: number, dir: string, cluster: boolean): Promise<ChildProcess> {
