@@ -104,6 +104,17 @@ export function processCpuUs(pid: number, children = false): number {
   }
 }
 
+/** CPU µs of a server's processes: the postmaster, its live children and those that exited. */
+export function serverCpuUs(postmaster: number): number {
+  return processCpuUs(postmaster, true) + childPids(postmaster).reduce((s, pid) => s + processCpuUs(pid), 0);
+}
+
+/** The parent of `pid` (Linux /proc): a backend's postmaster. */
+export function parentPid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** The pids of `parent`'s live child processes (Linux /proc). */
 export function childPids(parent: number): number[] {
   const out: number[] = [];

@@ -42,7 +42,7 @@ import type { SyncBus } from 'botwire/sync';
 import { startRedisMasters } from '../test/support/redis-cluster.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
 import { grammyBot, textUpdate } from '../test/support/telegram.js';
-import { childPids, processCpuUs, startPrivatePostgres } from './_postgres-server.js';
+import { processCpuUs, serverCpuUs, startPrivatePostgres } from './_postgres-server.js';
 import { jobPayload, median, runOps } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -288,11 +288,6 @@ interface PgTarget {
 
 const withApp = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}application_name=${APP}`;
 
-/** CPU µs of every process of the private server (the postmaster's exited children included). */
-function serverProcessesUs(postmaster: number): number {
-  return processCpuUs(postmaster, true) + childPids(postmaster).reduce((s, pid) => s + processCpuUs(pid), 0);
-}
-
 async function appPids(admin: pg.Client): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP]);
   return rows.map((r) => r.pid);
@@ -301,7 +296,7 @@ async function appPids(admin: pg.Client): Promise<number[]> {
 async function pgPhase(t: PgTarget, admin: pg.Client, n: number, body: () => Promise<void>): Promise<Sample> {
   if (t.pgss) await admin.query(`SELECT ${t.pgss.replace(/pg_stat_statements$/, 'pg_stat_statements_reset')}()`);
   const pids0 = new Map((await appPids(admin)).map((pid) => [pid, processCpuUs(pid)]));
-  const all0 = t.postmaster ? serverProcessesUs(t.postmaster) : 0;
+  const all0 = t.postmaster ? serverCpuUs(t.postmaster) : 0;
   const lsn0 = (await admin.query<{ l: string }>('SELECT pg_current_wal_lsn() AS l')).rows[0]!.l;
   const sent0 = pgSent;
   const waited0 = backendCalls;
@@ -317,7 +312,7 @@ async function pgPhase(t: PgTarget, admin: pg.Client, n: number, body: () => Pro
     const now = processCpuUs(pid);
     if (now > 0) backendUs += now - (pids0.get(pid) ?? 0); // 0: exited meanwhile, its last share is lost
   }
-  const all1 = t.postmaster ? serverProcessesUs(t.postmaster) : 0;
+  const all1 = t.postmaster ? serverCpuUs(t.postmaster) : 0;
   const wal = Number((await admin.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS d', [lsn0])).rows[0]!.d);
   const sent = (pgSent - sent0) / n;
   const waited = backendCalls - waited0;

@@ -14,11 +14,11 @@
  *    graphile-worker does — to show which storage choice costs what.
  * Each figure is the median of `--runs` runs (3).
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { Logger, makeWorkerUtils, run as graphileRun } from 'graphile-worker';
 import pg from 'pg';
 import { Worker } from 'botwire/jobs';
 import { migrate, postgresJobQueue } from 'botwire/postgres';
+import { parentPid, processCpuUs, serverCpuUs } from './_postgres-server.js';
 import { jobPayload, median } from './_support.js';
 
 const flag = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -26,54 +26,35 @@ const N = Number(flag('jobs') ?? 20_000);
 const RUNS = Number(flag('runs') ?? 3);
 const K = Number(flag('batch') ?? 30);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const TICK_MS = 10; // USER_HZ 100: /proc CPU times are in 10 ms ticks
 const payloads = (): Array<{ i: number; pad: string }> => Array.from({ length: N }, (_, i) => jobPayload(i));
-
-/** The stat fields after the command name: [2] state … [11] utime, [12] stime, [13] cutime, [14] cstime. */
-const statOf = (pid: string | number): string[] => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-
-/** CPU ms of all postgres processes, plus what the postmaster reaped from backends that exited. */
-function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
-      const f = statOf(pid);
-      ticks += Number(f[11]) + Number(f[12]);
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0-D\0')) ticks += Number(f[13]) + Number(f[14]);
-    } catch { /* exited meanwhile */ }
-  }
-  return ticks * TICK_MS;
-}
 
 interface Drain { jobsPerSec: number; clientUs: number; serverUs: number }
 
 /** Time N starts of a worker started by `start`; CPU per job of this process and of Postgres. */
-async function drain(start: (onStart: () => void) => Promise<() => Promise<void>>): Promise<Drain> {
+async function drain(postmaster: number, start: (onStart: () => void) => Promise<() => Promise<void>>): Promise<Drain> {
   let done = 0;
   let finished!: () => void;
   const all = new Promise<void>((r) => { finished = r; });
   const cpu0 = process.cpuUsage();
-  const pg0 = postgresCpuMs();
+  const pg0 = serverCpuUs(postmaster);
   const t0 = performance.now();
   const stop = await start(() => { if (++done === N) finished(); });
   await all;
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const server = postgresCpuMs() - pg0;
+  const server = serverCpuUs(postmaster) - pg0;
   await stop();
-  return { jobsPerSec: (N / ms) * 1000, clientUs: (cpu.user + cpu.system) / N, serverUs: (server * 1000) / N };
+  return { jobsPerSec: (N / ms) * 1000, clientUs: (cpu.user + cpu.system) / N, serverUs: server / N };
 }
 
-async function botwireDrain(admin: pg.Pool, schema: string): Promise<Drain> {
+async function botwireDrain(admin: pg.Pool, postmaster: number, schema: string): Promise<Drain> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
   await migrate(pool, { schema });
   const queue = postgresJobQueue({ client: pool, schema, handlers: { noop: () => null } });
   await queue.addMany(payloads().map((payload) => ({ name: 'noop', payload })));
   await admin.query(`VACUUM ANALYZE "${schema}".jobs`);
   try {
-    return await drain(async (onStart) => {
+    return await drain(postmaster, async (onStart) => {
       const worker = new Worker(queue, { noop: () => { onStart(); return null; } }, { concurrency: 10 });
       await worker.start();
       return () => worker.stop();
@@ -84,13 +65,13 @@ async function botwireDrain(admin: pg.Pool, schema: string): Promise<Drain> {
   }
 }
 
-async function graphileDrain(admin: pg.Pool, schema: string): Promise<Drain> {
+async function graphileDrain(admin: pg.Pool, postmaster: number, schema: string): Promise<Drain> {
   const utils = await makeWorkerUtils({ connectionString: DATABASE_URL, schema });
   await utils.migrate();
   await utils.addJobs(payloads().map((payload) => ({ identifier: 'noop', payload })));
   await admin.query(`VACUUM ANALYZE "${schema}"._private_jobs`);
   try {
-    return await drain(async (onStart) => {
+    return await drain(postmaster, async (onStart) => {
       const runner = await graphileRun({
         connectionString: DATABASE_URL, schema, concurrency: 10, noHandleSignals: true, pollInterval: 100,
         preset: { worker: { localQueue: { size: 50 }, completeJobBatchDelay: 0 } },
@@ -132,14 +113,12 @@ async function statements(admin: pg.Pool, schema: string, v: Variant): Promise<S
   const c = await pool.connect();
   try {
     const pid = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p as number;
-    const cpuMs = (): number => { const f = statOf(pid); return (Number(f[11]) + Number(f[12])) * TICK_MS; };
     const walAt = async (): Promise<number> => Number((await c.query(`SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS b`)).rows[0].b);
     const claim = `SELECT (r.job).id FROM "${schema}".job_worker_batch('{}', '{}', '{}', $1::float8, '{}', '{}', '{}', '{noop}', $2::int, 1e9, $3, 30000, 'w', NULL, true) AS r`;
     const complete = (v.complete ?? 'SELECT id FROM {s}.job_complete_many($1::text[], $2::text[], $3::text[], $4::float8)').replaceAll('{s}', `"${schema}"`);
     const t = { claimMs: 0, completeMs: 0, claimWal: 0, completeWal: 0 };
-    // CPU is read once around the whole loop (/proc counts 10 ms ticks: per call it would be noise);
-    // the split between claim and complete is by each statement's wall time on this connection.
-    const cpu0 = cpuMs();
+    // The split between claim and complete is by each statement's wall time on this connection.
+    const cpu0 = processCpuUs(pid);
     for (let i = 0; ; i++) {
       let wal = await walAt();
       let at = performance.now();
@@ -155,7 +134,7 @@ async function statements(admin: pg.Pool, schema: string, v: Variant): Promise<S
       t.completeWal += (await walAt()) - wal;
     }
     return {
-      claimUs: (t.claimMs * 1000) / N, completeUs: (t.completeMs * 1000) / N, cpuUs: ((cpuMs() - cpu0) * 1000) / N,
+      claimUs: (t.claimMs * 1000) / N, completeUs: (t.completeMs * 1000) / N, cpuUs: (processCpuUs(pid) - cpu0) / N,
       claimWal: t.claimWal / N, completeWal: t.completeWal / N,
     };
   } finally {
@@ -166,6 +145,8 @@ async function statements(admin: pg.Pool, schema: string, v: Variant): Promise<S
 
 async function main(): Promise<void> {
   const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+  // The server's CPU: its postmaster (a backend's parent), its live processes and those that exited.
+  const postmaster = parentPid((await admin.query('SELECT pg_backend_pid() AS p')).rows[0].p as number);
   const schemas: string[] = [];
   const fresh = (): string => { const s = `bwcost_${process.pid}_${schemas.length}`; schemas.push(s); return s; };
   const drains: Record<string, Drain[]> = { botwire: [], 'graphile-worker 0.17 tuned': [] };
@@ -173,8 +154,8 @@ async function main(): Promise<void> {
   console.log(`${N} jobs, ${RUNS} run(s), statements in batches of ${K}`);
   try {
     for (let run = 0; run < RUNS; run++) {
-      drains.botwire!.push(await botwireDrain(admin, fresh()));
-      drains['graphile-worker 0.17 tuned']!.push(await graphileDrain(admin, fresh()));
+      drains.botwire!.push(await botwireDrain(admin, postmaster, fresh()));
+      drains['graphile-worker 0.17 tuned']!.push(await graphileDrain(admin, postmaster, fresh()));
       for (const v of VARIANTS) stmts.get(v.name)!.push(await statements(admin, fresh(), v));
       console.log(`run ${run + 1}/${RUNS} done`);
     }
